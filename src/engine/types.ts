@@ -1,4 +1,5 @@
 /** Shared types of the validation engine (pure core: no fs, no git, no network). */
+import type { MigrationStep } from '../migrate/index.js';
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -28,7 +29,9 @@ export type IssueCode =
   | 'schema-violation'
   | 'migration-invalid'
   | 'migration-failed'
-  | 'version-unsupported';
+  | 'version-unsupported'
+  | 'yaml-unsupported'
+  | 'delete-misplaced';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {
@@ -68,4 +71,91 @@ export interface Origin {
   file: string;
   line: number;
   column: number;
+}
+
+/** Resource limits applied while reading files (manifest `options` and API options may override them). */
+export interface Limits {
+  /** Largest accepted file, in bytes. */
+  maxFileBytes: number;
+  /** Passed to yaml's `maxAliasCount`: bounds alias expansion (`-1` disables the check, `0` forbids aliases). */
+  maxAliasCount: number;
+}
+
+/** One environment declared in `gitcfg.yaml`. */
+export interface ManifestEnvironment {
+  /** Parent environment whose overrides apply below this one. */
+  extends?: string;
+  description?: string;
+}
+
+/** The parsed manifest (`gitcfg.yaml`). */
+export interface Manifest {
+  version: 1;
+  description?: string;
+  environments: Record<string, ManifestEnvironment>;
+  options: Partial<Limits>;
+}
+
+/** The merged, validated configuration of one namespace in one environment. */
+export interface ResolvedConfig {
+  namespace: string;
+  environment: string;
+  /** Merged and validated document, `$schemaVersion` stripped. Frozen: never mutate it. */
+  value: JsonObject;
+  /** JSON pointer of every leaf (and of every container, where its key was written) -> where it was written. */
+  origins: Map<string, Origin>;
+  /** Changes iff any input (schema, layer blobs, migrations, extends chain, limits) changes. */
+  inputKey: string;
+  /** Layer files, lowest precedence first. */
+  files: string[];
+  /** Schema version of `value` (the namespace's current version). */
+  version: number;
+}
+
+/** What a server needs to serve older versions of a namespace. */
+export interface NamespaceVersions {
+  /** `x-gitcfg-version` of `schemas/<namespace>.schema.json` (1 when absent). */
+  current: number;
+  /** Parsed migration steps, ascending by version. */
+  steps: MigrationStep[];
+  /** Schemas of older versions (`schemas/<namespace>.v<N>.schema.json`), by version. */
+  oldSchemas: Map<number, JsonObject>;
+}
+
+/** Result of `evaluateRepo`. */
+export interface Evaluation {
+  /** `issues.length === 0`. */
+  ok: boolean;
+  /** Every problem, sorted by file, line, column. */
+  issues: Issue[];
+  /** Parsed `gitcfg.yaml` (absent when missing or invalid). */
+  manifest?: Manifest;
+  /** Every namespace that has a schema or defaults, sorted. */
+  namespaces: string[];
+  /** Every environment declared in the manifest, sorted. */
+  environments: string[];
+  /** Namespace -> current JSON Schema (only schemas that compiled). */
+  schemas: Map<string, JsonObject>;
+  /** Key `${namespace}/${environment}`; only pairs without issues. */
+  configs: Map<string, ResolvedConfig>;
+  /** Namespace -> versions and migrations (namespaces whose current schema compiled). */
+  versions: Map<string, NamespaceVersions>;
+  /** Limits in effect (defaults <- manifest options <- API options). */
+  limits: Limits;
+}
+
+/** One effective change inside a pair (`path` is a JSON pointer into the merged document). */
+export interface ConfigChange {
+  op: 'add' | 'remove' | 'replace';
+  path: string;
+  from?: JsonValue;
+  to?: JsonValue;
+}
+
+/** The effective difference of one namespace x environment between two evaluations. */
+export interface ConfigDiff {
+  namespace: string;
+  environment: string;
+  status: 'added' | 'removed' | 'changed';
+  changes: ConfigChange[];
 }

@@ -59,3 +59,65 @@ export function redactUrl(url: string): string {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }
 }
+
+/** The git remote could not be reached (connection refused, DNS failure, timeout, HTTP 5xx). */
+export class RemoteUnreachableError extends GitOperationError {
+  override readonly code: string = 'E_REMOTE_UNREACHABLE';
+}
+
+/** The git remote refused the credentials (HTTP 401/403). */
+export class AuthFailedError extends GitOperationError {
+  override readonly code: string = 'E_AUTH_FAILED';
+}
+
+/** The remote refused a push (it moved: not a fast-forward, or a hook declined it). */
+export class PushRejectedError extends GitOperationError {
+  override readonly code: string = 'E_PUSH_REJECTED';
+}
+
+/** A branch no longer points at the commit a change was built on (compare-and-swap lost). */
+export class RefMovedError extends GitOperationError {
+  override readonly code: string = 'E_REF_MOVED';
+}
+
+/** No valid bearer token was presented (HTTP 401 with `WWW-Authenticate: Bearer`). */
+export class UnauthorizedError extends GitcfgError {
+  constructor(message = 'a valid bearer token is required', data: Record<string, unknown> = {}) {
+    super('E_UNAUTHORIZED', message, data);
+  }
+}
+
+/** The token is valid but its scopes do not allow the request (HTTP 403). */
+export class ForbiddenError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_FORBIDDEN', message, data);
+  }
+}
+
+/** The tokens file is missing, unreadable or invalid (fails the server at start; never echoes hashes). */
+export class TokensFileError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_TOKENS_FILE', message, data);
+  }
+}
+
+/** `If-Match` does not match the current version of what is edited (HTTP 412). */
+export class PreconditionFailedError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_PRECONDITION_FAILED', message, data);
+  }
+}
+
+/** An edit came without `If-Match` / `If-None-Match` (HTTP 428). */
+export class PreconditionRequiredError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_PRECONDITION_REQUIRED', message, data);
+  }
+}
+
+/** A change cannot be applied cleanly: a conflicting revert, or the branch kept moving (HTTP 409). */
+export class ConflictError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_CONFLICT', message, data);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Whole-process cost of `gitcfg validate` (what the pre-commit hook pays on every commit), from the compiled
+ * CLI. The sources are compiled with tsconfig.build.json into bench/.work/dist (so the project's own dist/,
+ * which bin/gitcfg.js prefers, is left alone); `--dist` measures the existing dist/ of `npm run build`
+ * instead. Generates repos of N namespaces x 4 environments (bench/lib/generate-repo.ts) in a temp dir and prints medians next to two
+ * baselines measured in the same run: a bare node start (`node -e ''`) and `git ls-files -s`.
+ *
+ *   node --import tsx bench/validate.ts [--dist] [--runs 7] [--sizes 100,1000]
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateRepo } from './lib/generate-repo.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const benchDist = join(root, 'bench', '.work', 'dist');
+const TARGET_MS: Record<number, number> = { 100: 1000, 1000: 3000 };
+
+const { values } = parseArgs({
+  options: {
+    dist: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '7' },
+    sizes: { type: 'string', default: '100,1000' },
+  },
+});
+const runs = Number(values.runs);
+const sizes = values.sizes.split(',').map(Number);
+
+const mainJs = values.dist
+  ? join(root, 'dist', 'src', 'cli', 'main.js')
+  : join(benchDist, 'src', 'cli', 'main.js');
+if (!values.dist) {
+  console.log('compiling src/ into bench/.work/dist ...');
+  rmSync(benchDist, { recursive: true, force: true });
+  // tsc emits even when some other file has a type error; the run below fails loudly if the CLI is broken.
+  spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      benchDist,
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+}
+if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: build first (npm run build)`);
+
+/** CPU time (user + system, ms) of the waited-for children so far; Linux only (NaN elsewhere). */
+function childrenCpuMs(): number {
+  try {
+    // Fields 16 and 17 of /proc/self/stat (after the `(comm)` field): cutime and cstime in clock ticks.
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall and CPU milliseconds of one process run; throws when the exit code is not `expect`. */
+function timeProcess(command: string, args: string[], cwd: string, expect = 0): Sample {
+  const cpuBefore = childrenCpuMs();
+  const start = process.hrtime.bigint();
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.status !== expect) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stdout}${result.stderr}`);
+  }
+  return { wall, cpu: childrenCpuMs() - cpuBefore };
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Medians over `runs` runs after one uncounted warm-up run (OS file cache); `before` runs untimed each time. */
+function measure(command: string, args: string[], cwd: string, before?: (run: number) => void): Sample {
+  before?.(-1);
+  timeProcess(command, args, cwd);
+  const samples = Array.from({ length: runs }, (_, run) => {
+    before?.(run);
+    return timeProcess(command, args, cwd);
+  });
+  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
+function cells(sample: Sample): [string, string] {
+  return [sample.wall.toFixed(0), Number.isNaN(sample.cpu) ? '-' : sample.cpu.toFixed(0)];
+}
+
+const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-validate-'));
+try {
+  const rows: string[][] = [];
+  const nodeStart = measure(process.execPath, ['-e', ''], work);
+  for (const size of sizes) {
+    const dir = join(work, `repo-${size}`);
+    mkdirSync(dir);
+    await generateRepo({ dir, namespaces: size, environments: 4, commits: 1 });
+    const lsFiles = measure('git', ['ls-files', '-s'], dir);
+    const cli = (args: string[], before?: (run: number) => void) =>
+      measure(process.execPath, [mainJs, 'validate', ...args], dir, before);
+    // The hook's everyday case: one override changed and staged, every other namespace known valid.
+    const override = readdirSync(join(dir, 'environments', 'production'))[0] as string;
+    const overridePath = join('environments', 'production', override);
+    const original = readFileSync(join(dir, overridePath), 'utf8');
+    const stageOneChange = (run: number) => {
+      writeFileSync(join(dir, overridePath), `${original}# bench run ${run}\n`);
+      spawnSync('git', ['add', overridePath], { cwd: dir });
+    };
+    const measured: Array<[string, Sample]> = [
+      ['validate --no-cache (working tree)', cli(['--no-cache'])],
+      ['validate --staged --no-cache', cli(['--staged', '--no-cache'])],
+      ['validate --ref HEAD --no-cache', cli(['--ref', 'HEAD', '--no-cache'])],
+      ['validate --staged, 1 file changed', cli(['--staged'], stageOneChange)],
+    ];
+    const target = TARGET_MS[size];
+    const verdict = (ms: number) => (target === undefined ? '' : ms <= target ? 'ok' : 'OVER');
+    for (const [label, sample] of measured) {
+      rows.push([`${size} x 4`, label, ...cells(sample), target ? String(target) : '', verdict(sample.wall)]);
+    }
+    rows.push([`${size} x 4`, 'git ls-files -s', ...cells(lsFiles), '', '']);
+  }
+  rows.push(['-', "node -e ''", ...cells(nodeStart), '', '']);
+  console.log(
+    `\nmedian of ${runs} runs, milliseconds (node ${process.version}, load ${loadavg()[0]?.toFixed(1)})\n`,
+  );
+  const header = ['repo', 'command', 'wall', 'cpu', 'target', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows])
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,78 @@
+/** Parsing and validation of the tokens file. Errors name entries by index and never echo hashes. */
+import Ajv2020 from 'ajv/dist/2020.js';
+import { parseDocument } from 'yaml';
+import { TokensFileError } from '../errors/index.js';
+import { parseScope } from './scopes.js';
+import type { Scope } from './scopes.js';
+import { TOKENS_FILE_SCHEMA } from './tokens-schema.js';
+
+/** One token of the tokens file, parsed. */
+export interface TokenEntry {
+  name: string;
+  email: string;
+  /** sha256 of the token, 32 bytes. */
+  digest: Buffer;
+  scopes: Scope[];
+}
+
+interface RawEntry {
+  name: string;
+  email: string;
+  sha256: string;
+  scopes: string[];
+}
+
+let validator: ReturnType<InstanceType<typeof Ajv2020.default>['compile']> | undefined;
+
+function validate(value: unknown) {
+  validator ??= new Ajv2020.default({ allErrors: true, strict: true }).compile(TOKENS_FILE_SCHEMA);
+  return { ok: validator(value), errors: validator.errors ?? [] };
+}
+
+/**
+ * Parses a tokens file (YAML or JSON). Throws TokensFileError listing every problem; messages carry
+ * positions and field paths only, never the offending value (it may be a hash, or a pasted token).
+ */
+export function parseTokensFile(text: string, file = 'tokens file'): TokenEntry[] {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const where = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return pos ? `line ${pos.line}, column ${pos.col} (${e.code})` : e.code;
+    });
+    throw new TokensFileError(`${file} is not valid YAML: ${where.join('; ')}`, { file });
+  }
+  const value: unknown = doc.toJS();
+  const { ok, errors } = validate(value);
+  if (!ok) {
+    const problems = errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new TokensFileError(`${file} is invalid: ${[...new Set(problems)].join('; ')}`, { file });
+  }
+  const raw = (value as { tokens: RawEntry[] }).tokens;
+  const seen = new Map<string, number>();
+  const problems: string[] = [];
+  const entries = raw.map((t, i) => {
+    const hex = t.sha256.toLowerCase();
+    const first = seen.get(hex);
+    if (first !== undefined) problems.push(`/tokens/${i} has the same sha256 as /tokens/${first}`);
+    seen.set(hex, i);
+    return { name: t.name, email: t.email, digest: Buffer.from(hex, 'hex'), scopes: t.scopes.map(parseScope) };
+  });
+  if (problems.length > 0) throw new TokensFileError(`${file} is invalid: ${problems.join('; ')}`, { file });
+  return entries;
+}
+
+/**
+ * Reads the tokens file at `file` through `readFile` (passed in; e.g. `fs.readFileSync(p, 'utf8')`); throws
+ * TokensFileError when it cannot be read or is invalid.
+ */
+export function loadTokensFile(file: string, readFile: (file: string) => string): TokenEntry[] {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new TokensFileError(`cannot read the tokens file ${file}: ${code}`, { file, reason: code });
+  }
+  return parseTokensFile(text, file);
+}

@@ -1,0 +1,16 @@
+/** Entry point of the gitcfg CLI; the only file of the project that calls process.exit. */
+import { runCli } from './program.js';
+
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+const code = await runCli(process.argv.slice(2), {
+  cwd: process.cwd(),
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

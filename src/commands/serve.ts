@@ -1,0 +1,304 @@
+/** `gitcfg serve`: the sync server (mirror or local repository -> validated snapshots -> HTTP API). */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DestinationStream } from 'pino';
+import { EngineCache } from '../engine/index.js';
+import { UsageError, redactUrl } from '../errors/index.js';
+import { openLocalRepository, openMirror } from '../git/index.js';
+import type { GitMirror, GitRepository, LocalRepository, RemoteAuth } from '../git/index.js';
+import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
+import { createLogger } from '../log/index.js';
+import type { Logger } from '../log/index.js';
+import { createMetrics } from '../metrics/index.js';
+import { buildApp, listen } from '../server/index.js';
+import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
+import { SyncService } from '../sync/index.js';
+import type { SyncOrigin } from '../sync/index.js';
+import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
+import { AccessControl, loadTokensFile } from '../auth/index.js';
+import { EditService, PinStore, WriteLock, localWriteTarget, mirrorWriteTarget } from '../edits/index.js';
+import type { WriteTarget } from '../edits/index.js';
+
+/** Options of `serveCommand`; every option falls back to its environment variable, then to the default. */
+export interface ServeOptions {
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  /** Environment (`GITCFG_*` variables, webhook secrets, git credentials). */
+  env: Record<string, string | undefined>;
+  /** `--repo`: http(s) URL (mirrored) or local path. Env `GITCFG_REPO`. Required. */
+  repo?: string;
+  /** `--branch` (env `GITCFG_BRANCH`, default `main`). */
+  branch?: string;
+  /** `--subdir`: config root inside the repository (env `GITCFG_SUBDIR`; default: the root, or for a local
+   * path inside a repository, that path). */
+  subdir?: string;
+  /** `--port` (env `GITCFG_PORT`, default 8080; 0 picks a free port). */
+  port?: number | string;
+  /** `--host` (env `GITCFG_HOST`, default 127.0.0.1). */
+  host?: string;
+  /** `--data-dir` (env `GITCFG_DATA_DIR`, default `.gitcfg-data`): mirror and persisted snapshot. */
+  dataDir?: string;
+  /** `--poll`: node-cron expression or `off` (env `GITCFG_POLL`, default every minute). */
+  poll?: string;
+  /** Log level (env `GITCFG_LOG_LEVEL`, default `info`). */
+  logLevel?: string;
+  /** Where JSON logs go (default stdout). */
+  logDestination?: DestinationStream;
+  /** Human-readable start-up lines ("where to look"); default: stderr. */
+  print?: (line: string) => void;
+  /** Install SIGTERM/SIGINT handlers that drain and close (the CLI sets this; tests do not). */
+  handleSignals?: boolean;
+  /** Random delay added to each poll, in ms (default 5000). */
+  pollJitterMs?: number;
+  /** Answer plain config/bundle GETs before express routing (default true; false for comparisons). */
+  fastPath?: boolean;
+}
+
+/** A running server. */
+export interface ServeHandle {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Drains (stop accepting, end SSE and long-polls, finish the running sync) and closes. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once closed (by `close()` or by a signal when `handleSignals` is set). */
+  closed: Promise<void>;
+}
+
+const DEFAULT_POLL = '* * * * *';
+
+/**
+ * Starts the sync server and resolves once it listens; the first sync runs in the background (`/readyz` turns
+ * 200 once a snapshot is served, at once when one is persisted in the data dir). Never calls `process.exit`:
+ * with `handleSignals`, the CLI awaits `closed` and then exits. Throws UsageError for bad options.
+ */
+export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
+  const env = opts.env;
+  const repo = opts.repo ?? env.GITCFG_REPO;
+  if (!repo) throw new UsageError('missing --repo (or GITCFG_REPO): a git URL or a local path');
+  const branch = opts.branch ?? env.GITCFG_BRANCH ?? 'main';
+  const host = opts.host ?? env.GITCFG_HOST ?? '127.0.0.1';
+  const port = parsePort(opts.port ?? env.GITCFG_PORT ?? 8080);
+  const dataDir = resolve(opts.cwd, opts.dataDir ?? env.GITCFG_DATA_DIR ?? '.gitcfg-data');
+  const poll = (opts.poll ?? env.GITCFG_POLL ?? DEFAULT_POLL).trim();
+  const explicitSubdir = opts.subdir ?? env.GITCFG_SUBDIR;
+  const print = opts.print ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const logger = createLogger({
+    level: opts.logLevel ?? env.GITCFG_LOG_LEVEL ?? 'info',
+    ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+  });
+  const isUrl = /^https?:\/\//i.test(repo);
+  // Checked before anything starts: a bad tokens file or pins file stops the server with a clear error.
+  const tokensFile = env.GITCFG_TOKENS_FILE ? resolve(opts.cwd, env.GITCFG_TOKENS_FILE) : null;
+  const access = tokensFile
+    ? AccessControl.withTokens(loadTokensFile(tokensFile, (p) => readFileSync(p, 'utf8')))
+    : AccessControl.open();
+  const pins = new PinStore(dataDir);
+  await pins.load();
+  const origin = isUrl
+    ? mirrorOrigin(repo, branch, join(dataDir, 'mirror'), authFromEnv(env), logger, new WriteLock())
+    : localOrigin(resolve(opts.cwd, repo), branch);
+  // For a local path inside a repository, that path is the config root unless --subdir says otherwise.
+  const subdir = explicitSubdir ?? (isUrl ? '' : await origin.prefix());
+  const secrets = webhookSecretsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8'));
+
+  const metrics = createMetrics();
+  const store = new SnapshotStore();
+  const cache = new EngineCache();
+  // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
+  const history = new HistoryService({
+    index: new HistoryIndex({
+      branch,
+      store: new HistoryIndexFile(dataDir),
+      onSaveError: (error) => logger.warn({ error: String(error) }, 'history index not saved'),
+    }),
+    repository: () => origin.open(),
+    subdir,
+  });
+  const sync = new SyncService({
+    origin,
+    branch,
+    subdir,
+    store,
+    file: new SnapshotFile(dataDir),
+    cache,
+    history,
+    logger,
+    metrics,
+  });
+  const edits = new EditService({
+    target: origin.writeTarget,
+    subdir,
+    committer: {
+      name: env.GITCFG_COMMITTER_NAME ?? 'gitcfg server',
+      email: env.GITCFG_COMMITTER_EMAIL ?? 'gitcfg@localhost',
+    },
+    cache,
+    // The response of an edit carries the commit served once the sync has picked it up.
+    onCommitted: async () => {
+      await sync.trigger('edit');
+      return store.current?.commit ?? null;
+    },
+  });
+  const webhooks = new WebhookReceiver({ secrets, branch });
+  await sync.restore();
+  const serverApp = buildApp({
+    store,
+    sync,
+    webhooks,
+    metrics,
+    logger,
+    history,
+    fastPath: opts.fastPath ?? true,
+    writes: { access, edits, pins, secretsEnv: env },
+  });
+  const running = await listen(serverApp, { port, host });
+  if (poll !== 'off') sync.startPolling(poll, opts.pollJitterMs ?? 5000);
+  void sync.trigger('startup');
+
+  const enabled = Object.keys(secrets);
+  logger.info(
+    { url: running.url, repository: origin.description, branch, subdir, dataDir, poll, webhooks: enabled },
+    'gitcfg server listening',
+  );
+  logger.info(
+    { tokens: access.size, pins: pins.list().map((p) => p.env) },
+    access.enabled
+      ? 'access control on: every API request needs a bearer token'
+      : 'no tokens file (GITCFG_TOKENS_FILE): reads are open, writes are refused',
+  );
+  print(`gitcfg serving ${origin.description} (branch ${branch}${subdir ? `, config in ${subdir}/` : ''})`);
+  print(`  status:   ${running.url}/v1/status`);
+  print(`  config:   ${running.url}/v1/config/<namespace>/<environment>`);
+  print(`  metrics:  ${running.url}/metrics`);
+  print(
+    `  webhooks: ${enabled.length ? enabled.map((p) => `${running.url}/v1/webhooks/${p}`).join(' ') : 'none (set GITCFG_WEBHOOK_SECRET)'}`,
+  );
+
+  // Name a real URL as soon as a snapshot is served (at once when one was persisted).
+  const example = (): boolean => {
+    const first = store.current?.configs.values().next().value;
+    if (first) print(`  example:  ${running.url}/v1/config/${first.namespace}/${first.environment}`);
+    return first !== undefined;
+  };
+  if (!example()) {
+    const stop = store.subscribe(() => {
+      stop();
+      example();
+    });
+  }
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing: Promise<void> | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'draining');
+    void close();
+  };
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      if (opts.handleSignals) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      await running.close();
+      await sync.close();
+      logger.info('gitcfg server stopped');
+      logger.flush();
+      resolveClosed();
+    })();
+    return closing;
+  }
+  if (opts.handleSignals) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+  return { url: running.url, close, closed };
+}
+
+function parsePort(value: number | string): number {
+  const port = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port: ${value}`);
+  return port;
+}
+
+/** Remote credentials from the environment (never from flags, never logged). */
+function authFromEnv(env: Record<string, string | undefined>): RemoteAuth | undefined {
+  if (env.GITCFG_GIT_TOKEN) {
+    return {
+      token: env.GITCFG_GIT_TOKEN,
+      ...(env.GITCFG_GIT_USERNAME ? { username: env.GITCFG_GIT_USERNAME } : {}),
+    };
+  }
+  if (env.GITCFG_GIT_USERNAME || env.GITCFG_GIT_PASSWORD) {
+    return { username: env.GITCFG_GIT_USERNAME ?? '', password: env.GITCFG_GIT_PASSWORD ?? '' };
+  }
+  return undefined;
+}
+
+/** A bare mirror in the data dir, cloned on first use, fetched on every sync, re-mirrored when packs pile up. */
+function mirrorOrigin(
+  url: string,
+  branch: string,
+  dir: string,
+  auth: RemoteAuth | undefined,
+  logger: Logger,
+  lock: WriteLock,
+): SyncOrigin & { prefix(): Promise<string>; writeTarget: WriteTarget } {
+  let mirror: GitMirror | null = null;
+  const open = async (): Promise<GitMirror> => {
+    mirror ??= await openMirror({
+      url,
+      dataDir: dir,
+      branch,
+      ...(auth ? { auth } : {}),
+      onEvent: (event) => logger.info({ mirror: event }, `mirror ${event.type}`),
+    });
+    return mirror;
+  };
+  return {
+    description: redactUrl(url),
+    remote: true,
+    async prefix() {
+      return '';
+    },
+    open,
+    // Fetches share the edits' lock: a fetch moves the local branch, never between an edit's commit and push.
+    writeTarget: mirrorWriteTarget(open, lock, branch),
+    async update(): Promise<string | null> {
+      const m = mirror;
+      if (!m) throw new Error('mirror not open');
+      return lock.run(async () => {
+        const outcome = await m.fetch();
+        if (outcome.packs > 50) await m.remirror(`${outcome.packs} packs`);
+        return m.head;
+      });
+    },
+  };
+}
+
+/** A repository on local disk: every sync re-reads the branch. */
+function localOrigin(
+  path: string,
+  branch: string,
+): SyncOrigin & { prefix(): Promise<string>; writeTarget: WriteTarget } {
+  let repository: LocalRepository | null = null;
+  const open = async (): Promise<LocalRepository> =>
+    (repository ??= await openLocalRepository(path, { branch }));
+  return {
+    description: path,
+    remote: false,
+    async prefix() {
+      try {
+        return (await open()).location.prefix.replace(/\/$/, '');
+      } catch {
+        return '';
+      }
+    },
+    open,
+    writeTarget: localWriteTarget(open),
+    async update(): Promise<string | null> {
+      const { head } = await (await open()).refresh();
+      return head;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/** `gitcfg validate`: checks the whole configuration (working tree, index or a commit) and lists every issue. */
+import { ENGINE_VERSION, evaluateRepo, formatIssue } from '../engine/index.js';
+import type { Issue } from '../engine/index.js';
+import { UsageError } from '../errors/index.js';
+import type { CommandIo, CommandResult } from './command-io.js';
+import { EXIT_CODES } from './command-io.js';
+import { relocateIssues } from './config-location.js';
+import { openConfigSource } from './config-source.js';
+import type { ConfigSource, ConfigSourceOptions } from './config-source.js';
+import { readPackageVersion } from './package-root.js';
+import { ValidationCache, cleanNamespaces, gitDirOf, namespaceKeys } from './validation-cache.js';
+
+/** Options of `gitcfg validate`. */
+export interface ValidateOptions extends CommandIo, Omit<ConfigSourceOptions, 'cwd'> {
+  format?: 'text' | 'json';
+  /**
+   * Reuse the results of namespaces whose inputs are unchanged since they were last found valid (kept in
+   * `<gitdir>/gitcfg/`); default true. `--no-cache` sets it to false.
+   */
+  cache?: boolean;
+}
+
+/** Machine-readable result (`--format json` prints `{ok, issues, namespaces, environments, source}`). */
+export interface ValidateReport {
+  ok: boolean;
+  issues: Issue[];
+  namespaces: string[];
+  environments: string[];
+  source: { kind: string; label: string; root: string; commit?: string };
+  /** Namespaces not re-checked because their inputs were found valid before. */
+  reused: number;
+}
+
+/** Validates and prints issues (stdout) and a summary (stderr); exit 0 valid, 1 invalid. */
+export async function validateCommand(
+  options: ValidateOptions,
+): Promise<CommandResult & { report: ValidateReport }> {
+  const format = options.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format: ${String(format)}`);
+  const opened = await openConfigSource({
+    ...options,
+    indexFile: options.indexFile ?? options.env?.GIT_INDEX_FILE,
+  });
+  const remembered = await openValidationCache(opened, options.cache !== false);
+  const toCheck = remembered
+    ? [...remembered.keys].filter(([, key]) => !remembered.cache.has(key)).map(([ns]) => ns)
+    : undefined;
+  const reused = remembered && toCheck ? remembered.keys.size - toCheck.length : 0;
+  const evaluation = await evaluateRepo(opened.source, reused > 0 ? { namespaces: toCheck } : {});
+  if (remembered) {
+    const clean = cleanNamespaces(toCheck ?? [], evaluation.issues);
+    if (clean) await remembered.cache.add(clean.map((ns) => remembered.keys.get(ns) as string));
+  }
+  const issues = relocateIssues(evaluation.issues, opened.displayPrefix);
+  const report: ValidateReport = {
+    ok: issues.length === 0,
+    issues,
+    namespaces: evaluation.namespaces,
+    environments: evaluation.environments,
+    source: {
+      kind: opened.kind,
+      label: opened.label,
+      root: opened.displayPrefix === '' ? '.' : opened.displayPrefix.slice(0, -1),
+      ...(opened.commit ? { commit: opened.commit } : {}),
+    },
+    reused,
+  };
+  if (format === 'json') {
+    options.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    for (const issue of issues) options.stdout.write(`${formatIssue(issue)}\n`);
+  }
+  options.stderr.write(`${summaryLine(report)}\n`);
+  return { exitCode: report.ok ? EXIT_CODES.ok : EXIT_CODES.invalid, report };
+}
+
+/** The cache of the repository's git dir and the key of every namespace, unless disabled or outside git. */
+async function openValidationCache(
+  opened: ConfigSource,
+  enabled: boolean,
+): Promise<{ cache: ValidationCache; keys: Map<string, string> } | undefined> {
+  const gitDir = enabled && opened.gitRoot ? gitDirOf(opened.gitRoot) : undefined;
+  if (!gitDir) return undefined;
+  const salt = `${ENGINE_VERSION}\0gitcfg@${readPackageVersion()}\0${opened.displayPrefix}`;
+  return { cache: await ValidationCache.open(gitDir), keys: namespaceKeys(opened.source.entries, salt) };
+}
+
+/** `✔ 6 namespaces x 4 environments valid (commit abc1234)` or `✖ 3 issues (staged)`. */
+export function summaryLine(report: ValidateReport): string {
+  const where =
+    report.source.root === '.' ? report.source.label : `${report.source.label}, ${report.source.root}/`;
+  if (report.ok) {
+    const ns = plural(report.namespaces.length, 'namespace');
+    const envs = plural(report.environments.length, 'environment');
+    return `✔ ${ns} x ${envs} valid (${where})`;
+  }
+  return `✖ ${plural(report.issues.length, 'issue')} (${where})`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,12 @@
+/**
+ * Edits through the API (replace / merge-patch one layer file), rollback and revert of a namespace, and pins
+ * of an environment to a commit. Writes go through a `WriteTarget` port (mirror + push, or local repository).
+ */
+export { EditService, checkPreconditions, fileEtag } from './edit-service.js';
+export type { Author, EditResult, EditServiceOptions, FileVersion, Preconditions } from './edit-service.js';
+export { applyMergePatch, applyMergePatchToYaml } from './merge-patch.js';
+export { checkName, isNamespaceFile, layerFile } from './repo-paths.js';
+export { WriteLock, localWriteTarget, mirrorWriteTarget } from './write-target.js';
+export type { WriteTarget } from './write-target.js';
+export { PinStore, PinsFileError } from './pin-store.js';
+export type { Pin } from './pin-store.js';

@@ -1,0 +1,127 @@
+/**
+ * Pins: an environment served from a fixed commit until unpinned. Kept in `<dataDir>/pins.json`, written
+ * atomically (temp file + fsync + rename), so a restart serves the same pins, even with the remote down.
+ */
+import { randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs';
+import * as path from 'node:path';
+import { GitcfgError } from '../errors/index.js';
+
+/** One pin. */
+export interface Pin {
+  env: string;
+  commit: string;
+  pinnedAt: string;
+  /** Name of the token holder who pinned it. */
+  by: string;
+}
+
+interface PinsFile {
+  format: 1;
+  pins: Pin[];
+}
+
+/** The pins file could not be read or is damaged (the server refuses to start rather than serve unpinned). */
+export class PinsFileError extends GitcfgError {
+  constructor(message: string) {
+    super('E_PINS_FILE', message);
+  }
+}
+
+/** Pins by environment, persisted in the data dir. */
+export class PinStore {
+  private readonly pins = new Map<string, Pin>();
+  private writing: Promise<unknown> = Promise.resolve();
+  readonly file: string;
+
+  constructor(
+    dataDir: string,
+    private readonly fs: typeof nodeFs = nodeFs,
+  ) {
+    this.file = path.join(dataDir, 'pins.json');
+  }
+
+  /** Loads the pins file (absent = no pins). */
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await this.fs.promises.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new PinsFileError(`cannot read ${path.basename(this.file)}: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    let parsed: PinsFile;
+    try {
+      parsed = JSON.parse(text) as PinsFile;
+      if (parsed.format !== 1 || !Array.isArray(parsed.pins)) throw new Error('unknown format');
+      for (const p of parsed.pins) {
+        if (typeof p.env !== 'string' || !/^[0-9a-f]{40}$/.test(String(p.commit))) throw new Error('bad entry');
+      }
+    } catch (err) {
+      throw new PinsFileError(`${path.basename(this.file)} is damaged: ${(err as Error).message}`);
+    }
+    this.pins.clear();
+    for (const p of parsed.pins) this.pins.set(p.env, p);
+  }
+
+  /** The pin of `env`, if any. */
+  get(env: string): Pin | undefined {
+    return this.pins.get(env);
+  }
+
+  /** Every pin, by environment. */
+  list(): Pin[] {
+    return [...this.pins.values()].sort((a, b) => a.env.localeCompare(b.env));
+  }
+
+  /** Pins `pin.env` (replacing an earlier pin) and persists it before resolving. */
+  async set(pin: Pin): Promise<void> {
+    const previous = this.pins.get(pin.env);
+    this.pins.set(pin.env, pin);
+    try {
+      await this.save();
+    } catch (err) {
+      if (previous) this.pins.set(pin.env, previous);
+      else this.pins.delete(pin.env);
+      throw err;
+    }
+  }
+
+  /** Removes the pin of `env`; false when there was none. */
+  async delete(env: string): Promise<boolean> {
+    const previous = this.pins.get(env);
+    if (!previous) return false;
+    this.pins.delete(env);
+    try {
+      await this.save();
+    } catch (err) {
+      this.pins.set(env, previous);
+      throw err;
+    }
+    return true;
+  }
+
+  private save(): Promise<void> {
+    const body = `${JSON.stringify({ format: 1, pins: this.list() } satisfies PinsFile, null, 2)}\n`;
+    const run = this.writing.then(async () => {
+      const fs = this.fs.promises;
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.tmp-${randomBytes(4).toString('hex')}`;
+      try {
+        const handle = await fs.open(tmp, 'w');
+        try {
+          await handle.writeFile(body);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(tmp, this.file);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Where edits are written: a bare mirror (commit locally, push; take the commit back if the push fails) or a
+ * local repository (commit straight onto its branch). Both compare-and-swap the branch ref.
+ */
+import { commitChanges, moveBranch, push } from '../git/index.js';
+import type { CommitChangesOptions, GitMirror, GitRepository, LocalRepository } from '../git/index.js';
+
+/** The port the edit service writes through. */
+export interface WriteTarget {
+  /** The branch edits go to. */
+  readonly branch: string;
+  /** True when commits are pushed to a network remote. */
+  readonly remote: boolean;
+  /** The repository to read from (after `refresh`). */
+  repository(): Promise<GitRepository>;
+  /** Brings the branch up to date (fetch for a mirror) and returns its head (null when unborn). */
+  refresh(): Promise<string | null>;
+  /**
+   * Commits on `opts.parent` and publishes. Throws RefMovedError / PushRejectedError when the branch moved
+   * (redo on the new head), typed remote errors otherwise; on any failure the local branch is back at `parent`.
+   */
+  commit(opts: CommitChangesOptions): Promise<string>;
+}
+
+/** Runs async sections one at a time (shared by edits and the sync's fetches of the same mirror). */
+export class WriteLock {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every section queued before it. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * A mirror as write target. `lock` must also guard the sync's fetches of this mirror: a fetch moves the local
+ * branch to the remote's head, which must not happen between our local commit and its push.
+ */
+export function mirrorWriteTarget(mirror: () => Promise<GitMirror>, lock: WriteLock, branch: string): WriteTarget {
+  return {
+    branch,
+    remote: true,
+    repository: mirror,
+    async refresh() {
+      const m = await mirror();
+      return lock.run(async () => (await m.fetch()).head);
+    },
+    async commit(opts) {
+      const m = await mirror();
+      return lock.run(async () => {
+        const oid = await commitChanges(m, opts);
+        try {
+          await push(m, { branch: opts.branch });
+        } catch (err) {
+          await moveBranch(m, opts.branch, oid, opts.parent ?? '0'.repeat(40));
+          throw err;
+        }
+        m.head = oid;
+        return oid;
+      });
+    },
+  };
+}
+
+/** A local repository as write target: commits go straight onto its branch (no push). */
+export function localWriteTarget(repo: () => Promise<LocalRepository>): WriteTarget {
+  let branch: string | null = null;
+  return {
+    get branch() {
+      return branch ?? 'HEAD';
+    },
+    remote: false,
+    repository: repo,
+    async refresh() {
+      const r = await repo();
+      branch = r.branch;
+      return (await r.refresh()).head;
+    },
+    async commit(opts) {
+      const r = await repo();
+      const oid = await commitChanges(r, opts);
+      await r.refresh();
+      return oid;
+    },
+  };
+}

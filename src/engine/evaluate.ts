@@ -1,0 +1,540 @@
+/** `evaluateRepo`: reads a repository through a `RepoSource`, merges every namespace x environment and validates it. */
+import { createHash } from 'node:crypto';
+import { checkChain, migrateUp, parseMigration } from '../migrate/index.js';
+import type { MigrationStep } from '../migrate/index.js';
+import { EngineCache } from './engine-cache.js';
+import type { PairResult } from './engine-cache.js';
+import { classifyEntries } from './layout.js';
+import type { Layout } from './layout.js';
+import { DEFAULT_LIMITS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
+import { mergeLayers } from './merge.js';
+import { compileSchema, mapSchemaErrors } from './schema-validator.js';
+import type { CompiledSchema } from './schema-validator.js';
+import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
+import type { LocalIssue, ParsedYaml } from './yaml-document.js';
+import type {
+  Evaluation,
+  Issue,
+  JsonObject,
+  Limits,
+  Manifest,
+  NamespaceVersions,
+  Origin,
+  RepoSource,
+  ResolvedConfig,
+  TreeEntry,
+} from './types.js';
+
+/** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
+export const ENGINE_VERSION = 'gitcfg-engine/1';
+
+/** Top-level key of a configuration document that declares its schema version (stripped before merging). */
+export const SCHEMA_VERSION_KEY = '$schemaVersion';
+
+/** Options of `evaluateRepo`. */
+export interface EvaluateOptions {
+  /** Reuse across calls to re-read only changed blobs and re-merge only affected pairs. */
+  cache?: EngineCache;
+  /** Overrides the defaults and the manifest's `options`. */
+  limits?: Partial<Limits>;
+  /** Parallel `readBlob` calls (default 16). */
+  concurrency?: number;
+  /**
+   * Only read, compile and validate these namespaces (e.g. those a commit touches); the layout and the manifest
+   * are always checked. `namespaces` of the result still lists every namespace.
+   */
+  namespaces?: readonly string[];
+}
+
+/** Drops every file of namespaces outside `keep` from the layout. */
+function restrictLayout(layout: Layout, keep: ReadonlySet<string>): void {
+  for (const map of [layout.schemas, layout.oldSchemas, layout.defaults, layout.migrations] as Map<
+    string,
+    unknown
+  >[]) {
+    for (const ns of [...map.keys()]) if (!keep.has(ns)) map.delete(ns);
+  }
+  for (const files of layout.overrides.values()) {
+    for (const ns of [...files.keys()]) if (!keep.has(ns)) files.delete(ns);
+  }
+}
+
+/** A configuration document ready to merge: version checked, migrated, `$schemaVersion` stripped. */
+interface PreparedDoc {
+  ok: boolean;
+  value: JsonObject;
+  deletes: ReadonlyMap<string, readonly string[]>;
+  deleteOnly: ReadonlySet<string>;
+  origins: Map<string, Origin>;
+  issues: Issue[];
+}
+
+interface SchemaInfo {
+  entry: TreeEntry;
+  compiled: CompiledSchema;
+}
+
+const located = (file: string, issues: readonly LocalIssue[]): Issue[] => issues.map((i) => ({ ...i, file }));
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */
+export async function evaluateRepo(source: RepoSource, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const cache = options.cache ?? new EngineCache({ keepGenerations: 1 });
+  cache.begin();
+  try {
+    return await evaluate(source, cache, options);
+  } finally {
+    cache.end();
+  }
+}
+
+async function evaluate(
+  source: RepoSource,
+  cache: EngineCache,
+  options: EvaluateOptions,
+): Promise<Evaluation> {
+  const concurrency = Math.max(1, options.concurrency ?? 16);
+  const apiLimits = options.limits ?? {};
+  const issues: Issue[] = [];
+  const layout = classifyEntries(source.entries);
+  issues.push(...layout.issues);
+  const allNamespaces = [
+    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
+  ].sort();
+  if (options.namespaces) restrictLayout(layout, new Set(options.namespaces));
+
+  const readBytes = async (entry: TreeEntry) => {
+    cache.count('blobReads');
+    return source.readBlob(entry.oid, entry.path);
+  };
+  const yamlOf = (entry: TreeEntry, limits: Limits) =>
+    cache.getOrLoad<ParsedYaml>(
+      'yaml',
+      `${entry.oid}|${limits.maxFileBytes}|${limits.maxAliasCount}`,
+      async () => {
+        const bytes = await readBytes(entry);
+        cache.count('parses');
+        const parsed = parseYamlBytes(bytes, limits);
+        deepFreeze(parsed.value);
+        return parsed;
+      },
+    );
+  const schemaOf = (entry: TreeEntry, limits: Limits) =>
+    cache.getOrLoad<CompiledSchema>('schema', `${entry.oid}|${limits.maxFileBytes}`, async () => {
+      const bytes = await readBytes(entry);
+      cache.count('parses');
+      const parsed = parseJsonBytes(bytes, limits);
+      if (parsed.value === undefined) {
+        const { code: _code, message, ...pos } = parsed.issue!;
+        return { version: 1, error: { message, ...pos } };
+      }
+      cache.count('compiles');
+      deepFreeze(parsed.value);
+      return compileSchema(cache.ajv(), parsed.value);
+    });
+
+  // Manifest first: its options set the limits for every other file.
+  const baseLimits: Limits = { ...DEFAULT_LIMITS, ...apiLimits };
+  let manifest: Manifest | undefined;
+  let chains = new Map<string, string[]>();
+  if (!layout.manifest) {
+    issues.push({
+      code: 'manifest-missing',
+      file: MANIFEST_FILE,
+      message: `no ${MANIFEST_FILE} at the repository root (it declares the environments)`,
+    });
+  } else {
+    const parsed = await yamlOf(layout.manifest, baseLimits);
+    const read = readManifest(parsed);
+    issues.push(...read.issues);
+    manifest = read.manifest;
+    if (manifest) {
+      const resolved = resolveChains(manifest, parsed);
+      issues.push(...resolved.issues);
+      chains = resolved.chains;
+    }
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, ...(manifest?.options ?? {}), ...apiLimits };
+  const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}`;
+
+  // Read and parse everything not cached yet, in parallel.
+  const yamlEntries: TreeEntry[] = [...layout.defaults.values()];
+  for (const m of layout.overrides.values()) yamlEntries.push(...m.values());
+  for (const m of layout.migrations.values()) yamlEntries.push(...m.values());
+  const schemaEntries: TreeEntry[] = [...layout.schemas.values()];
+  for (const m of layout.oldSchemas.values()) schemaEntries.push(...m.values());
+  const parsedYaml = new Map<string, ParsedYaml>();
+  const compiled = new Map<string, CompiledSchema>();
+  await Promise.all([
+    mapLimit(yamlEntries, concurrency, async (e) => void parsedYaml.set(e.path, await yamlOf(e, limits))),
+    mapLimit(schemaEntries, concurrency, async (e) => void compiled.set(e.path, await schemaOf(e, limits))),
+  ]);
+
+  const namespaces = [
+    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
+  ].sort();
+  const environments = manifest ? Object.keys(manifest.environments).sort() : [];
+  const envSet = new Set(environments);
+  const schemas = new Map<string, JsonObject>();
+  const schemaInfo = new Map<string, SchemaInfo>();
+  const versions = new Map<string, NamespaceVersions>();
+
+  const schemaIssue = (file: string, c: CompiledSchema, namespace: string): Issue => ({
+    code: 'schema-invalid',
+    file,
+    message: `schema does not compile: ${c.error!.message}`,
+    ...(c.error!.line !== undefined ? { line: c.error!.line, column: c.error!.column ?? 1 } : {}),
+    namespace,
+  });
+
+  for (const ns of namespaces) {
+    const schemaEntry = layout.schemas.get(ns);
+    const defaultsEntry = layout.defaults.get(ns);
+    if (!schemaEntry) {
+      const file = defaultsEntry?.path ?? layout.oldSchemas.get(ns)?.values().next().value?.path;
+      issues.push({
+        code: 'schema-missing',
+        ...(file ? { file } : {}),
+        namespace: ns,
+        message: `namespace "${ns}" has no schema: add schemas/${ns}.schema.json`,
+      });
+    }
+    if (!defaultsEntry && schemaEntry) {
+      issues.push({
+        code: 'defaults-missing',
+        file: schemaEntry.path,
+        namespace: ns,
+        message: `namespace "${ns}" has no defaults: add defaults/${ns}.yaml (it may be empty)`,
+      });
+    }
+    let current: CompiledSchema | undefined;
+    if (schemaEntry) {
+      current = compiled.get(schemaEntry.path)!;
+      if (current.error) issues.push(schemaIssue(schemaEntry.path, current, ns));
+      else {
+        schemas.set(ns, current.schema!);
+        schemaInfo.set(ns, { entry: schemaEntry, compiled: current });
+      }
+    }
+    const oldSchemas = new Map<number, JsonObject>();
+    for (const [n, entry] of [...(layout.oldSchemas.get(ns) ?? new Map<number, TreeEntry>())].sort(
+      (a, b) => a[0] - b[0],
+    )) {
+      const c = compiled.get(entry.path)!;
+      if (c.error) issues.push(schemaIssue(entry.path, c, ns));
+      else if (current?.validate && n >= current.version) {
+        issues.push({
+          code: 'schema-invalid',
+          file: entry.path,
+          namespace: ns,
+          message: `old schema version ${n} must be below the current version ${current.version}`,
+        });
+      } else if (c.schema![`x-gitcfg-version`] !== undefined && c.schema!['x-gitcfg-version'] !== n) {
+        issues.push({
+          code: 'schema-invalid',
+          file: entry.path,
+          namespace: ns,
+          message: `declares x-gitcfg-version ${String(c.schema!['x-gitcfg-version'])} but its file name says ${n}`,
+        });
+      } else oldSchemas.set(n, c.schema!);
+    }
+    if (current?.validate) versions.set(ns, { current: current.version, steps: [], oldSchemas });
+  }
+
+  // Migrations.
+  const migrationKeys = new Map<string, string>();
+  for (const [ns, files] of [...layout.migrations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const steps: MigrationStep[] = [];
+    const keyParts: string[] = [];
+    for (const [n, entry] of [...files].sort((a, b) => a[0] - b[0])) {
+      keyParts.push(`${n}:${entry.oid}`);
+      const parsed = parsedYaml.get(entry.path)!;
+      issues.push(...located(entry.path, parsed.issues));
+      if (!parsed.ok) continue;
+      const r = parseMigration(parsed.value, entry.path, n, originsFor(parsed.positions, entry.path));
+      issues.push(
+        ...r.issues.map((i) => ({ ...i, file: i.file ?? entry.path, namespace: i.namespace ?? ns })),
+      );
+      if (r.step) steps.push(r.step);
+    }
+    const v = versions.get(ns);
+    if (!layout.schemas.has(ns) && !layout.defaults.has(ns)) {
+      for (const entry of files.values()) {
+        issues.push({
+          code: 'migration-invalid',
+          file: entry.path,
+          namespace: ns,
+          message: `migration for namespace "${ns}", which has no schema and no defaults`,
+        });
+      }
+    } else if (v) {
+      v.steps = steps;
+      issues.push(...checkChain(steps, v.current, ns));
+    }
+    migrationKeys.set(ns, keyParts.join(','));
+  }
+
+  // Overrides that name unknown environments or namespaces.
+  for (const [env, files] of layout.overrides) {
+    for (const [ns, entry] of files) {
+      if (manifest && !envSet.has(env)) {
+        issues.push({
+          code: 'override-unknown-environment',
+          file: entry.path,
+          environment: env,
+          namespace: ns,
+          message: `environment "${env}" is not declared in ${MANIFEST_FILE}`,
+        });
+      }
+      const orphan = !envSet.has(env) || !layout.schemas.has(ns) || !layout.defaults.has(ns);
+      if (orphan) issues.push(...located(entry.path, parsedYaml.get(entry.path)!.issues));
+      if (!layout.schemas.has(ns) || !layout.defaults.has(ns)) {
+        issues.push({
+          code: 'override-unknown-namespace',
+          file: entry.path,
+          environment: env,
+          namespace: ns,
+          message: `override for namespace "${ns}", which has no ${layout.schemas.has(ns) ? 'defaults' : 'schema'}`,
+        });
+      }
+    }
+  }
+
+  // Per-file checks (reported once per file), then per-pair merge + validation.
+  const configs = new Map<string, ResolvedConfig>();
+  const prepare = (entry: TreeEntry, ns: string, isDefaults: boolean): PreparedDoc => {
+    const info = schemaInfo.get(ns);
+    const current = info?.compiled.version ?? 1;
+    const migKey = migrationKeys.get(ns) ?? '';
+    const key = `${entry.oid}|${entry.path}|${limitsKey}|${current}|${migKey}|${info ? 1 : 0}`;
+    const hit = cache.get<PreparedDoc>('prepared', key);
+    if (hit) return hit;
+    return cache.set(
+      'prepared',
+      key,
+      prepareDoc(entry, ns, isDefaults, parsedYaml.get(entry.path)!, info, versions.get(ns)),
+    );
+  };
+
+  for (const ns of namespaces) {
+    const info = schemaInfo.get(ns);
+    const defaultsEntry = layout.defaults.get(ns);
+    const docFiles: Array<[TreeEntry, boolean]> = defaultsEntry ? [[defaultsEntry, true]] : [];
+    for (const [env, files] of layout.overrides) {
+      const e = files.get(ns);
+      if (e && envSet.has(env) && defaultsEntry && layout.schemas.has(ns)) docFiles.push([e, false]);
+    }
+    const prepared = new Map<string, PreparedDoc>();
+    for (const [entry, isDefaults] of docFiles) {
+      const doc = prepare(entry, ns, isDefaults);
+      prepared.set(entry.path, doc);
+      issues.push(...doc.issues);
+    }
+    if (!info || !defaultsEntry) continue;
+    const migKey = migrationKeys.get(ns) ?? '';
+    for (const env of environments) {
+      const chain = chains.get(env);
+      if (!chain) continue;
+      const layerEntries: TreeEntry[] = [defaultsEntry];
+      for (const e of chain) {
+        const o = layout.overrides.get(e)?.get(ns);
+        if (o) layerEntries.push(o);
+      }
+      if (layerEntries.some((e) => !prepared.get(e.path)!.ok)) continue;
+      const inputKey = createHash('sha1')
+        .update(
+          [
+            ENGINE_VERSION,
+            limitsKey,
+            info.entry.oid,
+            migKey,
+            chain.join('>'),
+            ...layerEntries.map((e) => `${e.path}:${e.oid}`),
+          ].join('\0'),
+        )
+        .digest('hex');
+      let result = cache.get<PairResult>('pair', inputKey);
+      if (result) cache.count('reused');
+      else {
+        cache.count('merges');
+        result = cache.set(
+          'pair',
+          inputKey,
+          resolvePair(
+            ns,
+            env,
+            inputKey,
+            info,
+            layerEntries.map((e) => [e.path, prepared.get(e.path)!]),
+          ),
+        );
+      }
+      issues.push(...result.issues);
+      if (result.config) configs.set(`${ns}/${env}`, result.config);
+    }
+  }
+
+  issues.sort(compareIssues);
+  return {
+    ok: issues.length === 0,
+    issues,
+    ...(manifest ? { manifest } : {}),
+    namespaces: allNamespaces,
+    environments,
+    schemas,
+    configs,
+    versions,
+    limits,
+  };
+}
+
+function prepareDoc(
+  entry: TreeEntry,
+  ns: string,
+  isDefaults: boolean,
+  parsed: ParsedYaml,
+  info: SchemaInfo | undefined,
+  versions: NamespaceVersions | undefined,
+): PreparedDoc {
+  const file = entry.path;
+  const env = isDefaults ? undefined : file.split('/')[1];
+  const issues = parsed.issues.map((i) => ({
+    ...i,
+    file,
+    namespace: ns,
+    ...(env !== undefined ? { environment: env } : {}),
+  }));
+  let ok = parsed.ok;
+  if (isDefaults) {
+    for (const [p, pos] of parsed.deletePositions) {
+      issues.push({
+        code: 'delete-misplaced',
+        file,
+        ...pos,
+        namespace: ns,
+        path: p,
+        message: '!delete is only allowed in environment overrides (defaults have nothing to delete)',
+      });
+      ok = false;
+    }
+  }
+  let origins = originsFor(parsed.positions, file);
+  let value = parsed.value;
+  let version = 1;
+  if (ok && Object.prototype.hasOwnProperty.call(value, '$schemaVersion')) {
+    const v = value.$schemaVersion;
+    const pos = origins.get('/$schemaVersion');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      issues.push({
+        code: 'version-unsupported',
+        file,
+        ...(pos ? { line: pos.line, column: pos.column } : {}),
+        namespace: ns,
+        path: '/$schemaVersion',
+        message: '$schemaVersion must be an integer >= 1',
+      });
+      ok = false;
+    } else version = v;
+    const { $schemaVersion: _drop, ...rest } = value;
+    value = Object.freeze(rest);
+    origins = new Map(
+      [...origins].filter(([p]) => p !== '/$schemaVersion' && !p.startsWith('/$schemaVersion/')),
+    );
+  }
+  if (ok && info) {
+    const current = info.compiled.version;
+    if (version > current) {
+      const pos = origins.get('') ?? { line: 1, column: 1 };
+      issues.push({
+        code: 'version-unsupported',
+        file,
+        line: pos.line,
+        column: pos.column,
+        namespace: ns,
+        path: '/$schemaVersion',
+        message: `document declares $schemaVersion ${version}, above the schema's version ${current}`,
+      });
+      ok = false;
+    } else if (version < current) {
+      const r = migrateUp(
+        { value: structuredClone(value), origins, version },
+        versions?.steps ?? [],
+        current,
+        {
+          file,
+          namespace: ns,
+          layer: isDefaults ? 'defaults' : 'override',
+        },
+      );
+      issues.push(...r.issues.map((i) => ({ ...i, file: i.file ?? file, namespace: i.namespace ?? ns })));
+      if (r.doc && r.issues.length === 0) {
+        value = deepFreeze(r.doc.value);
+        origins = r.doc.origins;
+      } else ok = false;
+    }
+  }
+  return { ok, value, deletes: parsed.deletes, deleteOnly: parsed.deleteOnly, origins, issues };
+}
+
+function resolvePair(
+  namespace: string,
+  environment: string,
+  inputKey: string,
+  info: SchemaInfo,
+  layers: Array<[string, PreparedDoc]>,
+): PairResult {
+  const { value, origins } = mergeLayers(layers.map(([, d]) => d));
+  const validate = info.compiled.validate!;
+  if (!validate(value)) {
+    const issues = mapSchemaErrors(validate.errors ?? [], origins, {
+      namespace,
+      environment,
+      fallbackFile: layers[layers.length - 1]![0],
+    });
+    return { issues };
+  }
+  return {
+    config: {
+      namespace,
+      environment,
+      value,
+      origins,
+      inputKey,
+      files: layers.map(([f]) => f),
+      version: info.compiled.version,
+    },
+    issues: [],
+  };
+}
+
+function cmp(a: string | number | undefined, b: string | number | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
+}
+
+/** Orders issues by file, line, column (issues without a file first), then by namespace, environment, path. */
+export function compareIssues(a: Issue, b: Issue): number {
+  return (
+    cmp(a.file, b.file) ||
+    cmp(a.line, b.line) ||
+    cmp(a.column, b.column) ||
+    cmp(a.namespace, b.namespace) ||
+    cmp(a.environment, b.environment) ||
+    cmp(a.path, b.path) ||
+    cmp(a.code, b.code) ||
+    cmp(a.message, b.message)
+  );
+}

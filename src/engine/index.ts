@@ -1,0 +1,30 @@
+/** Public surface of the validation engine (pure: it only reads through a `RepoSource`). */
+export { evaluateRepo, compareIssues, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
+export type { EvaluateOptions } from './evaluate.js';
+export { EngineCache } from './engine-cache.js';
+export type { EngineCacheStats } from './engine-cache.js';
+export { formatIssue } from './format-issue.js';
+export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } from './config-diff.js';
+export { memorySource } from './memory-source.js';
+export { DEFAULT_LIMITS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
+export { DELETE_TAG } from './yaml-document.js';
+export { VERSION_KEYWORD, SECRET_KEYWORD } from './schema-validator.js';
+export { escapeToken, parsePointer, valueAtPointer } from './json-pointer.js';
+export type {
+  ConfigChange,
+  ConfigDiff,
+  Evaluation,
+  Issue,
+  IssueCode,
+  JsonObject,
+  JsonPrimitive,
+  JsonValue,
+  Limits,
+  Manifest,
+  ManifestEnvironment,
+  NamespaceVersions,
+  Origin,
+  RepoSource,
+  ResolvedConfig,
+  TreeEntry,
+} from './types.js';

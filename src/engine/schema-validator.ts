@@ -1,0 +1,124 @@
+/** JSON Schema compilation (Ajv, draft 2020-12, strict) and mapping of validation errors back to source positions. */
+import Ajv2020 from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { escapeToken, isJsonObject, parentPointer } from './json-pointer.js';
+import type { Issue, JsonObject, JsonValue, Origin } from './types.js';
+
+/** Keyword declaring the schema version of a namespace (absent = 1). */
+export const VERSION_KEYWORD = 'x-gitcfg-version';
+/** Annotation marking a field that holds a secret reference (never a secret itself). */
+export const SECRET_KEYWORD = 'x-gitcfg-secret';
+
+type AjvInstance = InstanceType<typeof Ajv2020.default>;
+
+/** Creates the Ajv instance every schema is compiled with (strict, all errors, `$data`, formats, gitcfg keywords). */
+export function createAjv(): AjvInstance {
+  const ajv = new Ajv2020.default({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    $data: true,
+    // Compile time dominates a cold evaluation of many namespaces; the optimiser saves little at validation time.
+    code: { optimize: false },
+  });
+  addFormats.default(ajv);
+  ajv.addKeyword({ keyword: VERSION_KEYWORD, metaSchema: { type: 'integer', minimum: 1 } });
+  ajv.addKeyword({ keyword: SECRET_KEYWORD, metaSchema: { type: 'boolean' } });
+  return ajv;
+}
+
+/** A compiled schema, or why it did not compile. */
+export interface CompiledSchema {
+  schema?: JsonObject;
+  validate?: ValidateFunction;
+  /** `x-gitcfg-version` of the root (1 when absent). */
+  version: number;
+  /** Message of the compile failure (the caller names the file). */
+  error?: { message: string; line?: number; column?: number };
+}
+
+/** Compiles one schema document; never throws. */
+export function compileSchema(ajv: AjvInstance, value: JsonValue): CompiledSchema {
+  if (!isJsonObject(value)) return { version: 1, error: { message: 'a schema must be a JSON object' } };
+  const declared = value.$schema;
+  if (declared !== undefined && declared !== 'https://json-schema.org/draft/2020-12/schema') {
+    return {
+      version: 1,
+      error: { message: `unsupported $schema ${JSON.stringify(declared)} (use draft 2020-12)` },
+    };
+  }
+  const v = value[VERSION_KEYWORD];
+  const version = v === undefined ? 1 : v;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return { version: 1, error: { message: `${VERSION_KEYWORD} must be an integer >= 1` } };
+  }
+  try {
+    const validate = ajv.compile(value);
+    return { schema: value, validate, version };
+  } catch (err) {
+    return { version, error: { message: (err as Error).message } };
+  } finally {
+    // Free the instance-level registry (and `$id` slots) so schemas with the same `$id` can be recompiled.
+    try {
+      ajv.removeSchema(value);
+    } catch {
+      /* not registered */
+    }
+  }
+}
+
+/** Finds the origin of a pointer, or of its nearest ancestor that has one. */
+export function nearestOrigin(origins: Map<string, Origin>, pointer: string): Origin | undefined {
+  let p = pointer;
+  for (;;) {
+    const o = origins.get(p);
+    if (o || p === '') return o;
+    p = parentPointer(p);
+  }
+}
+
+/** Turns Ajv errors into issues located where the offending value (or key) was written. */
+export function mapSchemaErrors(
+  errors: readonly ErrorObject[],
+  origins: Map<string, Origin>,
+  context: { namespace?: string; environment?: string; fallbackFile: string },
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'if') continue; // the failing `then`/`else` error carries the detail
+    let path = e.instancePath;
+    let message: string;
+    const params = e.params as Record<string, unknown>;
+    if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
+      const key = String(params.additionalProperty ?? params.unevaluatedProperty);
+      path = `${path}/${escapeToken(key)}`;
+      message = `unknown property "${key}" (not allowed by the schema)`;
+    } else if (e.keyword === 'required' || e.keyword === 'dependentRequired') {
+      const key = String(params.missingProperty);
+      path = `${path}/${escapeToken(key)}`;
+      message =
+        e.keyword === 'required'
+          ? `missing required property "${key}"`
+          : `missing property "${key}" (required when "${String(params.property)}" is present)`;
+    } else {
+      message = e.message ?? `fails "${e.keyword}"`;
+      if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+        message += `: ${params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`;
+      } else if (e.keyword === 'const') {
+        message += ` ${JSON.stringify(params.allowedValue)}`;
+      }
+    }
+    const origin = nearestOrigin(origins, path);
+    issues.push({
+      code: 'schema-violation',
+      message,
+      file: origin?.file ?? context.fallbackFile,
+      ...(origin ? { line: origin.line, column: origin.column } : {}),
+      ...(context.namespace !== undefined ? { namespace: context.namespace } : {}),
+      ...(context.environment !== undefined ? { environment: context.environment } : {}),
+      path,
+    });
+  }
+  return issues;
+}

@@ -1,0 +1,26 @@
+/**
+ * The git layer: the only importer of isomorphic-git. Local repositories are read through their objects
+ * directly; remotes are mirrored bare over smart HTTP. Every reader keeps one long-lived isomorphic-git `cache`
+ * (`replaceCache()` drops it; mirrors replace it after `cacheMaxFetches` fetches and on re-mirror).
+ */
+export type {
+  CommitInfo,
+  CommitSource,
+  FsPort,
+  GitIdentity,
+  GitRepository,
+  HttpPort,
+  IdentityInput,
+  MirrorEvent,
+  RemoteAuth,
+  TreeChange,
+} from './types.js';
+export { ObjectStore } from './object-store.js';
+export { LocalRepository, locateRepository, openLocalRepository } from './local-repository.js';
+export type { LocalRepositoryOptions, RepoLocation } from './local-repository.js';
+export { GitMirror, openMirror, push } from './mirror.js';
+export type { FetchOutcome, MirrorOptions } from './mirror.js';
+export { blobOid, stagedSource, workingTreeSource } from './sources.js';
+export type { StagedSourceOptions, WorkingTreeSourceOptions } from './sources.js';
+export { commitChanges, moveBranch } from './commit-changes.js';
+export type { CommitChangesOptions, FileChange } from './commit-changes.js';

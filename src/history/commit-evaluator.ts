@@ -1,0 +1,136 @@
+/**
+ * Evaluations of older commits for audit queries. A namespace is evaluated from its own input files only
+ * (manifest, its schemas, defaults, overrides and migrations), memoised by the oids of those files, so the
+ * commit and its parent of a change elsewhere share one evaluation, and the engine cache re-merges only what changed.
+ */
+import { EngineCache, evaluateRepo } from '../engine/index.js';
+import type { Evaluation, Issue, JsonObject, RepoSource, ResolvedConfig } from '../engine/index.js';
+import type { GitRepository } from '../git/index.js';
+
+/** The effective state of one namespace x environment at a commit. */
+export type PairState =
+  | { kind: 'value'; config: ResolvedConfig; schema: JsonObject | undefined }
+  /** The namespace or the environment does not exist there. */
+  | { kind: 'absent' }
+  /** It exists but does not validate (such a commit is never served). */
+  | { kind: 'invalid'; issues: Issue[] };
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** True for a config-root path that is an input of `namespace` in some environment. */
+export function isNamespaceInput(path: string, namespace: string): boolean {
+  if (path === 'gitcfg.yaml') return true;
+  if (path === `defaults/${namespace}.yaml`) return true;
+  if (path.startsWith(`migrations/${namespace}/`)) return true;
+  const ns = escapeRe(namespace);
+  return (
+    new RegExp(`^schemas/${ns}(\\.v[0-9]+)?\\.schema\\.json$`).test(path) ||
+    new RegExp(`^environments/[^/]+/${ns}\\.yaml$`).test(path)
+  );
+}
+
+/** Small insertion-ordered LRU of promises. */
+class Lru<T> {
+  private readonly map = new Map<string, Promise<T>>();
+  constructor(private readonly max: number) {}
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.map.get(key);
+    if (hit) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const p = load();
+    this.map.set(key, p);
+    p.catch(() => this.map.delete(key));
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    return p;
+  }
+}
+
+/** Options of a `CommitEvaluator`. */
+export interface CommitEvaluatorOptions {
+  repository: GitRepository;
+  /** Config root inside the repository ('' for the root). */
+  subdir?: string;
+  /** Engine cache for audit evaluations (keep it apart from the serving cache, whose entries it would age out). */
+  cache?: EngineCache;
+  /** Namespace evaluations kept (default 256). */
+  maxEvaluations?: number;
+}
+
+/** Evaluates namespaces and whole repositories at arbitrary commits. */
+export class CommitEvaluator {
+  readonly repository: GitRepository;
+  /** Config root as a prefix of repository paths ('' or ending in `/`). */
+  readonly prefix: string;
+  private readonly cache: EngineCache;
+  private readonly byInputs: Lru<Evaluation>;
+  private readonly whole = new Lru<Evaluation>(4);
+  /** Namespace evaluations actually run (not memoised), for tests and metrics. */
+  evaluations = 0;
+
+  constructor(options: CommitEvaluatorOptions) {
+    this.repository = options.repository;
+    const subdir = (options.subdir ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = subdir ? `${subdir}/` : '';
+    this.cache = options.cache ?? new EngineCache({ keepGenerations: 4 });
+    this.byInputs = new Lru(options.maxEvaluations ?? 256);
+  }
+
+  /** Repository path of a config-root path. */
+  toRepoPath(path: string): string {
+    return this.prefix + path;
+  }
+
+  /** Config-root path of a repository path, or undefined when it lies outside the config root. */
+  fromRepoPath(path: string): string | undefined {
+    return path.startsWith(this.prefix) ? path.slice(this.prefix.length) : undefined;
+  }
+
+  private async configSource(commit: string, keep: (path: string) => boolean): Promise<RepoSource> {
+    const source = await this.repository.source(commit);
+    const entries = [];
+    for (const e of source.entries) {
+      const path = this.fromRepoPath(e.path);
+      if (path !== undefined && path !== '' && keep(path)) entries.push({ ...e, path });
+    }
+    return { entries, readBlob: (oid, path) => source.readBlob(oid, this.prefix + path) };
+  }
+
+  /** Evaluation of `namespace`'s inputs at `commit` (other namespaces are absent from it). */
+  async namespaceAt(commit: string, namespace: string): Promise<Evaluation> {
+    const source = await this.configSource(commit, (p) => isNamespaceInput(p, namespace));
+    const key = `${namespace}\n${source.entries.map((e) => `${e.path}\0${e.oid}\0${e.mode}`).join('\n')}`;
+    return this.byInputs.get(key, () => {
+      this.evaluations++;
+      return evaluateRepo(source, { cache: this.cache });
+    });
+  }
+
+  /** Evaluation of the whole config root at `commit`. */
+  wholeAt(commit: string): Promise<Evaluation> {
+    return this.whole.get(commit, async () => evaluateRepo(await this.configSource(commit, () => true), { cache: this.cache }));
+  }
+
+  /** State of one pair at `commit`. */
+  async pairAt(commit: string, namespace: string, environment: string): Promise<PairState> {
+    return pairState(await this.namespaceAt(commit, namespace), namespace, environment);
+  }
+}
+
+/** State of a pair in an evaluation: its config, absent (no such namespace or environment), or invalid. */
+export function pairState(evaluation: Evaluation, namespace: string, environment: string): PairState {
+  const config = evaluation.configs.get(`${namespace}/${environment}`);
+  if (config) return { kind: 'value', config, schema: evaluation.schemas.get(namespace) };
+  const relevant = evaluation.issues.filter(
+    (i) =>
+      (i.namespace === undefined || i.namespace === namespace) &&
+      (i.environment === undefined || i.environment === environment),
+  );
+  // Without a readable manifest nothing exists, but the repository is broken rather than empty.
+  if (!evaluation.manifest && relevant.length > 0) return { kind: 'invalid', issues: relevant };
+  if (!evaluation.namespaces.includes(namespace) || !evaluation.environments.includes(environment))
+    return { kind: 'absent' };
+  return { kind: 'invalid', issues: relevant };
+}

@@ -1,0 +1,262 @@
+/**
+ * The history index: the first-parent chain of a branch, each commit with the paths it changed against its first
+ * parent. Built once with one pass (`readCommit` + `diffCommits` per commit), then extended per fetched commit and
+ * persisted, so history queries never walk per-file logs. A head whose chain does not contain the indexed head
+ * (force-push) truncates the index at the last common commit and re-indexes from there.
+ */
+import type { GitRepository } from '../git/index.js';
+import type { HistoryIndexData, HistoryIndexStore } from './index-file.js';
+
+/** One indexed commit. */
+export interface IndexedCommit {
+  readonly oid: string;
+  /** First parent (null for a root commit). */
+  readonly parent: string | null;
+  /** Repository paths changed against the first parent (ids into the path table). */
+  readonly pathIds: readonly number[];
+}
+
+/** What `extend` did. */
+export interface ExtendResult {
+  head: string;
+  /** Commits diffed and appended. */
+  added: number;
+  /** Indexed commits dropped because the branch no longer contains them (history rewritten). */
+  dropped: number;
+  /** Why the index was (re)built: 'empty' (nothing usable loaded) or 'rewritten' (force-push). */
+  rebuilt?: 'empty' | 'rewritten';
+}
+
+/** Counters for metrics and tests. */
+export interface HistoryIndexStats {
+  /** Commits diffed since creation (a full build diffs every commit, an extension only the new ones). */
+  diffed: number;
+  /** Builds from an empty index (first start, damaged or missing file). */
+  builds: number;
+  /** Times a rewritten history (force-push) made the index drop commits and re-index from the fork point. */
+  rewrites: number;
+  /** Outcome of loading the persisted index. */
+  loaded: 'loaded' | 'missing' | 'corrupt' | 'not-loaded';
+  /** Why a persisted index was discarded (damaged file, other branch). */
+  loadProblem?: string;
+  /** Saves that failed (the index stays usable in memory). */
+  saveFailures: number;
+}
+
+/** A consistent, read-only view of the index at one moment (later extensions do not move its positions). */
+export interface HistoryView {
+  /** Number of commits, oldest at position 0. */
+  readonly length: number;
+  /** Commit at a position. */
+  at(position: number): IndexedCommit;
+  /** Position of a commit, or undefined when it is not on the indexed chain. */
+  positionOf(oid: string): number | undefined;
+  /** Path of a path id. */
+  path(id: number): string;
+  /** Id of a repository path, or undefined when no indexed commit changed it. */
+  pathId(path: string): number | undefined;
+}
+
+/** Options of a `HistoryIndex`. */
+export interface HistoryIndexOptions {
+  /** The branch the index follows (a stored index of another branch is discarded). */
+  branch: string;
+  /** Persistence; omit to keep the index in memory only (e.g. the CLI). */
+  store?: HistoryIndexStore;
+  /** Parallel `diffCommits` calls while indexing (default 8). */
+  concurrency?: number;
+  /** Told when saving fails (the index keeps working in memory). */
+  onSaveError?: (error: unknown) => void;
+}
+
+/** The commit -> changed paths index of one branch. */
+export class HistoryIndex {
+  readonly branch: string;
+  private commits: IndexedCommit[] = [];
+  private positions = new Map<string, number>();
+  private readonly paths: string[] = [];
+  private readonly pathIds = new Map<string, number>();
+  private readonly store: HistoryIndexStore | undefined;
+  private readonly concurrency: number;
+  private readonly onSaveError: (error: unknown) => void;
+  private queue: Promise<unknown> = Promise.resolve();
+  private loading: Promise<void> | null = null;
+  private readonly counters: HistoryIndexStats = {
+    diffed: 0,
+    builds: 0,
+    rewrites: 0,
+    loaded: 'not-loaded',
+    saveFailures: 0,
+  };
+
+  constructor(options: HistoryIndexOptions) {
+    this.branch = options.branch;
+    this.store = options.store;
+    this.concurrency = Math.max(1, options.concurrency ?? 8);
+    this.onSaveError = options.onSaveError ?? (() => {});
+  }
+
+  /** Newest indexed commit, or null when empty. */
+  get head(): string | null {
+    return this.commits[this.commits.length - 1]?.oid ?? null;
+  }
+
+  /** Number of indexed commits. */
+  get size(): number {
+    return this.commits.length;
+  }
+
+  /** Counters since creation. */
+  stats(): HistoryIndexStats {
+    return { ...this.counters };
+  }
+
+  /** A view that later extensions do not disturb. */
+  view(): HistoryView {
+    const commits = this.commits;
+    const length = commits.length;
+    const positions = this.positions;
+    const paths = this.paths;
+    return {
+      length,
+      at: (position) => {
+        const c = position >= 0 && position < length ? commits[position] : undefined;
+        if (!c) throw new RangeError(`no indexed commit at ${position}`);
+        return c;
+      },
+      positionOf: (oid) => {
+        const p = positions.get(oid);
+        return p !== undefined && p < length && commits[p]?.oid === oid ? p : undefined;
+      },
+      path: (id) => paths[id]!,
+      pathId: (path) => this.pathIds.get(path),
+    };
+  }
+
+  /**
+   * Brings the index to `head` (usually the fetched branch head): appends the new commits, or, when `head`'s
+   * first-parent chain does not contain the indexed head, drops the rewritten part and re-indexes from the last
+   * common commit. Calls run one at a time; the result is saved when a store is set.
+   */
+  extend(repository: GitRepository, head: string): Promise<ExtendResult> {
+    const run = this.queue.then(() => this.doExtend(repository, head));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loads the persisted index once (later calls wait for the same load); `extend` does this itself. */
+  load(): Promise<void> {
+    return this.ensureLoaded();
+  }
+
+  private async ensureLoaded(): Promise<void> {
+    this.loading ??= (async () => {
+      if (!this.store) return;
+      const loaded = await this.store.load();
+      this.counters.loaded = loaded.status;
+      if (loaded.status === 'corrupt') {
+        this.counters.loadProblem = loaded.reason;
+        return;
+      }
+      if (loaded.status !== 'loaded') return;
+      if (loaded.data.branch !== this.branch) {
+        this.counters.loaded = 'corrupt';
+        this.counters.loadProblem = `index of branch ${loaded.data.branch}`;
+        return;
+      }
+      this.restore(loaded.data);
+    })();
+    return this.loading;
+  }
+
+  private restore(data: HistoryIndexData): void {
+    const remap = data.paths.map((p) => this.internPath(p));
+    for (const [oid, parent, ids] of data.commits) {
+      this.positions.set(oid, this.commits.length);
+      this.commits.push({ oid, parent, pathIds: ids.map((i) => remap[i]!) });
+    }
+  }
+
+  private internPath(path: string): number {
+    let id = this.pathIds.get(path);
+    if (id === undefined) {
+      id = this.paths.length;
+      this.paths.push(path);
+      this.pathIds.set(path, id);
+    }
+    return id;
+  }
+
+  private async doExtend(repository: GitRepository, head: string): Promise<ExtendResult> {
+    await this.ensureLoaded();
+    const result: ExtendResult = { head, added: 0, dropped: 0 };
+    if (this.head === head) return result;
+    // Walk back from the new head to the first commit already indexed (or to the root).
+    const fresh: { oid: string; parent: string | null }[] = [];
+    let oid: string | null = head;
+    while (oid !== null && !this.positions.has(oid)) {
+      const commit = await repository.readCommit(oid);
+      const parent = commit.parents[0] ?? null;
+      fresh.push({ oid, parent });
+      oid = parent;
+    }
+    const keep = oid === null ? 0 : this.positions.get(oid)! + 1;
+    if (this.commits.length === 0) {
+      result.rebuilt = 'empty';
+      this.counters.builds++;
+    } else if (keep < this.commits.length) {
+      result.dropped = this.commits.length - keep;
+      result.rebuilt = 'rewritten';
+      this.counters.rewrites++;
+      // New array and map: views handed out earlier keep seeing the old chain.
+      this.commits = this.commits.slice(0, keep);
+      this.positions = new Map(this.commits.map((c, i) => [c.oid, i]));
+    }
+    fresh.reverse();
+    const changed = new Array<string[]>(fresh.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < fresh.length) {
+        const i = next++;
+        const c = fresh[i]!;
+        changed[i] = (await repository.diffCommits(c.parent, c.oid)).map((change) => change.path);
+        this.counters.diffed++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, fresh.length) }, worker));
+    for (const [i, c] of fresh.entries()) {
+      this.positions.set(c.oid, this.commits.length);
+      this.commits.push({ oid: c.oid, parent: c.parent, pathIds: changed[i]!.map((p) => this.internPath(p)) });
+    }
+    result.added = fresh.length;
+    if (this.store && (result.added > 0 || result.dropped > 0)) {
+      try {
+        await this.store.save(this.toData());
+      } catch (error) {
+        this.counters.saveFailures++;
+        this.onSaveError(error);
+      }
+    }
+    return result;
+  }
+
+  /** The persisted form (only paths still referenced are kept). */
+  toData(): HistoryIndexData {
+    const used = new Map<number, number>();
+    const paths: string[] = [];
+    const commits: HistoryIndexData['commits'] = this.commits.map((c) => [
+      c.oid,
+      c.parent,
+      c.pathIds.map((id) => {
+        let n = used.get(id);
+        if (n === undefined) {
+          n = paths.length;
+          paths.push(this.paths[id]!);
+          used.set(id, n);
+        }
+        return n;
+      }),
+    ]);
+    return { branch: this.branch, paths, commits };
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Audit queries over the history index: the commits that changed a pair's effective configuration, the
+ * effective diff between two commits, and the provenance (file, line, last commit) of every leaf.
+ */
+import { diffConfigs, diffValues, escapeToken, valueAtPointer } from '../engine/index.js';
+import type { EngineCache, JsonObject, JsonValue } from '../engine/index.js';
+import { InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
+import type { CommitInfo, GitRepository } from '../git/index.js';
+import { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator.js';
+import type { PairState } from './commit-evaluator.js';
+import type { ExtendResult, HistoryIndex, HistoryView } from './history-index.js';
+import { maskChanges, maskValueAt } from './mask-secrets.js';
+import type {
+  AuditQueries,
+  CommitSummary,
+  EffectiveDiff,
+  ExplainedValue,
+  Explanation,
+  HistoryEntry,
+  PairHistory,
+} from './types.js';
+
+/** Page size of `history` when none is given, and the largest accepted. */
+export const HISTORY_LIMITS = { default: 20, max: 100 } as const;
+
+/** Options of a `HistoryService`. */
+export interface HistoryServiceOptions {
+  index: HistoryIndex;
+  /** The repository, or how to open it (a server's mirror exists only after the first sync opened it). */
+  repository: GitRepository | (() => Promise<GitRepository>);
+  /** Config root inside the repository ('' for the root). */
+  subdir?: string;
+  /** Engine cache for audit evaluations; default: a private one (do not share the serving cache). */
+  cache?: EngineCache;
+  /** Most pair evaluations one query may run (default 1000); beyond it a page ends early with `next` set. */
+  maxEvaluations?: number;
+}
+
+/** Options of `history`. */
+export interface HistoryQuery {
+  /** Commit or ref the history ends at (the server passes its served commit). */
+  at: string;
+  /** Page size (default 20, at most 100). */
+  limit?: number;
+  /** Only commits strictly older than this one (the `next` of the previous page). */
+  before?: string;
+}
+
+const same = (a: JsonValue | undefined, b: JsonValue | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : diffValues(a, b).length === 0;
+
+const valueOf = (state: PairState): JsonObject | undefined =>
+  state.kind === 'value' ? state.config.value : undefined;
+
+/** Leaves of a merged document: scalars, arrays (replaced whole by merges) and empty maps. */
+function leaves(value: JsonValue, pointer = '', out: string[] = []): string[] {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 0 && pointer !== '') out.push(pointer);
+    for (const k of keys) leaves(value[k]!, `${pointer}/${escapeToken(k)}`, out);
+  } else {
+    out.push(pointer);
+  }
+  return out;
+}
+
+/** History, diff and explain for one branch of one repository. */
+export class HistoryService implements AuditQueries {
+  readonly index: HistoryIndex;
+  private readonly openRepository: () => Promise<GitRepository>;
+  private readonly subdir: string;
+  private readonly cache: EngineCache | undefined;
+  private readonly maxEvaluations: number;
+  private evaluator: CommitEvaluator | null = null;
+  private readonly commits = new Map<string, Promise<CommitInfo>>();
+
+  constructor(options: HistoryServiceOptions) {
+    this.index = options.index;
+    const repo = options.repository;
+    this.openRepository = typeof repo === 'function' ? repo : async () => repo;
+    this.subdir = options.subdir ?? '';
+    this.cache = options.cache;
+    this.maxEvaluations = Math.max(2, options.maxEvaluations ?? 1000);
+  }
+
+  /** Extends the index to `head` (the sync service calls this after every fetch). */
+  async extend(head: string): Promise<ExtendResult> {
+    return this.index.extend(await this.openRepository(), head);
+  }
+
+  /** Namespace evaluations run so far (memoised ones not counted). */
+  get evaluations(): number {
+    return this.evaluator?.evaluations ?? 0;
+  }
+
+  private async tools(): Promise<CommitEvaluator> {
+    const repository = await this.openRepository();
+    if (this.evaluator?.repository !== repository) {
+      this.evaluator = new CommitEvaluator({
+        repository,
+        subdir: this.subdir,
+        ...(this.cache ? { cache: this.cache } : {}),
+      });
+    }
+    return this.evaluator;
+  }
+
+  private async resolve(evaluator: CommitEvaluator, ref: string, what = 'commit'): Promise<string> {
+    try {
+      return await evaluator.repository.resolveRef(ref);
+    } catch (error) {
+      if (error instanceof NotFoundError) throw new NotFoundError(what, ref);
+      throw error;
+    }
+  }
+
+  /** Index view that contains `commit` (extends the index to it when it is not on the indexed chain). */
+  private async viewWith(evaluator: CommitEvaluator, commit: string): Promise<HistoryView> {
+    let view = this.index.view();
+    if (view.positionOf(commit) === undefined) {
+      await this.index.extend(evaluator.repository, commit);
+      view = this.index.view();
+    }
+    return view;
+  }
+
+  private summary(repository: GitRepository, oid: string): Promise<CommitSummary> {
+    let info = this.commits.get(oid);
+    if (!info) {
+      info = repository.readCommit(oid);
+      this.commits.set(oid, info);
+      info.catch(() => this.commits.delete(oid));
+      if (this.commits.size > 4096) this.commits.delete(this.commits.keys().next().value as string);
+    }
+    return info.then((c) => ({
+      commit: c.oid,
+      parent: c.parents[0] ?? null,
+      author: { name: c.author.name, email: c.author.email },
+      time: new Date(c.author.timestamp * 1000).toISOString(),
+      message: c.message.replace(/\s+$/, ''),
+    }));
+  }
+
+  /**
+   * The commits at or before `at` that changed the effective (merged, validated) configuration of the pair,
+   * newest first. Candidates are the commits touching one of the namespace's inputs; each is kept only when
+   * the pair's value differs from the one before it. Commits where the pair does not validate are skipped
+   * (they are never served): the next valid commit is compared with the last valid state before them.
+   */
+  async history(namespace: string, environment: string, query: HistoryQuery): Promise<PairHistory> {
+    const limit = query.limit ?? HISTORY_LIMITS.default;
+    if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_LIMITS.max)
+      throw new UsageError(`limit must be an integer from 1 to ${HISTORY_LIMITS.max}`, { limit });
+    const evaluator = await this.tools();
+    const at = await this.resolve(evaluator, query.at);
+    const atState = await evaluator.pairAt(at, namespace, environment);
+    if (atState.kind === 'absent') throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    const view = await this.viewWith(evaluator, at);
+    let start = view.positionOf(at)!;
+    if (query.before !== undefined) {
+      const before = await this.resolve(evaluator, query.before);
+      const p = view.positionOf(before);
+      if (p === undefined) throw new NotFoundError('commit on the history of the branch', query.before);
+      start = Math.min(start, p - 1);
+    }
+    const relevant = new Map<number, boolean>();
+    const touches = (pathIds: readonly number[]) =>
+      pathIds.some((id) => {
+        let r = relevant.get(id);
+        if (r === undefined) {
+          const path = evaluator.fromRepoPath(view.path(id));
+          relevant.set(id, (r = path !== undefined && isNamespaceInput(path, namespace)));
+        }
+        return r;
+      });
+
+    const entries: HistoryEntry[] = [];
+    // The newest not-yet-compared valid (or absent) state, waiting for the next older one.
+    let newer: { position: number; state: PairState } | null = null;
+    let lastExamined = start + 1;
+    let evaluations = 0;
+    let exhausted = true;
+    for (let p = start; p >= -1 && entries.length < limit; p--) {
+      let state: PairState;
+      if (p === -1) {
+        state = { kind: 'absent' }; // before the first commit nothing exists
+      } else {
+        const c = view.at(p);
+        if (!touches(c.pathIds)) continue;
+        if (evaluations++ >= this.maxEvaluations) {
+          exhausted = false;
+          break;
+        }
+        state = await evaluator.pairAt(c.oid, namespace, environment);
+      }
+      lastExamined = p;
+      if (state.kind === 'invalid') continue;
+      if (newer) {
+        const entry = await this.entry(evaluator, view.at(newer.position).oid, state, newer.state);
+        if (entry) entries.push(entry);
+      }
+      newer = p >= 0 ? { position: p, state } : null;
+    }
+    let next: string | null = null;
+    if (entries.length === limit) next = entries[entries.length - 1]!.commit;
+    else if (!exhausted) {
+      const resume = newer ? newer.position + 1 : lastExamined;
+      next = resume < view.length && resume > 0 ? view.at(resume).oid : null;
+    }
+    return { namespace, environment, at, commits: entries, next };
+  }
+
+  private async entry(
+    evaluator: CommitEvaluator,
+    commit: string,
+    older: PairState,
+    newer: PairState,
+  ): Promise<HistoryEntry | null> {
+    const before = valueOf(older);
+    const after = valueOf(newer);
+    if (before === undefined && after === undefined) return null;
+    const changes = diffValues(before ?? {}, after ?? {});
+    if (before !== undefined && after !== undefined && changes.length === 0) return null;
+    const schemas = [older, newer].map((s) => (s.kind === 'value' ? s.schema : undefined));
+    return {
+      ...(await this.summary(evaluator.repository, commit)),
+      status: before === undefined ? 'added' : after === undefined ? 'removed' : 'changed',
+      changes: maskChanges(changes, schemas),
+    };
+  }
+
+  /** Effective change of every namespace x environment from `from` to `to` (optionally one environment). */
+  async diff(from: string, to: string, options: { environment?: string } = {}): Promise<EffectiveDiff> {
+    const evaluator = await this.tools();
+    const fromCommit = await this.resolve(evaluator, from);
+    const toCommit = await this.resolve(evaluator, to);
+    const before = await evaluator.wholeAt(fromCommit);
+    const after = await evaluator.wholeAt(toCommit);
+    const env = options.environment;
+    if (env !== undefined && !before.environments.includes(env) && !after.environments.includes(env))
+      throw new NotFoundError('environment', env);
+    const invalid = { from: [] as string[], to: [] as string[] };
+    const pairs = [];
+    for (const pair of diffConfigs(before, after, env !== undefined ? { env } : {})) {
+      const key = `${pair.namespace}/${pair.environment}`;
+      const bad = (side: 'from' | 'to') => {
+        const ev = side === 'from' ? before : after;
+        if (pairState(ev, pair.namespace, pair.environment).kind !== 'invalid') return false;
+        invalid[side].push(key);
+        return true;
+      };
+      const badFrom = bad('from');
+      if (bad('to') || badFrom) continue;
+      const schemas = [before.schemas.get(pair.namespace), after.schemas.get(pair.namespace)];
+      pairs.push({ ...pair, changes: maskChanges(pair.changes, schemas) });
+    }
+    return { from: fromCommit, to: toCommit, pairs, invalid };
+  }
+
+  /**
+   * Every leaf of the pair at `at`: the file and line that set it and the newest commit whose change to that
+   * file altered it (found by walking the commits touching the file and comparing the leaf at each parent).
+   */
+  async explain(namespace: string, environment: string, options: { at: string }): Promise<Explanation> {
+    const evaluator = await this.tools();
+    const at = await this.resolve(evaluator, options.at);
+    const state = await evaluator.pairAt(at, namespace, environment);
+    if (state.kind === 'absent') throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    if (state.kind === 'invalid') throw new InvalidConfigError(state.issues, `${namespace}/${environment} at ${at}`);
+    const { config, schema } = state;
+    const view = await this.viewWith(evaluator, at);
+    const top = view.positionOf(at)!;
+    const pointers = leaves(config.value);
+    const byFile = new Map<string, string[]>();
+    for (const ptr of pointers) {
+      const file = config.origins.get(ptr)?.file;
+      if (file !== undefined) byFile.set(file, [...(byFile.get(file) ?? []), ptr]);
+    }
+    const found = new Map<string, { commit: string; exact: boolean }>();
+    let evaluations = 0;
+    for (const [file, ptrs] of byFile) {
+      const id = view.pathId(evaluator.toRepoPath(file));
+      if (id === undefined) continue;
+      const open = new Set(ptrs);
+      let newest: string | null = null;
+      for (let p = top; p >= 0 && open.size > 0; p--) {
+        const c = view.at(p);
+        if (!c.pathIds.includes(id)) continue;
+        newest ??= c.oid;
+        if (evaluations++ >= this.maxEvaluations) break;
+        const parent: PairState =
+          c.parent === null ? { kind: 'absent' } : await evaluator.pairAt(c.parent, namespace, environment);
+        for (const ptr of [...open]) {
+          const unchanged =
+            parent.kind === 'value' &&
+            parent.config.origins.get(ptr)?.file === file &&
+            same(valueAtPointer(parent.config.value, ptr), valueAtPointer(config.value, ptr));
+          if (unchanged) continue;
+          // An invalid parent cannot tell whether this commit altered the leaf: attribute it, but say so.
+          found.set(ptr, { commit: c.oid, exact: parent.kind !== 'invalid' });
+          open.delete(ptr);
+        }
+      }
+      if (newest) for (const ptr of open) found.set(ptr, { commit: newest, exact: false });
+    }
+    const values: ExplainedValue[] = [];
+    for (const ptr of pointers) {
+      const origin = config.origins.get(ptr);
+      const last = found.get(ptr);
+      values.push({
+        path: ptr,
+        value: maskValueAt(valueAtPointer(config.value, ptr)!, ptr, [schema]),
+        file: origin?.file ?? null,
+        line: origin?.line ?? null,
+        column: origin?.column ?? null,
+        commit: last ? await this.summary(evaluator.repository, last.commit) : null,
+        exact: last?.exact ?? false,
+      });
+    }
+    return { namespace, environment, commit: at, files: [...config.files], values };
+  }
+}
+
+function missing(
+  evaluation: { namespaces: string[]; environments: string[] },
+  namespace: string,
+  environment: string,
+): NotFoundError {
+  if (!evaluation.namespaces.includes(namespace)) return new NotFoundError('namespace', namespace);
+  if (!evaluation.environments.includes(environment)) return new NotFoundError('environment', environment);
+  return new NotFoundError('config', `${namespace}/${environment}`);
+}

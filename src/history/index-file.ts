@@ -1,0 +1,117 @@
+/**
+ * The history index in the data dir. Layout: one header line `gitcfg-history <format> sha256=<hex> bytes=<n>`,
+ * then the JSON payload. Written atomically (temp file, fsync, rename); a damaged file or one of another format
+ * is reported as `corrupt` and the index is rebuilt from git.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Version of the file layout; bump it when the payload changes shape. */
+export const HISTORY_INDEX_FORMAT = 1;
+const FILE_NAME = 'history-index.json';
+const OID = /^[0-9a-f]{40}$/;
+
+/** The persisted index: first-parent chain of `branch`, oldest first; `paths` interns every changed path. */
+export interface HistoryIndexData {
+  branch: string;
+  /** Repository paths (not relative to a config root), each once. */
+  paths: string[];
+  /** `[commit, first parent or null, indexes into paths]`, oldest first; each parent is the previous commit. */
+  commits: [string, string | null, number[]][];
+}
+
+/** Result of loading the index file. */
+export type HistoryIndexLoad =
+  | { status: 'loaded'; data: HistoryIndexData }
+  | { status: 'missing' }
+  | { status: 'corrupt'; reason: string };
+
+/** Where an index is kept between runs (a file in the data dir; tests may pass another implementation). */
+export interface HistoryIndexStore {
+  load(): Promise<HistoryIndexLoad>;
+  save(data: HistoryIndexData): Promise<void>;
+}
+
+/** Checks the shape and the chain of a payload; returns why it is unusable, or null. */
+export function checkIndexData(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return 'not an object';
+  const d = data as Partial<HistoryIndexData>;
+  if (typeof d.branch !== 'string') return 'no branch';
+  if (!Array.isArray(d.paths) || !d.paths.every((p) => typeof p === 'string')) return 'bad paths';
+  if (!Array.isArray(d.commits)) return 'bad commits';
+  let previous: string | null = null;
+  for (const [i, entry] of d.commits.entries()) {
+    if (!Array.isArray(entry) || entry.length !== 3) return `bad commit entry ${i}`;
+    const [oid, parent, paths] = entry as unknown[];
+    if (typeof oid !== 'string' || !OID.test(oid)) return `bad commit id at ${i}`;
+    if (parent !== null && (typeof parent !== 'string' || !OID.test(parent))) return `bad parent at ${i}`;
+    if (i === 0 ? parent !== null : parent !== previous) return `broken first-parent chain at ${i}`;
+    if (!Array.isArray(paths) || !paths.every((n) => Number.isInteger(n) && n >= 0 && n < d.paths!.length))
+      return `bad paths of commit ${i}`;
+    previous = oid;
+  }
+  return null;
+}
+
+/** The index file `history-index.json` in a data dir. */
+export class HistoryIndexFile implements HistoryIndexStore {
+  /** Absolute path of the file. */
+  readonly path: string;
+  constructor(private readonly dataDir: string) {
+    this.path = join(dataDir, FILE_NAME);
+  }
+
+  /** Reads and checks the file (header, checksum, format, chain). */
+  async load(): Promise<HistoryIndexLoad> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+      return { status: 'corrupt', reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+    }
+    const newline = bytes.indexOf(0x0a);
+    if (newline < 0) return { status: 'corrupt', reason: 'no header' };
+    const header = /^gitcfg-history (\d+) sha256=([0-9a-f]{64}) bytes=(\d+)$/.exec(
+      bytes.subarray(0, newline).toString('utf8'),
+    );
+    if (!header) return { status: 'corrupt', reason: 'bad header' };
+    if (Number(header[1]) !== HISTORY_INDEX_FORMAT) return { status: 'corrupt', reason: `format ${header[1]}` };
+    const payload = bytes.subarray(newline + 1);
+    if (payload.length !== Number(header[3])) return { status: 'corrupt', reason: 'truncated' };
+    if (createHash('sha256').update(payload).digest('hex') !== header[2])
+      return { status: 'corrupt', reason: 'checksum mismatch' };
+    let data: unknown;
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return { status: 'corrupt', reason: 'invalid JSON' };
+    }
+    const problem = checkIndexData(data);
+    if (problem) return { status: 'corrupt', reason: problem };
+    return { status: 'loaded', data: data as HistoryIndexData };
+  }
+
+  /** Writes the index atomically: a crash leaves the old file or the new one, never a mix. */
+  async save(data: HistoryIndexData): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    const payload = Buffer.from(JSON.stringify(data), 'utf8');
+    const sum = createHash('sha256').update(payload).digest('hex');
+    const head = Buffer.from(`gitcfg-history ${HISTORY_INDEX_FORMAT} sha256=${sum} bytes=${payload.length}\n`);
+    const temp = join(this.dataDir, `.${FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      const handle = await open(temp, 'w', 0o600);
+      try {
+        await handle.writeFile(Buffer.concat([head, payload]));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/** Prometheus metrics of the sync server, on a registry of their own (never the global default registry). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric the server records; pass this object to the services that record them. */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** Duration of sync runs, by outcome (`promoted`, `unchanged`, `rejected`, `failed`). */
+  readonly syncDuration: Histogram<'outcome'>;
+  /** Unix time (seconds) of the last sync whose fetch and evaluation succeeded. */
+  readonly lastSuccessfulSync: Gauge;
+  /** Commits rejected because their evaluation had issues. */
+  readonly rejectedCommits: Counter;
+  /** Issues of the last rejected commit (0 once a good commit is promoted). */
+  readonly rejectedIssues: Gauge;
+  /** Failed fetches from the remote. */
+  readonly fetchFailures: Counter;
+  /** Webhook deliveries by provider and outcome (`accepted`, `ping`, `ignored`, `duplicate`, `unauthorized`...). */
+  readonly webhookDeliveries: Counter<'provider' | 'outcome'>;
+  /** HTTP request duration by route template, method and status. */
+  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  /** Always 1, labelled with the served commit (one series at a time). */
+  readonly servedCommit: Gauge<'commit'>;
+  /** 1 while the served snapshot is stale (loaded from disk or last fetch failed). */
+  readonly stale: Gauge;
+  /** Open long-poll and server-sent-event watchers. */
+  readonly watchers: Gauge<'kind'>;
+}
+
+/** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
+export function createMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    syncDuration: new Histogram({
+      name: 'gitcfg_sync_duration_seconds',
+      help: 'Duration of sync runs (fetch, build, validate, promote)',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    lastSuccessfulSync: new Gauge({
+      name: 'gitcfg_last_successful_sync_timestamp_seconds',
+      help: 'Unix time of the last sync whose fetch and evaluation succeeded',
+      registers,
+    }),
+    rejectedCommits: new Counter({
+      name: 'gitcfg_rejected_commits_total',
+      help: 'Commits rejected because their configuration is invalid',
+      registers,
+    }),
+    rejectedIssues: new Gauge({
+      name: 'gitcfg_rejected_commit_issues',
+      help: 'Issues of the last rejected commit (0 once a good commit is promoted)',
+      registers,
+    }),
+    fetchFailures: new Counter({
+      name: 'gitcfg_fetch_failures_total',
+      help: 'Failed fetches from the remote',
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'gitcfg_webhook_deliveries_total',
+      help: 'Webhook deliveries by provider and outcome',
+      labelNames: ['provider', 'outcome'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'gitcfg_http_request_duration_seconds',
+      help: 'HTTP request duration by route template, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 60],
+      registers,
+    }),
+    servedCommit: new Gauge({
+      name: 'gitcfg_served_commit_info',
+      help: 'The commit currently served (value is always 1)',
+      labelNames: ['commit'],
+      registers,
+    }),
+    stale: new Gauge({
+      name: 'gitcfg_snapshot_stale',
+      help: '1 while the served snapshot is stale (loaded from disk, or the last fetch failed)',
+      registers,
+    }),
+    watchers: new Gauge({
+      name: 'gitcfg_watchers',
+      help: 'Open watchers by kind (longpoll, sse)',
+      labelNames: ['kind'],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,39 @@
+/** JSON Pointer (RFC 6901) helpers; in migration paths a `*` segment is a wildcard over keys or items. */
+
+/** The wildcard segment of a migration path. */
+export const WILDCARD = '*';
+
+/** Splits a JSON pointer (`/a/b~1c`) into unescaped segments; `''` is the root (no segments). */
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Joins segments into a JSON pointer, escaping `~` and `/`. */
+export function formatPointer(segments: readonly string[]): string {
+  return segments.map((segment) => `/${segment.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/** Number of wildcard segments in a path. */
+export function wildcardCount(segments: readonly string[]): number {
+  return segments.filter((segment) => segment === WILDCARD).length;
+}
+
+/** Replaces the wildcards of `pattern`, in order, with `captures`. */
+export function fillWildcards(pattern: readonly string[], captures: readonly string[]): string[] {
+  let next = 0;
+  return pattern.map((segment) => (segment === WILDCARD ? (captures[next++] ?? WILDCARD) : segment));
+}
+
+/** True when `prefix` is a (non-strict) prefix of `path`, segment by segment. */
+export function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
+  return prefix.length <= path.length && prefix.every((segment, i) => segment === path[i]);
+}
+
+/** True when the pointer `key` is `base` itself or lies below it. */
+export function isAtOrBelow(key: string, base: string): boolean {
+  return key === base || key.startsWith(`${base}/`) || base === '';
+}

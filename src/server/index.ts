@@ -1,0 +1,8 @@
+/** The HTTP API: `buildApp` (no listening) and `listen` (with graceful shutdown). */
+export { buildApp } from './app.js';
+export type { AppDeps, AppSync, ServerApp } from './app.js';
+export { listen } from './listen.js';
+export type { RunningServer } from './listen.js';
+export { WatchHub } from './watch-hub.js';
+export type { WatchEvent } from './watch-hub.js';
+export type { WriteDeps } from './routes/access.js';

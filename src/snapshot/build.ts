@@ -1,0 +1,192 @@
+/** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
+import { evaluateRepo } from '../engine/index.js';
+import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource } from '../engine/index.js';
+import { renderDocument } from './render.js';
+import type {
+  NamespaceVersions,
+  RenderedBundle,
+  RenderedConfig,
+  RenderedDocument,
+  Snapshot,
+  SnapshotChange,
+} from './types.js';
+
+/** Plain data of one configuration, enough to re-render it (what the data dir persists). */
+export interface ConfigData {
+  namespace: string;
+  environment: string;
+  value: JsonObject;
+  inputKey: string;
+  files: readonly string[];
+}
+
+/** Plain data of a snapshot (no rendered bodies). */
+export interface SnapshotData {
+  commit: string;
+  builtAt: string;
+  namespaces: readonly string[];
+  environments: readonly string[];
+  configs: readonly ConfigData[];
+  schemas: Readonly<Record<string, JsonObject>>;
+  versions: Readonly<Record<string, NamespaceVersions>>;
+}
+
+/** Result of `buildSnapshot`: a snapshot, or every issue that makes the commit unservable. */
+export type BuildResult =
+  | { ok: true; snapshot: Snapshot; evaluation: Evaluation }
+  | { ok: false; issues: Issue[]; evaluation: Evaluation };
+
+/**
+ * Evaluates `source` with the shared engine cache and renders a snapshot of `commit`. A commit with any issue
+ * is not servable and yields `ok: false` with all issues. Renderings of `previous` are reused where the
+ * engine's `inputKey` is unchanged.
+ */
+export async function buildSnapshot(input: {
+  commit: string;
+  source: RepoSource;
+  previous?: Snapshot | null;
+  cache?: EngineCache;
+  now?: () => Date;
+}): Promise<BuildResult> {
+  const evaluation = await evaluateRepo(input.source, input.cache ? { cache: input.cache } : {});
+  if (!evaluation.ok || evaluation.issues.length > 0)
+    return { ok: false, issues: evaluation.issues, evaluation };
+  const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());
+  return { ok: true, snapshot: snapshotFromData(data, input.previous ?? null), evaluation };
+}
+
+/** Versions of every namespace: current version, migration steps and older schemas (plain data). */
+function versionsOf(evaluation: Evaluation): Record<string, NamespaceVersions> {
+  const out: Record<string, NamespaceVersions> = {};
+  for (const [namespace, info] of evaluation.versions ?? []) {
+    out[namespace] = {
+      current: info.current,
+      steps: info.steps,
+      oldSchemas: Object.fromEntries([...info.oldSchemas].map(([v, schema]) => [String(v), schema])),
+    };
+  }
+  return out;
+}
+
+/** Extracts the plain data of a snapshot from a successful evaluation. */
+export function snapshotDataFromEvaluation(
+  commit: string,
+  evaluation: Evaluation,
+  builtAt: Date,
+): SnapshotData {
+  const configs: ConfigData[] = [];
+  for (const config of evaluation.configs.values()) {
+    configs.push({
+      namespace: config.namespace,
+      environment: config.environment,
+      value: config.value,
+      inputKey: config.inputKey,
+      files: config.files,
+    });
+  }
+  return {
+    commit,
+    builtAt: builtAt.toISOString(),
+    namespaces: [...evaluation.namespaces],
+    environments: [...evaluation.environments],
+    configs,
+    schemas: Object.fromEntries(evaluation.schemas),
+    versions: versionsOf(evaluation),
+  };
+}
+
+/** Renders a snapshot from plain data, reusing `previous` renderings with the same `inputKey`. */
+export function snapshotFromData(data: SnapshotData, previous: Snapshot | null): Snapshot {
+  const configs = new Map<string, RenderedConfig>();
+  for (const config of data.configs) {
+    const key = `${config.namespace}/${config.environment}`;
+    const old = previous?.configs.get(key);
+    if (old && old.inputKey === config.inputKey) {
+      configs.set(key, old);
+      continue;
+    }
+    configs.set(key, {
+      namespace: config.namespace,
+      environment: config.environment,
+      inputKey: config.inputKey,
+      files: [...config.files],
+      ...renderDocument(config.value),
+    });
+  }
+  const bundles = new Map<string, RenderedBundle>();
+  for (const environment of data.environments) {
+    const members = data.namespaces
+      .map((namespace) => configs.get(`${namespace}/${environment}`))
+      .filter((c): c is RenderedConfig => c !== undefined);
+    const old = previous?.bundles.get(environment);
+    // A bundle is re-rendered only when one of its members was.
+    const reusable =
+      old !== undefined &&
+      Object.keys(old.value).length === members.length &&
+      members.every((m) => previous?.configs.get(`${m.namespace}/${environment}`) === m);
+    if (old && reusable) {
+      bundles.set(environment, old);
+      continue;
+    }
+    const value: JsonObject = {};
+    for (const member of members) value[member.namespace] = member.value;
+    bundles.set(environment, { environment, ...renderDocument(value) });
+  }
+  const schemas = new Map<string, RenderedDocument>();
+  for (const [namespace, schema] of Object.entries(data.schemas)) {
+    const old = previous?.schemas.get(namespace);
+    schemas.set(
+      namespace,
+      old && JSON.stringify(old.value) === JSON.stringify(schema) ? old : renderDocument(schema),
+    );
+  }
+  return {
+    commit: data.commit,
+    builtAt: data.builtAt,
+    namespaces: [...data.namespaces],
+    environments: [...data.environments],
+    configs,
+    bundles,
+    schemas,
+    versions: new Map(Object.entries(data.versions)),
+  };
+}
+
+/** Plain data of a snapshot (for persistence). */
+export function snapshotToData(snapshot: Snapshot): SnapshotData {
+  return {
+    commit: snapshot.commit,
+    builtAt: snapshot.builtAt,
+    namespaces: snapshot.namespaces,
+    environments: snapshot.environments,
+    configs: [...snapshot.configs.values()].map((c) => ({
+      namespace: c.namespace,
+      environment: c.environment,
+      value: c.value,
+      inputKey: c.inputKey,
+      files: c.files,
+    })),
+    schemas: Object.fromEntries([...snapshot.schemas].map(([ns, doc]) => [ns, doc.value])),
+    versions: Object.fromEntries(snapshot.versions),
+  };
+}
+
+/** Pairs whose served JSON differs between two snapshots (added, removed or changed), sorted. */
+export function diffSnapshots(previous: Snapshot | null, next: Snapshot): SnapshotChange[] {
+  const changed: SnapshotChange[] = [];
+  const keys = new Set([...(previous?.configs.keys() ?? []), ...next.configs.keys()]);
+  for (const key of keys) {
+    const before = previous?.configs.get(key);
+    const after = next.configs.get(key);
+    if (before?.json.etag === after?.json.etag) continue;
+    const config = (after ?? before) as RenderedConfig;
+    changed.push({ namespace: config.namespace, environment: config.environment });
+  }
+  return changed.sort((a, b) =>
+    a.namespace === b.namespace ? cmp(a.environment, b.environment) : cmp(a.namespace, b.namespace),
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+/** Rendering of documents into response bodies with strong ETags. */
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import type { JsonObject, JsonValue } from '../engine/index.js';
+import type { RenderedBody, RenderedDocument } from './types.js';
+
+/** Strong ETag of a body: the quoted base64url SHA-256 of its bytes. */
+export function etagOf(body: Uint8Array): string {
+  return `"${createHash('sha256').update(body).digest('base64url')}"`;
+}
+
+/** Renders bytes with their ETag. */
+export function renderBody(text: string): RenderedBody {
+  const body = Buffer.from(text, 'utf8');
+  return { body, etag: etagOf(body) };
+}
+
+/** Renders a value as JSON (compact, trailing newline). */
+export function renderJson(value: JsonValue): RenderedBody {
+  return renderBody(`${JSON.stringify(value)}\n`);
+}
+
+/** Renders a value as YAML. */
+export function renderYaml(value: JsonValue): RenderedBody {
+  return renderBody(stringify(value, { aliasDuplicateObjects: false, lineWidth: 0 }));
+}
+
+/** Renders a document in both formats. */
+export function renderDocument(value: JsonObject): RenderedDocument {
+  return { value, json: renderJson(value), yaml: renderYaml(value) };
+}
+
+/**
+ * Looks up a subtree by a dotted path (`a.b.0`) or a JSON pointer (`/a/b/0`); undefined when absent.
+ * Own properties only, so `constructor` or `__proto__` never resolve to something that is not in the document.
+ */
+export function subtree(value: JsonValue, path: string): JsonValue | undefined {
+  const segments = path.startsWith('/')
+    ? path
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    : path.split('.');
+  let current: JsonValue | undefined = value;
+  for (const segment of segments) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9]\d*)$/.test(segment)) return undefined;
+      current = current[Number(segment)];
+    } else {
+      if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+      current = current[segment];
+    }
+  }
+  return current;
+}

@@ -1,0 +1,26 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { backoffDelay } from '../../src/client/index.js';
+
+describe('backoffDelay', () => {
+  it('draws uniformly from a window that doubles up to the cap', () => {
+    const top = () => 0.999999;
+    const windows = [0, 1, 2, 3, 4, 5, 6, 7].map((n) =>
+      backoffDelay(n, { baseMs: 100, maxMs: 5000, random: top }),
+    );
+    assert.deepEqual(windows, [99, 199, 399, 799, 1599, 3199, 4999, 4999]);
+    assert.equal(backoffDelay(3, { baseMs: 100, random: () => 0 }), 0, 'full jitter reaches zero');
+    assert.equal(backoffDelay(3, { baseMs: 100, random: () => 0.5 }), 400);
+  });
+
+  it('stays finite for very long outages', () => {
+    const delay = backoffDelay(10_000, { baseMs: 500, maxMs: 30_000, random: () => 0.5 });
+    assert.equal(delay, 15_000);
+  });
+
+  it('spreads clients across the window', () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) seen.add(Math.floor(backoffDelay(4, { baseMs: 100 }) / 100));
+    assert.ok(seen.size >= 10, `200 draws hit only ${seen.size} of 16 buckets`);
+  });
+});

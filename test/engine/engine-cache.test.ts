@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { EngineCache, evaluateRepo, memorySource } from '../../src/engine/index.js';
+import { baseRepo, countingSource } from './engine-fixtures.js';
+
+const SECOND_SCHEMA =
+  '{"type": "object", "additionalProperties": false, "properties": {"size": {"type": "integer"}}}';
+
+function repo(overrides: Record<string, string> = {}) {
+  return baseRepo({
+    'environments/production/retry.yaml': 'http:\n  max_retries: 5\n',
+    'environments/development/retry.yaml': 'http:\n  max_retries: 0\n',
+    'schemas/pool.schema.json': SECOND_SCHEMA,
+    'defaults/pool.yaml': 'size: 10\n',
+    'environments/production/pool.yaml': 'size: 50\n',
+    'README.md': 'not read by the engine',
+    ...overrides,
+  });
+}
+
+test('a warm evaluation of the same tree reads no blob and re-merges no pair', async () => {
+  const cache = new EngineCache();
+  const first = countingSource(memorySource(repo()));
+  const a = await evaluateRepo(first.source, { cache });
+  assert.deepEqual(a.issues, []);
+  assert.deepEqual(first.reads.sort(), [
+    'defaults/pool.yaml',
+    'defaults/retry.yaml',
+    'environments/development/retry.yaml',
+    'environments/production/pool.yaml',
+    'environments/production/retry.yaml',
+    'gitcfg.yaml',
+    'schemas/pool.schema.json',
+    'schemas/retry.schema.json',
+  ]);
+  const merges = cache.stats().merges;
+  assert.equal(merges, 8);
+
+  const second = countingSource(memorySource(repo()));
+  const b = await evaluateRepo(second.source, { cache });
+  assert.deepEqual(second.reads, []);
+  assert.equal(cache.stats().merges, merges);
+  for (const [key, config] of b.configs) assert.equal(config, a.configs.get(key));
+});
+
+test('after one file changes, only that blob is read and only the affected pairs are re-merged', async () => {
+  const cache = new EngineCache();
+  const a = await evaluateRepo(memorySource(repo()), { cache });
+  const before = cache.stats();
+  const changed = countingSource(
+    memorySource(repo({ 'environments/production/retry.yaml': 'http:\n  max_retries: 6\n' })),
+  );
+  const b = await evaluateRepo(changed.source, { cache });
+  assert.deepEqual(b.issues, []);
+  assert.deepEqual(changed.reads, ['environments/production/retry.yaml']);
+  // production and staging (which extends production) are affected; nothing else.
+  assert.equal(cache.stats().merges - before.merges, 2);
+  for (const key of b.configs.keys()) {
+    const same = b.configs.get(key) === a.configs.get(key);
+    const affected = key === 'retry/production' || key === 'retry/staging';
+    assert.equal(same, !affected, key);
+    assert.equal(b.configs.get(key)!.inputKey === a.configs.get(key)!.inputKey, !affected, key);
+  }
+  assert.equal((b.configs.get('retry/staging')!.value.http as { max_retries: number }).max_retries, 6);
+});
+
+test('a changed schema re-reads only the schema and re-validates only its namespace', async () => {
+  const cache = new EngineCache();
+  await evaluateRepo(memorySource(repo()), { cache });
+  const before = cache.stats();
+  const changed = countingSource(
+    memorySource(
+      repo({ 'schemas/pool.schema.json': SECOND_SCHEMA.replace('"integer"', '"integer", "maximum": 20') }),
+    ),
+  );
+  const b = await evaluateRepo(changed.source, { cache });
+  assert.deepEqual(changed.reads, ['schemas/pool.schema.json']);
+  assert.equal(cache.stats().merges - before.merges, 4);
+  assert.deepEqual(
+    b.issues.map((i) => [i.file, i.environment]),
+    [
+      ['environments/production/pool.yaml', 'production'],
+      ['environments/production/pool.yaml', 'staging'],
+    ],
+  );
+});
+
+test('identical files are read once and keep their own paths in origins', async () => {
+  const cache = new EngineCache();
+  const same = 'http:\n  max_retries: 2\n';
+  const src = countingSource(
+    memorySource(
+      repo({ 'environments/development/retry.yaml': same, 'environments/testing/retry.yaml': same }),
+    ),
+  );
+  const ev = await evaluateRepo(src.source, { cache });
+  assert.equal(
+    src.reads.filter(
+      (p) => p.startsWith('environments/') && p.endsWith('retry.yaml') && !p.includes('production'),
+    ).length,
+    1,
+  );
+  assert.equal(
+    ev.configs.get('retry/development')!.origins.get('/http/max_retries')?.file,
+    'environments/development/retry.yaml',
+  );
+  assert.equal(
+    ev.configs.get('retry/testing')!.origins.get('/http/max_retries')?.file,
+    'environments/testing/retry.yaml',
+  );
+});
+
+test('entries unused by the last evaluations are pruned, so memory follows the current tree', async () => {
+  const cache = new EngineCache({ keepGenerations: 2 });
+  const v = (n: number) => repo({ 'environments/production/retry.yaml': `http:\n  max_retries: ${n}\n` });
+  await evaluateRepo(memorySource(v(1)), { cache });
+  const size = cache.stats().entries;
+  for (let n = 2; n < 10; n++) await evaluateRepo(memorySource(v(n)), { cache });
+  assert.ok(cache.stats().entries <= size + 6, `${cache.stats().entries} entries, started with ${size}`);
+  // v(8) is still within the last two evaluations; v(1) was pruned and must be read again.
+  const recent = countingSource(memorySource(v(8)));
+  await evaluateRepo(recent.source, { cache });
+  assert.deepEqual(recent.reads, []);
+  const old = countingSource(memorySource(v(1)));
+  await evaluateRepo(old.source, { cache });
+  assert.deepEqual(old.reads, ['environments/production/retry.yaml']);
+});
+
+test('a limit change re-reads files (parse results depend on limits)', async () => {
+  const cache = new EngineCache();
+  await evaluateRepo(memorySource(repo()), { cache });
+  const src = countingSource(memorySource(repo()));
+  const ev = await evaluateRepo(src.source, { cache, limits: { maxFileBytes: 20 } });
+  assert.ok(src.reads.length > 1);
+  assert.ok(ev.issues.some((i) => i.code === 'file-too-large'));
+});
+
+test('options.namespaces restricts reading and validation to those namespaces', async () => {
+  const files = repo({ 'environments/production/pool.yaml': 'size: many\n' });
+  const src = countingSource(memorySource(files));
+  const ev = await evaluateRepo(src.source, { namespaces: ['retry'] });
+  assert.deepEqual(ev.issues, []);
+  assert.deepEqual(ev.namespaces, ['pool', 'retry']);
+  assert.deepEqual([...ev.configs.keys()].sort(), [
+    'retry/development',
+    'retry/production',
+    'retry/staging',
+    'retry/testing',
+  ]);
+  assert.ok(!src.reads.some((p) => p.includes('pool')), src.reads.join(', '));
+  const all = await evaluateRepo(memorySource(files));
+  assert.equal(all.issues.length, 2);
+});

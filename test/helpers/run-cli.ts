@@ -1,0 +1,50 @@
+/** Runs the gitcfg CLI from source in a child process (the real entry point, real exit codes). */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Root of this project, computed from this file's location. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The CLI's TypeScript entry point. */
+export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The published entry script (runs dist when built, else the source; GITCFG_FROM_SOURCE=1 forces source). */
+export const CLI_BIN = fileURLToPath(new URL('../../bin/gitcfg.js', import.meta.url));
+
+/** Outcome of one CLI run. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  cwd?: string;
+  /** Extra environment variables (merged over process.env). */
+  env?: Record<string, string | undefined>;
+  input?: string;
+}
+
+/** Environment that makes bin/gitcfg.js and hooks run the TypeScript source, never a stale dist build. */
+export function sourceEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GITCFG_FROM_SOURCE: '1', ...extra };
+}
+
+/** Spawns `node --import tsx src/cli/main.ts ...args` and collects its output. */
+export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
+  // Resolve tsx from this project so the child can run in any cwd (e.g. a temp repo).
+  const tsx = import.meta.resolve('tsx');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsx, CLI_MAIN, ...args], {
+      cwd: options.cwd ?? PROJECT_ROOT,
+      env: sourceEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
