@@ -20,6 +20,8 @@ export interface SyncLatencyRow {
   commits: number;
   cloneIso: number;
   cloneNative: number;
+  startupList: number;
+  startupRead: number;
   startupEvaluate: number;
   fetchIso: number;
   fetchNative: number;
@@ -50,7 +52,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Measures one repository size. */
-export async function measureSyncLatency(opts: { files: number; iterations: number; history: number }): Promise<SyncLatencyRow> {
+export async function measureSyncLatency(opts: {
+  files: number;
+  iterations: number;
+  history: number;
+}): Promise<SyncLatencyRow> {
   const root = await mkdtemp(join(tmpdir(), 'gitcfg-bench-sync-'));
   const remote = await startGitHttpRemote({ root });
   try {
@@ -61,14 +67,34 @@ export async function measureSyncLatency(opts: { files: number; iterations: numb
       commits: opts.history,
     });
     const url = remote.url('cfg.git');
-    const [mirror, cloneIso] = await timed(() => openMirror({ url, dataDir: join(root, 'data', 'mirror'), branch: 'main' }));
-    const [, cloneNative] = await timed(() => git(root, ['clone', '--quiet', '--bare', '--single-branch', '-b', 'main', url, 'native.git']));
+    const [mirror, cloneIso] = await timed(() =>
+      openMirror({ url, dataDir: join(root, 'data', 'mirror'), branch: 'main' }),
+    );
+    const [, cloneNative] = await timed(() =>
+      git(root, ['clone', '--quiet', '--bare', '--single-branch', '-b', 'main', url, 'native.git']),
+    );
     const native = join(root, 'native.git');
     const cache = new EngineCache();
-    const [first, startupEvaluate] = await timed(async () => evaluateRepo(await mirror.source(mirror.head!), { cache }));
+    // start-up: full listing, every blob read once (16 at a time, as the engine does), then the engine
+    const [initial, startupList] = await timed(() => mirror.source(mirror.head!));
+    const [, startupRead] = await timed(async () => {
+      const queue = [...initial.entries];
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let e = queue.pop(); e; e = queue.pop()) await initial.readBlob(e.oid, e.path);
+        }),
+      );
+    });
+    const [first, startupEvaluate] = await timed(() => evaluateRepo(initial, { cache }));
     if (!first.ok) throw new Error(`generated repository is invalid: ${first.issues.length} issue(s)`);
 
-    const samples = { fetchIso: [] as number[], fetchNative: [] as number[], source: [] as number[], evaluate: [] as number[], total: [] as number[] };
+    const samples = {
+      fetchIso: [] as number[],
+      fetchNative: [] as number[],
+      source: [] as number[],
+      evaluate: [] as number[],
+      total: [] as number[],
+    };
     for (let i = 0; i <= opts.iterations; i++) {
       const head = await addCommits(gen, 1, 1);
       const [outcome, fetchIso] = await timed(() => mirror.fetch());
@@ -76,7 +102,9 @@ export async function measureSyncLatency(opts: { files: number; iterations: numb
       const [source, sourceMs] = await timed(() => mirror.source(head));
       const [evaluation, evaluateMs] = await timed(() => evaluateRepo(source, { cache }));
       if (!evaluation.ok) throw new Error('evaluation failed after a one-file change');
-      const [, fetchNative] = await timed(() => git(native, ['fetch', '--quiet', url, '+refs/heads/main:refs/heads/main']));
+      const [, fetchNative] = await timed(() =>
+        git(native, ['fetch', '--quiet', url, '+refs/heads/main:refs/heads/main']),
+      );
       if (i === 0) continue; // warm-up
       samples.fetchIso.push(fetchIso);
       samples.fetchNative.push(fetchNative);
@@ -89,6 +117,8 @@ export async function measureSyncLatency(opts: { files: number; iterations: numb
       commits: gen.commits,
       cloneIso,
       cloneNative,
+      startupList,
+      startupRead,
       startupEvaluate,
       fetchIso: median(samples.fetchIso),
       fetchNative: median(samples.fetchNative),
@@ -106,7 +136,19 @@ export async function measureSyncLatency(opts: { files: number; iterations: numb
 /** Prints the table (medians, ms). */
 export function formatSyncLatency(rows: SyncLatencyRow[]): string {
   const f = (n: number) => n.toFixed(n < 10 ? 1 : 0);
-  const header = ['files', 'fetch iso', 'fetch native', 'ratio', 'source()', 'evaluate', 'total', 'total/native', 'clone iso/native', 'startup eval', 'rss MB'];
+  const header = [
+    'files',
+    'fetch iso',
+    'fetch native',
+    'ratio',
+    'source()',
+    'evaluate',
+    'total',
+    'total/native',
+    'clone iso/native',
+    'startup list/read/eval',
+    'rss MB',
+  ];
   const lines = [header.join(' | ')];
   for (const r of rows) {
     lines.push(
@@ -120,7 +162,7 @@ export function formatSyncLatency(rows: SyncLatencyRow[]): string {
         f(r.total),
         `${(r.total / r.fetchNative).toFixed(2)}x`,
         `${f(r.cloneIso)} / ${f(r.cloneNative)}`,
-        f(r.startupEvaluate),
+        `${f(r.startupList)} / ${f(r.startupRead)} / ${f(r.startupEvaluate)}`,
         f(r.rssMb),
       ].join(' | '),
     );
@@ -138,8 +180,16 @@ if (import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   });
   const rows: SyncLatencyRow[] = [];
   for (const files of values.files.split(',').map(Number)) {
-    rows.push(await measureSyncLatency({ files, iterations: Number(values.iterations), history: Number(values.history) }));
+    rows.push(
+      await measureSyncLatency({
+        files,
+        iterations: Number(values.iterations),
+        history: Number(values.history),
+      }),
+    );
   }
-  console.log('sync latency, one-file commit, medians in ms (iso = isomorphic-git mirror + engine, warm caches)');
+  console.log(
+    'sync latency, one-file commit, medians in ms (iso = isomorphic-git mirror + engine, warm caches)',
+  );
   console.log(formatSyncLatency(rows));
 }

@@ -74,11 +74,14 @@ export class AccessControl {
     }
     if (!principal) throw new UnauthorizedError();
     if (!allows(principal.scopes, access, namespace, environment)) {
-      throw new ForbiddenError(`token "${principal.name}" has no ${access} scope for ${namespace}/${environment}`, {
-        access,
-        namespace,
-        environment,
-      });
+      throw new ForbiddenError(
+        `token "${principal.name}" has no ${access} scope for ${namespace}/${environment}`,
+        {
+          access,
+          namespace,
+          environment,
+        },
+      );
     }
   }
 
@@ -96,11 +99,17 @@ export class AccessControl {
 
   /** Whether `principal` may read resolved secrets of `namespace`/`environment` (never without a tokens file). */
   canReadSecrets(principal: Principal | null, namespace: string, environment: string): boolean {
-    return this.tokens !== null && principal !== null && allows(principal.scopes, 'read-secrets', namespace, environment);
+    return (
+      this.tokens !== null &&
+      principal !== null &&
+      allows(principal.scopes, 'read-secrets', namespace, environment)
+    );
   }
 
   /** Whether `principal` may read `namespace`/`environment`. */
   canRead(principal: Principal | null, namespace: string, environment: string): boolean {
-    return this.tokens === null || (principal !== null && allows(principal.scopes, 'read', namespace, environment));
+    return (
+      this.tokens === null || (principal !== null && allows(principal.scopes, 'read', namespace, environment))
+    );
   }
 }

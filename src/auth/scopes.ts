@@ -49,11 +49,17 @@ export function parseScope(text: string): Scope {
  * `read` of the same pairs; `read-secrets` implies `read`. The defaults file is environment `defaults`, so
  * only an environment glob that matches `defaults` (e.g. `*`) may edit it: it changes every environment.
  */
-export function allows(scopes: readonly Scope[], access: Access, namespace: string, environment: string): boolean {
+export function allows(
+  scopes: readonly Scope[],
+  access: Access,
+  namespace: string,
+  environment: string,
+): boolean {
   for (const scope of scopes) {
     if (scope.kind === 'admin') return true;
     const kindOk =
-      scope.kind === access || (access === 'read' && (scope.kind === 'write' || scope.kind === 'read-secrets'));
+      scope.kind === access ||
+      (access === 'read' && (scope.kind === 'write' || scope.kind === 'read-secrets'));
     if (kindOk && scope.namespaceRe.test(namespace) && scope.environmentRe.test(environment)) return true;
   }
   return false;

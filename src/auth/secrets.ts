@@ -129,7 +129,11 @@ export class SecretMatcher {
     return out;
   }
 
-  private map(value: JsonValue, pointer: string, at: (v: JsonValue, pointer: string) => JsonValue): JsonValue {
+  private map(
+    value: JsonValue,
+    pointer: string,
+    at: (v: JsonValue, pointer: string) => JsonValue,
+  ): JsonValue {
     if (this.isSecret(pointer)) return at(value, pointer);
     if (Array.isArray(value)) return value.map((v, i) => this.map(v, `${pointer}/${i}`, at));
     if (isObject(value)) {
@@ -148,7 +152,10 @@ export function maskSecrets<T extends JsonValue>(value: T, schema: JsonObject | 
 }
 
 /** Effective changes with the old and new values of secret fields masked (for diffs, dry runs, history). */
-export function maskChanges(changes: readonly ConfigChange[], schema: JsonObject | undefined): ConfigChange[] {
+export function maskChanges(
+  changes: readonly ConfigChange[],
+  schema: JsonObject | undefined,
+): ConfigChange[] {
   if (!schema) return [...changes];
   const matcher = new SecretMatcher(schema);
   if (!matcher.hasSecrets) return [...changes];

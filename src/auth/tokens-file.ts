@@ -1,6 +1,6 @@
 /** Parsing and validation of the tokens file. Errors name entries by index and never echo hashes. */
 import Ajv2020 from 'ajv/dist/2020.js';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { TokensFileError } from '../errors/index.js';
 import { parseScope } from './scopes.js';
 import type { Scope } from './scopes.js';
@@ -34,11 +34,13 @@ function validate(value: unknown) {
  * positions and field paths only, never the offending value (it may be a hash, or a pasted token).
  */
 export function parseTokensFile(text: string, file = 'tokens file'): TokenEntry[] {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // prettyErrors off: its messages quote the offending line, which may hold a hash or a pasted token.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) {
     const where = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return pos ? `line ${pos.line}, column ${pos.col} (${e.code})` : e.code;
+      const pos = lineCounter.linePos(e.pos[0]);
+      return `line ${pos.line}, column ${pos.col} (${e.code})`;
     });
     throw new TokensFileError(`${file} is not valid YAML: ${where.join('; ')}`, { file });
   }
@@ -56,7 +58,12 @@ export function parseTokensFile(text: string, file = 'tokens file'): TokenEntry[
     const first = seen.get(hex);
     if (first !== undefined) problems.push(`/tokens/${i} has the same sha256 as /tokens/${first}`);
     seen.set(hex, i);
-    return { name: t.name, email: t.email, digest: Buffer.from(hex, 'hex'), scopes: t.scopes.map(parseScope) };
+    return {
+      name: t.name,
+      email: t.email,
+      digest: Buffer.from(hex, 'hex'),
+      scopes: t.scopes.map(parseScope),
+    };
   });
   if (problems.length > 0) throw new TokensFileError(`${file} is invalid: ${problems.join('; ')}`, { file });
   return entries;

@@ -41,7 +41,8 @@ export const TOKENS_FILE_SCHEMA = {
           sha256: {
             type: 'string',
             pattern: '^[0-9a-fA-F]{64}$',
-            description: 'Hex sha256 of the token (`printf %s "$TOKEN" | sha256sum`, or `gitcfg token hash`).',
+            description:
+              'Hex sha256 of the token (`printf %s "$TOKEN" | sha256sum`, or `gitcfg token hash`).',
           },
           scopes: {
             type: 'array',

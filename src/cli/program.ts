@@ -13,6 +13,7 @@ import {
   loadInitCommand,
   loadMigrateCommand,
   loadRenderCommand,
+  loadRollbackCommand,
   loadServeCommand,
   loadTypesCommand,
   loadValidateCommand,
@@ -178,7 +179,10 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .action(
       async (
         namespace: string,
-        { env, ...flags }: SourceFlags & { env: string; limit?: string; before?: string; format: 'text' | 'json' },
+        {
+          env,
+          ...flags
+        }: SourceFlags & { env: string; limit?: string; before?: string; format: 'text' | 'json' },
       ) => {
         const history = await loadHistoryCommand();
         setExitCode((await history({ ...io, ...flags, namespace, environment: env })).exitCode);
@@ -187,17 +191,69 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
 
   program
     .command('blame')
-    .description('show, for every value of a namespace in an environment, the file, line and commit that set it')
+    .description(
+      'show, for every value of a namespace in an environment, the file, line and commit that set it',
+    )
     .argument('<namespace>', 'namespace')
     .requiredOption('--env <env>', 'environment')
     .addOption(repoOption())
     .addOption(subdirOption())
     .addOption(new Option('--ref <rev>', 'explain this commit, branch or tag (default HEAD)'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (namespace: string, { env, ...flags }: SourceFlags & { env: string; format: 'text' | 'json' }) => {
-      const blame = await loadBlameCommand();
-      setExitCode((await blame({ ...io, ...flags, namespace, environment: env })).exitCode);
-    });
+    .action(
+      async (
+        namespace: string,
+        { env, ...flags }: SourceFlags & { env: string; format: 'text' | 'json' },
+      ) => {
+        const blame = await loadBlameCommand();
+        setExitCode((await blame({ ...io, ...flags, namespace, environment: env })).exitCode);
+      },
+    );
+
+  program
+    .command('rollback')
+    .description(
+      "restore a namespace's files to an older revision (--to), or revert one commit (--revert), as one new commit",
+    )
+    .argument('[namespace]', 'namespace to roll back (with --revert: only its files)')
+    .addOption(new Option('--to <rev>', 'revision whose content to restore'))
+    .addOption(new Option('--revert <rev>', 'commit to revert instead').conflicts('to'))
+    .addOption(new Option('--env <env>', "only this environment's override file (with --to)"))
+    .addOption(repoOption())
+    .addOption(subdirOption())
+    .addOption(new Option('--dry-run', 'show the effective change without committing'))
+    .addOption(new Option('--message <text>', 'commit message'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(
+      async (
+        namespace: string | undefined,
+        {
+          env,
+          ...flags
+        }: {
+          to?: string;
+          revert?: string;
+          env?: string;
+          repo?: string;
+          subdir?: string;
+          dryRun?: boolean;
+          message?: string;
+          format: 'text' | 'json';
+        },
+      ) => {
+        const rollback = await loadRollbackCommand();
+        setExitCode(
+          (
+            await rollback({
+              ...io,
+              ...flags,
+              ...(namespace !== undefined ? { namespace } : {}),
+              ...(env !== undefined ? { environment: env } : {}),
+            })
+          ).exitCode,
+        );
+      },
+    );
 
   return program;
 }

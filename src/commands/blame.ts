@@ -45,7 +45,8 @@ export async function blameCommand(options: BlameOptions): Promise<CommandResult
     explanation = await service.explain(options.namespace, options.environment, { at });
   } catch (error) {
     const unknown =
-      error instanceof NotFoundError && ['namespace', 'environment', 'config'].includes(String(error.data.what));
+      error instanceof NotFoundError &&
+      ['namespace', 'environment', 'config'].includes(String(error.data.what));
     if (unknown || error instanceof InvalidConfigError) {
       options.stderr.write(errorLine(error.message));
       return { exitCode: EXIT_CODES.invalid };

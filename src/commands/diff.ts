@@ -3,6 +3,7 @@ import { EngineCache, diffConfigs, evaluateRepo } from '../engine/index.js';
 import type { Evaluation, JsonValue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
 import { openLocalRepository } from '../git/index.js';
+import { maskChanges } from '../history/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES, errorLine } from './command-io.js';
 import { chooseConfigPrefix, locateRepo, subtreeSource } from './config-location.js';
@@ -52,9 +53,16 @@ export async function diffCommand(options: DiffOptions): Promise<CommandResult &
     stderr.write(errorLine(`environment not found: ${env} (known: ${knownEnvs.join(', ') || 'none'})`));
     return { exitCode: EXIT_CODES.invalid, pairs: [] };
   }
-  const pairs = [...diffConfigs(before, after, env !== undefined ? { env } : undefined)].sort(
-    (a, b) => compare(a.environment, b.environment) || compare(a.namespace, b.namespace),
-  );
+  // Fields marked "x-gitcfg-secret" are masked, as in the HTTP diff and history.
+  const pairs = diffConfigs(before, after, env !== undefined ? { env } : undefined)
+    .map((pair) => ({
+      ...pair,
+      changes: maskChanges(pair.changes, [
+        before.schemas.get(pair.namespace),
+        after.schemas.get(pair.namespace),
+      ]),
+    }))
+    .sort((a, b) => compare(a.environment, b.environment) || compare(a.namespace, b.namespace));
   const range = `${fromCommit.slice(0, 7)}..${toCommit.slice(0, 7)}`;
   if (format === 'json') {
     stdout.write(`${JSON.stringify({ from: fromCommit, to: toCommit, pairs }, null, 2)}\n`);

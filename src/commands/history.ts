@@ -52,7 +52,11 @@ export async function openLocalHistory(options: {
   else if (repository.head) at = repository.head;
   else throw new UsageError('the repository has no commits yet');
   const source = await repository.source(at);
-  const prefix = chooseConfigPrefix(new Set(source.entries.map((e) => e.path)), location.prefix, options.subdir);
+  const prefix = chooseConfigPrefix(
+    new Set(source.entries.map((e) => e.path)),
+    location.prefix,
+    options.subdir,
+  );
   const service = new HistoryService({
     index: new HistoryIndex({ branch: repository.branch }),
     repository,
@@ -118,7 +122,10 @@ export async function historyCommand(options: HistoryOptions): Promise<CommandRe
       ...(options.before !== undefined ? { before: options.before } : {}),
     });
   } catch (error) {
-    if (error instanceof NotFoundError && ['namespace', 'environment', 'config'].includes(String(error.data.what))) {
+    if (
+      error instanceof NotFoundError &&
+      ['namespace', 'environment', 'config'].includes(String(error.data.what))
+    ) {
       options.stderr.write(errorLine(error.message));
       return { exitCode: EXIT_CODES.invalid };
     }
@@ -128,8 +135,10 @@ export async function historyCommand(options: HistoryOptions): Promise<CommandRe
     options.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
     return { exitCode: EXIT_CODES.ok };
   }
-  for (const entry of page.commits) for (const line of formatHistoryEntry(entry)) options.stdout.write(`${line}\n`);
-  if (page.commits.length === 0) options.stderr.write(`no effective changes of ${options.namespace}/${options.environment}\n`);
+  for (const entry of page.commits)
+    for (const line of formatHistoryEntry(entry)) options.stdout.write(`${line}\n`);
+  if (page.commits.length === 0)
+    options.stderr.write(`no effective changes of ${options.namespace}/${options.environment}\n`);
   if (page.next) options.stderr.write(`more: --before ${page.next}\n`);
   return { exitCode: EXIT_CODES.ok };
 }

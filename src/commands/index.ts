@@ -60,3 +60,10 @@ export async function loadHistoryCommand() {
 export async function loadBlameCommand() {
   return (await import('./blame.js')).blameCommand;
 }
+
+export type { RollbackOptions } from './rollback.js';
+
+/** Loads `rollbackCommand` (edits over the local repository). */
+export async function loadRollbackCommand() {
+  return (await import('./rollback.js')).rollbackCommand;
+}

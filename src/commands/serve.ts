@@ -5,14 +5,14 @@ import type { DestinationStream } from 'pino';
 import { EngineCache } from '../engine/index.js';
 import { UsageError, redactUrl } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
-import type { GitMirror, GitRepository, LocalRepository, RemoteAuth } from '../git/index.js';
+import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
 import { createLogger } from '../log/index.js';
 import type { Logger } from '../log/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { buildApp, listen } from '../server/index.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
-import { SyncService } from '../sync/index.js';
+import { SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
 import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile } from '../auth/index.js';
@@ -80,6 +80,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const port = parsePort(opts.port ?? env.GITCFG_PORT ?? 8080);
   const dataDir = resolve(opts.cwd, opts.dataDir ?? env.GITCFG_DATA_DIR ?? '.gitcfg-data');
   const poll = (opts.poll ?? env.GITCFG_POLL ?? DEFAULT_POLL).trim();
+  if (poll !== 'off') assertPollSchedule(poll);
   const explicitSubdir = opts.subdir ?? env.GITCFG_SUBDIR;
   const print = opts.print ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const logger = createLogger({

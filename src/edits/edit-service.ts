@@ -213,14 +213,18 @@ export class EditService {
     message?: string;
   }): Promise<EditResult> {
     const rel = layerFile(opts.namespace, opts.env);
-    return this.run(opts.author, async (ctx) => {
-      const current = ctx.files.get(rel);
-      checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
-      return {
-        changes: new Map([[rel, encoder.encode(opts.content)]]),
-        message: opts.message ?? `Update ${this.prefix + rel}`,
-      };
-    }, rel);
+    return this.run(
+      opts.author,
+      async (ctx) => {
+        const current = ctx.files.get(rel);
+        checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
+        return {
+          changes: new Map([[rel, encoder.encode(opts.content)]]),
+          message: opts.message ?? `Update ${this.prefix + rel}`,
+        };
+      },
+      rel,
+    );
   }
 
   /** Applies a JSON merge patch (RFC 7396) to a layer file, keeping comments and order of untouched parts. */
@@ -233,23 +237,27 @@ export class EditService {
     message?: string;
   }): Promise<EditResult> {
     const rel = layerFile(opts.namespace, opts.env);
-    return this.run(opts.author, async (ctx) => {
-      const current = ctx.files.get(rel);
-      checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
-      const bytes = await ctx.read(rel);
-      let text: string | null = null;
-      if (bytes !== null) {
-        try {
-          text = decoder.decode(bytes);
-        } catch {
-          throw new UsageError(`${this.prefix + rel} is not UTF-8; replace it with PUT instead`);
+    return this.run(
+      opts.author,
+      async (ctx) => {
+        const current = ctx.files.get(rel);
+        checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
+        const bytes = await ctx.read(rel);
+        let text: string | null = null;
+        if (bytes !== null) {
+          try {
+            text = decoder.decode(bytes);
+          } catch {
+            throw new UsageError(`${this.prefix + rel} is not UTF-8; replace it with PUT instead`);
+          }
         }
-      }
-      return {
-        changes: new Map([[rel, encoder.encode(applyMergePatchToYaml(text, opts.patch))]]),
-        message: opts.message ?? `Patch ${this.prefix + rel}`,
-      };
-    }, rel);
+        return {
+          changes: new Map([[rel, encoder.encode(applyMergePatchToYaml(text, opts.patch))]]),
+          message: opts.message ?? `Patch ${this.prefix + rel}`,
+        };
+      },
+      rel,
+    );
   }
 
   /**
@@ -291,7 +299,13 @@ export class EditService {
    * Reverts one commit (its changes under the config root; only `namespace`'s files when given). A path whose
    * current content is not what that commit left is a conflict (409 with the paths).
    */
-  revert(opts: { commit: string; namespace?: string; message?: string; dryRun?: boolean; author: Author }): Promise<EditResult> {
+  revert(opts: {
+    commit: string;
+    namespace?: string;
+    message?: string;
+    dryRun?: boolean;
+    author: Author;
+  }): Promise<EditResult> {
     if (opts.namespace !== undefined) checkName('namespace', opts.namespace);
     return this.run(opts.author, async (ctx) => {
       const oid = await resolveCommit(ctx.repository, opts.commit);
@@ -314,7 +328,8 @@ export class EditService {
           paths: conflicts,
         });
       }
-      if (changes.size === 0) throw new UsageError(`commit ${oid.slice(0, 12)} changes no configuration file to revert`);
+      if (changes.size === 0)
+        throw new UsageError(`commit ${oid.slice(0, 12)} changes no configuration file to revert`);
       const subject = info.message.split('\n')[0] ?? '';
       return {
         changes,
@@ -335,7 +350,11 @@ export class EditService {
   }
 
   /** The queue: plan, validate, commit and publish, redoing on a moved branch. */
-  private async run(author: Author, plan: (ctx: PlanContext) => Promise<Plan>, single?: string): Promise<EditResult> {
+  private async run(
+    author: Author,
+    plan: (ctx: PlanContext) => Promise<Plan>,
+    single?: string,
+  ): Promise<EditResult> {
     const { target, committer, cache } = this.options;
     const result = await this.queue.run(async () => {
       for (let attempt = 1; ; attempt++) {
@@ -361,7 +380,10 @@ export class EditService {
         }
         const after = overlaySource(before, planned.changes);
         const evalOpts = cache ? { cache } : {};
-        const [evBefore, evAfter] = await Promise.all([evaluateRepo(before, evalOpts), evaluateRepo(after, evalOpts)]);
+        const [evBefore, evAfter] = await Promise.all([
+          evaluateRepo(before, evalOpts),
+          evaluateRepo(after, evalOpts),
+        ]);
         if (!evAfter.ok) throw new InvalidConfigError(evAfter.issues, 'the changed configuration');
         const base = {
           parent: head,
@@ -372,7 +394,10 @@ export class EditService {
           ...(single !== undefined ? { etag: etagAfter(files.get(single), planned.changes, single) } : {}),
         };
         if (planned.changes.size === 0 || planned.dryRun) return { ...base, commit: head, committed: false };
-        const changes: FileChange[] = [...planned.changes].map(([p, content]) => ({ path: this.prefix + p, content }));
+        const changes: FileChange[] = [...planned.changes].map(([p, content]) => ({
+          path: this.prefix + p,
+          content,
+        }));
         try {
           const commit = await target.commit({
             branch: target.branch,

@@ -65,7 +65,8 @@ export function applyMergePatchToYaml(text: string | null, patch: JsonValue): st
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     doc.contents = doc.createNode({});
   }
-  if (!isMap(doc.contents)) throw new UsageError('the file is not a YAML mapping; replace it with PUT instead');
+  if (!isMap(doc.contents))
+    throw new UsageError('the file is not a YAML mapping; replace it with PUT instead');
   patchMap(doc, [], patch);
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }

@@ -48,14 +48,17 @@ export class PinStore {
       text = await this.fs.promises.readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new PinsFileError(`cannot read ${path.basename(this.file)}: ${(err as NodeJS.ErrnoException).code}`);
+      throw new PinsFileError(
+        `cannot read ${path.basename(this.file)}: ${(err as NodeJS.ErrnoException).code}`,
+      );
     }
     let parsed: PinsFile;
     try {
       parsed = JSON.parse(text) as PinsFile;
       if (parsed.format !== 1 || !Array.isArray(parsed.pins)) throw new Error('unknown format');
       for (const p of parsed.pins) {
-        if (typeof p.env !== 'string' || !/^[0-9a-f]{40}$/.test(String(p.commit))) throw new Error('bad entry');
+        if (typeof p.env !== 'string' || !/^[0-9a-f]{40}$/.test(String(p.commit)))
+          throw new Error('bad entry');
       }
     } catch (err) {
       throw new PinsFileError(`${path.basename(this.file)} is damaged: ${(err as Error).message}`);

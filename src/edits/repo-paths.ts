@@ -7,7 +7,8 @@ const NAME_RE = new RegExp(NAME_PATTERN);
 
 /** Throws UsageError unless `name` is a valid namespace or environment name. */
 export function checkName(what: string, name: string): void {
-  if (!NAME_RE.test(name) || name.length > 100) throw new UsageError(`invalid ${what} name: ${JSON.stringify(name)}`);
+  if (!NAME_RE.test(name) || name.length > 100)
+    throw new UsageError(`invalid ${what} name: ${JSON.stringify(name)}`);
 }
 
 /** The file an edit of `namespace` in `env` writes: the override file, or the defaults for env `defaults`. */

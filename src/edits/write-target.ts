@@ -38,7 +38,11 @@ export class WriteLock {
  * A mirror as write target. `lock` must also guard the sync's fetches of this mirror: a fetch moves the local
  * branch to the remote's head, which must not happen between our local commit and its push.
  */
-export function mirrorWriteTarget(mirror: () => Promise<GitMirror>, lock: WriteLock, branch: string): WriteTarget {
+export function mirrorWriteTarget(
+  mirror: () => Promise<GitMirror>,
+  lock: WriteLock,
+  branch: string,
+): WriteTarget {
   return {
     branch,
     remote: true,

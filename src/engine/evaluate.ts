@@ -1,16 +1,18 @@
 /** `evaluateRepo`: reads a repository through a `RepoSource`, merges every namespace x environment and validates it. */
 import { createHash } from 'node:crypto';
-import { checkChain, migrateUp, parseMigration } from '../migrate/index.js';
+import { checkChain, parseMigration } from '../migrate/index.js';
 import type { MigrationStep } from '../migrate/index.js';
 import { EngineCache } from './engine-cache.js';
 import type { PairResult } from './engine-cache.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
 import { DEFAULT_LIMITS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
-import { mergeLayers } from './merge.js';
-import { compileSchema, mapSchemaErrors } from './schema-validator.js';
+import { compileSchema } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
+import { prepareDoc, resolvePair } from './resolve-pair.js';
+import type { PreparedDoc, SchemaInfo } from './resolve-pair.js';
+import { compareIssues } from './format-issue.js';
 import type { LocalIssue, ParsedYaml } from './yaml-document.js';
 import type {
   Evaluation,
@@ -19,7 +21,6 @@ import type {
   Limits,
   Manifest,
   NamespaceVersions,
-  Origin,
   RepoSource,
   ResolvedConfig,
   TreeEntry,
@@ -57,21 +58,6 @@ function restrictLayout(layout: Layout, keep: ReadonlySet<string>): void {
   for (const files of layout.overrides.values()) {
     for (const ns of [...files.keys()]) if (!keep.has(ns)) files.delete(ns);
   }
-}
-
-/** A configuration document ready to merge: version checked, migrated, `$schemaVersion` stripped. */
-interface PreparedDoc {
-  ok: boolean;
-  value: JsonObject;
-  deletes: ReadonlyMap<string, readonly string[]>;
-  deleteOnly: ReadonlySet<string>;
-  origins: Map<string, Origin>;
-  issues: Issue[];
-}
-
-interface SchemaInfo {
-  entry: TreeEntry;
-  compiled: CompiledSchema;
 }
 
 const located = (file: string, issues: readonly LocalIssue[]): Issue[] => issues.map((i) => ({ ...i, file }));
@@ -397,144 +383,4 @@ async function evaluate(
     versions,
     limits,
   };
-}
-
-function prepareDoc(
-  entry: TreeEntry,
-  ns: string,
-  isDefaults: boolean,
-  parsed: ParsedYaml,
-  info: SchemaInfo | undefined,
-  versions: NamespaceVersions | undefined,
-): PreparedDoc {
-  const file = entry.path;
-  const env = isDefaults ? undefined : file.split('/')[1];
-  const issues = parsed.issues.map((i) => ({
-    ...i,
-    file,
-    namespace: ns,
-    ...(env !== undefined ? { environment: env } : {}),
-  }));
-  let ok = parsed.ok;
-  if (isDefaults) {
-    for (const [p, pos] of parsed.deletePositions) {
-      issues.push({
-        code: 'delete-misplaced',
-        file,
-        ...pos,
-        namespace: ns,
-        path: p,
-        message: '!delete is only allowed in environment overrides (defaults have nothing to delete)',
-      });
-      ok = false;
-    }
-  }
-  let origins = originsFor(parsed.positions, file);
-  let value = parsed.value;
-  let version = 1;
-  if (ok && Object.prototype.hasOwnProperty.call(value, '$schemaVersion')) {
-    const v = value.$schemaVersion;
-    const pos = origins.get('/$schemaVersion');
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-      issues.push({
-        code: 'version-unsupported',
-        file,
-        ...(pos ? { line: pos.line, column: pos.column } : {}),
-        namespace: ns,
-        path: '/$schemaVersion',
-        message: '$schemaVersion must be an integer >= 1',
-      });
-      ok = false;
-    } else version = v;
-    const { $schemaVersion: _drop, ...rest } = value;
-    value = Object.freeze(rest);
-    origins = new Map(
-      [...origins].filter(([p]) => p !== '/$schemaVersion' && !p.startsWith('/$schemaVersion/')),
-    );
-  }
-  if (ok && info) {
-    const current = info.compiled.version;
-    if (version > current) {
-      const pos = origins.get('') ?? { line: 1, column: 1 };
-      issues.push({
-        code: 'version-unsupported',
-        file,
-        line: pos.line,
-        column: pos.column,
-        namespace: ns,
-        path: '/$schemaVersion',
-        message: `document declares $schemaVersion ${version}, above the schema's version ${current}`,
-      });
-      ok = false;
-    } else if (version < current) {
-      const r = migrateUp(
-        { value: structuredClone(value), origins, version },
-        versions?.steps ?? [],
-        current,
-        {
-          file,
-          namespace: ns,
-          layer: isDefaults ? 'defaults' : 'override',
-        },
-      );
-      issues.push(...r.issues.map((i) => ({ ...i, file: i.file ?? file, namespace: i.namespace ?? ns })));
-      if (r.doc && r.issues.length === 0) {
-        value = deepFreeze(r.doc.value);
-        origins = r.doc.origins;
-      } else ok = false;
-    }
-  }
-  return { ok, value, deletes: parsed.deletes, deleteOnly: parsed.deleteOnly, origins, issues };
-}
-
-function resolvePair(
-  namespace: string,
-  environment: string,
-  inputKey: string,
-  info: SchemaInfo,
-  layers: Array<[string, PreparedDoc]>,
-): PairResult {
-  const { value, origins } = mergeLayers(layers.map(([, d]) => d));
-  const validate = info.compiled.validate!;
-  if (!validate(value)) {
-    const issues = mapSchemaErrors(validate.errors ?? [], origins, {
-      namespace,
-      environment,
-      fallbackFile: layers[layers.length - 1]![0],
-    });
-    return { issues };
-  }
-  return {
-    config: {
-      namespace,
-      environment,
-      value,
-      origins,
-      inputKey,
-      files: layers.map(([f]) => f),
-      version: info.compiled.version,
-    },
-    issues: [],
-  };
-}
-
-function cmp(a: string | number | undefined, b: string | number | undefined): number {
-  if (a === b) return 0;
-  if (a === undefined) return -1;
-  if (b === undefined) return 1;
-  return a < b ? -1 : 1;
-}
-
-/** Orders issues by file, line, column (issues without a file first), then by namespace, environment, path. */
-export function compareIssues(a: Issue, b: Issue): number {
-  return (
-    cmp(a.file, b.file) ||
-    cmp(a.line, b.line) ||
-    cmp(a.column, b.column) ||
-    cmp(a.namespace, b.namespace) ||
-    cmp(a.environment, b.environment) ||
-    cmp(a.path, b.path) ||
-    cmp(a.code, b.code) ||
-    cmp(a.message, b.message)
-  );
 }

@@ -15,3 +15,24 @@ export function formatIssue(issue: Issue): string {
     context += context ? ` at ${issue.path}` : `at ${issue.path}`;
   return `${where}${issue.message}${context ? ` [${context}]` : ''}`;
 }
+
+function cmp(a: string | number | undefined, b: string | number | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
+}
+
+/** Orders issues by file, line, column (issues without a file first), then by namespace, environment, path. */
+export function compareIssues(a: Issue, b: Issue): number {
+  return (
+    cmp(a.file, b.file) ||
+    cmp(a.line, b.line) ||
+    cmp(a.column, b.column) ||
+    cmp(a.namespace, b.namespace) ||
+    cmp(a.environment, b.environment) ||
+    cmp(a.path, b.path) ||
+    cmp(a.code, b.code) ||
+    cmp(a.message, b.message)
+  );
+}

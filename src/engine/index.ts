@@ -1,9 +1,9 @@
 /** Public surface of the validation engine (pure: it only reads through a `RepoSource`). */
-export { evaluateRepo, compareIssues, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
+export { evaluateRepo, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
 export { EngineCache } from './engine-cache.js';
 export type { EngineCacheStats } from './engine-cache.js';
-export { formatIssue } from './format-issue.js';
+export { compareIssues, formatIssue } from './format-issue.js';
 export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } from './config-diff.js';
 export { memorySource } from './memory-source.js';
 export { DEFAULT_LIMITS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';

@@ -10,6 +10,8 @@ export interface MergeLayer {
   origins: ReadonlyMap<string, Origin>;
   /** Pointers of mappings written only to hold deletions: not an origin of anything. */
   deleteOnly?: ReadonlySet<string>;
+  /** Where each `!delete` of this layer was written, by pointer of the deleted key. */
+  deleteOrigins?: ReadonlyMap<string, Origin>;
 }
 
 function mergeValue(
@@ -69,6 +71,8 @@ function withoutDeleteScaffolding(
 export function mergeLayers(layers: readonly MergeLayer[]): {
   value: JsonObject;
   origins: Map<string, Origin>;
+  /** Keys absent from the result because a layer deleted them -> where the winning `!delete` was written. */
+  deleted: Map<string, Origin>;
 } {
   let value: JsonValue = layers[0]?.value ?? {};
   for (let i = 1; i < layers.length; i++) {
@@ -91,5 +95,10 @@ export function mergeLayers(layers: readonly MergeLayer[]): {
     else if (isJsonObject(v)) for (const k of Object.keys(v)) walk(v[k]!, `${ptr}/${escapeToken(k)}`);
   };
   walk(value, '');
-  return { value: value as JsonObject, origins };
+  const deleted = new Map<string, Origin>();
+  for (const layer of layers.slice(1)) {
+    for (const [p, o] of layer.deleteOrigins ?? []) deleted.set(p, o);
+  }
+  for (const p of deleted.keys()) if (origins.has(p)) deleted.delete(p);
+  return { value: value as JsonObject, origins, deleted };
 }

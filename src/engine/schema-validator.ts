@@ -21,6 +21,7 @@ export function createAjv(): AjvInstance {
     $data: true,
     // Compile time dominates a cold evaluation of many namespaces; the optimiser saves little at validation time.
     code: { optimize: false },
+    logger: false, // the engine reports through issues only
   });
   addFormats.default(ajv);
   ajv.addKeyword({ keyword: VERSION_KEYWORD, metaSchema: { type: 'integer', minimum: 1 } });
@@ -82,13 +83,14 @@ export function nearestOrigin(origins: Map<string, Origin>, pointer: string): Or
 export function mapSchemaErrors(
   errors: readonly ErrorObject[],
   origins: Map<string, Origin>,
-  context: { namespace?: string; environment?: string; fallbackFile: string },
+  context: { namespace?: string; environment?: string; fallbackFile: string; deleted?: Map<string, Origin> },
 ): Issue[] {
   const issues: Issue[] = [];
   for (const e of errors) {
     if (e.keyword === 'if') continue; // the failing `then`/`else` error carries the detail
     let path = e.instancePath;
     let message: string;
+    let origin: Origin | undefined;
     const params = e.params as Record<string, unknown>;
     if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
@@ -101,6 +103,9 @@ export function mapSchemaErrors(
         e.keyword === 'required'
           ? `missing required property "${key}"`
           : `missing property "${key}" (required when "${String(params.property)}" is present)`;
+      // Removed by a `!delete`: the deletion is what to fix.
+      origin = context.deleted?.get(path);
+      if (origin) message += ' (removed by !delete)';
     } else {
       message = e.message ?? `fails "${e.keyword}"`;
       if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
@@ -109,7 +114,7 @@ export function mapSchemaErrors(
         message += ` ${JSON.stringify(params.allowedValue)}`;
       }
     }
-    const origin = nearestOrigin(origins, path);
+    origin ??= nearestOrigin(origins, path);
     issues.push({
       code: 'schema-violation',
       message,

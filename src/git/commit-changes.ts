@@ -62,7 +62,8 @@ export async function commitChanges(repo: ObjectStore, opts: CommitChangesOption
   if (new Set(opts.changes.map((c) => c.path)).size !== opts.changes.length) {
     throw new UsageError('a path appears twice in the changes');
   }
-  const { fs, gitdir } = repo;
+  const fs = repo.objectFs.port;
+  const { gitdir } = repo;
   const parentTree = opts.parent === null ? null : (await repo.readCommit(opts.parent)).tree;
   const tree =
     (await rewriteTree(
@@ -129,12 +130,26 @@ async function rewriteTree(
   return git.writeTree({ fs, gitdir, tree: [...entries.values()] });
 }
 
-/** Moves `ref` from `expected` to `next` under git's lock-file protocol; RefMovedError when it moved. */
+/**
+ * Moves `branch` from `expected` to `next` (null or the zero oid deletes it) only if it still points at
+ * `expected`; RefMovedError otherwise. E.g. to take back a local commit whose push failed.
+ */
+export async function moveBranch(
+  repo: ObjectStore,
+  branch: string,
+  expected: string | null,
+  next: string | null,
+): Promise<void> {
+  const norm = (oid: string | null) => (oid === null || oid === ZERO ? null : oid);
+  await compareAndSwapRef(repo, `refs/heads/${branch}`, norm(expected), norm(next));
+}
+
+/** Moves `ref` from `expected` to `next` (null deletes) under git's lock-file protocol; RefMovedError when it moved. */
 async function compareAndSwapRef(
   repo: ObjectStore,
   ref: string,
   expected: string | null,
-  next: string,
+  next: string | null,
 ): Promise<void> {
   const { fs, gitdir } = repo;
   const refFile = path.join(gitdir, ...ref.split('/'));
@@ -149,11 +164,11 @@ async function compareAndSwapRef(
     }
     throw new GitOperationError('update-ref', `cannot lock ${ref}`, { ref }, err);
   }
-  let renamed = false;
+  let done = false;
   try {
     let current: string | null = null;
     try {
-      current = await git.resolveRef({ fs, gitdir, ref, depth: 1 });
+      current = await git.resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 });
     } catch (err) {
       if (!isGitError(err, 'NotFoundError')) throw err;
     }
@@ -168,23 +183,25 @@ async function compareAndSwapRef(
         },
       );
     }
+    if (next === null) {
+      await fs.promises.rm(refFile, { force: true });
+      await handle.close();
+      await fs.promises.rm(lock, { force: true });
+      done = true;
+      const still = await git.resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 }).catch(() => null);
+      if (still)
+        throw new GitOperationError('update-ref', `${ref} is also in packed-refs; not deleted`, { ref });
+      return;
+    }
     await handle.writeFile(`${next}\n`);
     await handle.sync();
     await handle.close();
     await fs.promises.rename(lock, refFile);
-    renamed = true;
+    done = true;
   } finally {
-    if (!renamed) {
+    if (!done) {
       await handle.close().catch(() => {});
       await fs.promises.rm(lock, { force: true });
     }
   }
-}
-
-/**
- * Moves `branch` from `expected` to `next` only if it still points at `expected` (RefMovedError otherwise);
- * used to take back a local commit whose push failed, so nothing is left that the remote does not have.
- */
-export function moveBranch(repo: ObjectStore, branch: string, expected: string | null, next: string): Promise<void> {
-  return compareAndSwapRef(repo, `refs/heads/${branch}`, expected, next);
 }

@@ -98,6 +98,7 @@ export class LocalRepository extends ObjectStore {
 
   /** Re-resolves the branch; replaces the cache when packs were removed (e.g. after `git gc`). */
   async refresh(): Promise<{ head: string | null }> {
+    this.objectFs.invalidate();
     const packs = await listPacks(this.fs, this.gitdir);
     if (this.packs && [...this.packs.split('\n')].some((p) => p && !packs.includes(p))) this.replaceCache();
     this.packs = packs;

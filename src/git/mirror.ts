@@ -240,7 +240,7 @@ export class GitMirror extends ObjectStore {
     let result: { fetchHead: string | null };
     try {
       result = await git.fetch({
-        fs: this.fs,
+        fs: gitdir === this.dir ? this.objectFs.port : this.fs,
         gitdir,
         cache,
         ...this.remoteArgs(),
@@ -323,7 +323,7 @@ export class GitMirror extends ObjectStore {
       let result: { ok: boolean; error: string | null; refs: Record<string, { ok: boolean; error: string }> };
       try {
         result = await git.push({
-          fs: this.fs,
+          fs: this.objectFs.port,
           gitdir: this.dir,
           cache: this.cache,
           ...this.remoteArgs(),

@@ -2,6 +2,7 @@
 import * as git from 'isomorphic-git';
 import type { TreeEntry } from '../engine/index.js';
 import { GitOperationError, NotFoundError, UsageError } from '../errors/index.js';
+import { ObjectFs } from './object-fs.js';
 import type { CommitInfo, CommitSource, FsPort, GitRepository, TreeChange } from './types.js';
 
 const FULL_OID = /^[0-9a-f]{40}$/;
@@ -32,8 +33,11 @@ export function isGitError(err: unknown, code: string): boolean {
  * the packs change under it or memory matters.
  */
 export class ObjectStore implements GitRepository {
+  /** The fs port given by the caller (used as is for everything but isomorphic-git's object reads). */
   readonly fs: FsPort;
   readonly gitdir: string;
+  /** What isomorphic-git gets as `fs`: memoises its repeated probes (see ObjectFs). */
+  readonly objectFs: ObjectFs;
   /** Passed to every isomorphic-git call; replace it via `replaceCache`, never mutate it. */
   cache: object = {};
   private lastListing: { commit: string; entries: Map<string, TreeEntry> } | null = null;
@@ -41,16 +45,28 @@ export class ObjectStore implements GitRepository {
   constructor(opts: ObjectStoreOptions) {
     this.fs = opts.fs;
     this.gitdir = opts.gitdir;
+    this.objectFs = new ObjectFs(opts.fs, opts.gitdir);
   }
 
   /** Drops every cached pack and object (memory goes back to zero; next reads re-load packs). */
   replaceCache(): void {
     this.cache = {};
+    this.objectFs.invalidate();
   }
 
   /** Common isomorphic-git arguments. */
   protected get args(): { fs: FsPort; gitdir: string; cache: object } {
-    return { fs: this.fs, gitdir: this.gitdir, cache: this.cache };
+    return { fs: this.objectFs.port, gitdir: this.gitdir, cache: this.cache };
+  }
+
+  /** Runs an isomorphic-git read; on failure forgets memoised fs answers and tries once more. */
+  protected async read<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch {
+      this.objectFs.invalidate();
+      return fn();
+    }
   }
 
   /** Resolves a revision: ref or oid (full or abbreviated), then `~N` / `^N` suffixes; always a commit oid. */
@@ -83,13 +99,13 @@ export class ObjectStore implements GitRepository {
       throw new NotFoundError('ref', ref);
     }
     try {
-      return await git.resolveRef({ fs: this.fs, gitdir: this.gitdir, ref: base });
+      return await git.resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: base });
     } catch (err) {
       if (!isGitError(err, 'NotFoundError')) throw this.wrap('resolve-ref', err);
     }
     if (SHORT_OID.test(base)) {
       try {
-        return await git.expandOid({ ...this.args, oid: base });
+        return await this.read(() => git.expandOid({ ...this.args, oid: base }));
       } catch (err) {
         if (isGitError(err, 'AmbiguousError'))
           throw new UsageError(`ambiguous abbreviated oid: ${base}`, { ref });
@@ -101,7 +117,7 @@ export class ObjectStore implements GitRepository {
 
   private async hasObject(oid: string): Promise<boolean> {
     try {
-      await git.readObject({ ...this.args, oid, format: 'deflated' });
+      await this.read(() => git.readObject({ ...this.args, oid, format: 'deflated' }));
       return true;
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) return false;
@@ -114,7 +130,7 @@ export class ObjectStore implements GitRepository {
     for (let i = 0; i < 16; i++) {
       let obj: { type: string; object: unknown };
       try {
-        obj = (await git.readObject({ ...this.args, oid, format: 'parsed' })) as {
+        obj = (await this.read(() => git.readObject({ ...this.args, oid, format: 'parsed' }))) as {
           type: string;
           object: unknown;
         };
@@ -138,7 +154,7 @@ export class ObjectStore implements GitRepository {
   async readCommit(rev: string): Promise<CommitInfo> {
     const oid = await this.toOid(rev);
     try {
-      const { commit } = await git.readCommit({ ...this.args, oid });
+      const { commit } = await this.read(() => git.readCommit({ ...this.args, oid }));
       return {
         oid,
         tree: commit.tree,
@@ -158,7 +174,7 @@ export class ObjectStore implements GitRepository {
   /** Entries of one tree object (accepts a commit oid too: its root tree). */
   async readTreeEntries(oid: string): Promise<RawEntry[]> {
     try {
-      const { tree } = await git.readTree({ ...this.args, oid });
+      const { tree } = await this.read(() => git.readTree({ ...this.args, oid }));
       return tree as RawEntry[];
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) throw new NotFoundError('tree', oid);
@@ -237,7 +253,7 @@ export class ObjectStore implements GitRepository {
   /** Bytes of one blob. */
   async readBlob(oid: string): Promise<Uint8Array> {
     try {
-      return (await git.readBlob({ ...this.args, oid })).blob;
+      return (await this.read(() => git.readBlob({ ...this.args, oid }))).blob;
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) throw new NotFoundError('blob', oid);
       throw this.wrap('read-blob', err);

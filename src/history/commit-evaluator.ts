@@ -17,16 +17,27 @@ export type PairState =
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+const matchers = new Map<string, (path: string) => boolean>();
+
 /** True for a config-root path that is an input of `namespace` in some environment. */
 export function isNamespaceInput(path: string, namespace: string): boolean {
-  if (path === 'gitcfg.yaml') return true;
-  if (path === `defaults/${namespace}.yaml`) return true;
-  if (path.startsWith(`migrations/${namespace}/`)) return true;
-  const ns = escapeRe(namespace);
-  return (
-    new RegExp(`^schemas/${ns}(\\.v[0-9]+)?\\.schema\\.json$`).test(path) ||
-    new RegExp(`^environments/[^/]+/${ns}\\.yaml$`).test(path)
-  );
+  let match = matchers.get(namespace);
+  if (!match) {
+    const ns = escapeRe(namespace);
+    const schema = new RegExp(`^schemas/${ns}(\\.v[0-9]+)?\\.schema\\.json$`);
+    const override = new RegExp(`^environments/[^/]+/${ns}\\.yaml$`);
+    const defaults = `defaults/${namespace}.yaml`;
+    const migrations = `migrations/${namespace}/`;
+    match = (p) =>
+      p === 'gitcfg.yaml' ||
+      p === defaults ||
+      p.startsWith(migrations) ||
+      (p.startsWith('schemas/') && schema.test(p)) ||
+      (p.startsWith('environments/') && override.test(p));
+    if (matchers.size > 1000) matchers.clear();
+    matchers.set(namespace, match);
+  }
+  return match(path);
 }
 
 /** Small insertion-ordered LRU of promises. */
@@ -110,7 +121,9 @@ export class CommitEvaluator {
 
   /** Evaluation of the whole config root at `commit`. */
   wholeAt(commit: string): Promise<Evaluation> {
-    return this.whole.get(commit, async () => evaluateRepo(await this.configSource(commit, () => true), { cache: this.cache }));
+    return this.whole.get(commit, async () =>
+      evaluateRepo(await this.configSource(commit, () => true), { cache: this.cache }),
+    );
   }
 
   /** State of one pair at `commit`. */

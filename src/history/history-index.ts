@@ -113,9 +113,11 @@ export class HistoryIndex {
 
   /** A view that later extensions do not disturb. */
   view(): HistoryView {
-    const commits = this.commits;
+    return this.makeView(this.commits, this.positions);
+  }
+
+  private makeView(commits: readonly IndexedCommit[], positions: ReadonlyMap<string, number>): HistoryView {
     const length = commits.length;
-    const positions = this.positions;
     const paths = this.paths;
     return {
       length,
@@ -187,11 +189,40 @@ export class HistoryIndex {
     return id;
   }
 
-  private async doExtend(repository: GitRepository, head: string): Promise<ExtendResult> {
+  /**
+   * A view whose chain contains `commit`. When `commit` is on the indexed chain or descends from the indexed
+   * head, that is the index itself (extended and saved as by `extend`). Otherwise (another branch, a commit
+   * dropped by a force-push) it is a temporary view, the indexed chain up to the fork point plus `commit`'s own
+   * commits, and the index is left as it is: a query must not rewind what the sync service follows.
+   */
+  viewAt(repository: GitRepository, commit: string): Promise<HistoryView> {
+    const run = this.queue.then(() => this.doViewAt(repository, commit));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doViewAt(repository: GitRepository, commit: string): Promise<HistoryView> {
     await this.ensureLoaded();
-    const result: ExtendResult = { head, added: 0, dropped: 0 };
-    if (this.head === head) return result;
-    // Walk back from the new head to the first commit already indexed (or to the root).
+    if (this.positions.has(commit)) return this.view();
+    const { fresh, fork } = await this.walkBack(repository, commit);
+    if (this.commits.length === 0 || fork === this.head) {
+      await this.apply(repository, commit, fresh, fork);
+      return this.view();
+    }
+    const changed = await this.diffAll(repository, fresh);
+    const keep = fork === null ? 0 : this.positions.get(fork)! + 1;
+    const commits = this.commits.slice(0, keep);
+    for (const [i, c] of fresh.entries()) {
+      commits.push({ oid: c.oid, parent: c.parent, pathIds: changed[i]!.map((p) => this.internPath(p)) });
+    }
+    return this.makeView(commits, new Map(commits.map((c, i) => [c.oid, i])));
+  }
+
+  /** First-parent commits from `head` back to the first indexed one (`fork`, null at the root), oldest first. */
+  private async walkBack(
+    repository: GitRepository,
+    head: string,
+  ): Promise<{ fresh: { oid: string; parent: string | null }[]; fork: string | null }> {
     const fresh: { oid: string; parent: string | null }[] = [];
     let oid: string | null = head;
     while (oid !== null && !this.positions.has(oid)) {
@@ -200,19 +231,14 @@ export class HistoryIndex {
       fresh.push({ oid, parent });
       oid = parent;
     }
-    const keep = oid === null ? 0 : this.positions.get(oid)! + 1;
-    if (this.commits.length === 0) {
-      result.rebuilt = 'empty';
-      this.counters.builds++;
-    } else if (keep < this.commits.length) {
-      result.dropped = this.commits.length - keep;
-      result.rebuilt = 'rewritten';
-      this.counters.rewrites++;
-      // New array and map: views handed out earlier keep seeing the old chain.
-      this.commits = this.commits.slice(0, keep);
-      this.positions = new Map(this.commits.map((c, i) => [c.oid, i]));
-    }
-    fresh.reverse();
+    return { fresh: fresh.reverse(), fork: oid };
+  }
+
+  /** Changed paths of each commit against its first parent (`concurrency` diffs at a time). */
+  private async diffAll(
+    repository: GitRepository,
+    fresh: readonly { oid: string; parent: string | null }[],
+  ): Promise<string[][]> {
     const changed = new Array<string[]>(fresh.length);
     let next = 0;
     const worker = async () => {
@@ -224,9 +250,44 @@ export class HistoryIndex {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, fresh.length) }, worker));
+    return changed;
+  }
+
+  private async doExtend(repository: GitRepository, head: string): Promise<ExtendResult> {
+    await this.ensureLoaded();
+    if (this.head === head) return { head, added: 0, dropped: 0 };
+    const { fresh, fork } = await this.walkBack(repository, head);
+    return this.apply(repository, head, fresh, fork);
+  }
+
+  /** Drops the indexed commits after `fork`, appends `fresh` and saves. */
+  private async apply(
+    repository: GitRepository,
+    head: string,
+    fresh: readonly { oid: string; parent: string | null }[],
+    fork: string | null,
+  ): Promise<ExtendResult> {
+    const result: ExtendResult = { head, added: 0, dropped: 0 };
+    const keep = fork === null ? 0 : this.positions.get(fork)! + 1;
+    if (this.commits.length === 0) {
+      result.rebuilt = 'empty';
+      this.counters.builds++;
+    } else if (keep < this.commits.length) {
+      result.dropped = this.commits.length - keep;
+      result.rebuilt = 'rewritten';
+      this.counters.rewrites++;
+      // New array and map: views handed out earlier keep seeing the old chain.
+      this.commits = this.commits.slice(0, keep);
+      this.positions = new Map(this.commits.map((c, i) => [c.oid, i]));
+    }
+    const changed = await this.diffAll(repository, fresh);
     for (const [i, c] of fresh.entries()) {
       this.positions.set(c.oid, this.commits.length);
-      this.commits.push({ oid: c.oid, parent: c.parent, pathIds: changed[i]!.map((p) => this.internPath(p)) });
+      this.commits.push({
+        oid: c.oid,
+        parent: c.parent,
+        pathIds: changed[i]!.map((p) => this.internPath(p)),
+      });
     }
     result.added = fresh.length;
     if (this.store && (result.added > 0 || result.dropped > 0)) {

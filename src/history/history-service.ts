@@ -114,14 +114,9 @@ export class HistoryService implements AuditQueries {
     }
   }
 
-  /** Index view that contains `commit` (extends the index to it when it is not on the indexed chain). */
-  private async viewWith(evaluator: CommitEvaluator, commit: string): Promise<HistoryView> {
-    let view = this.index.view();
-    if (view.positionOf(commit) === undefined) {
-      await this.index.extend(evaluator.repository, commit);
-      view = this.index.view();
-    }
-    return view;
+  /** Index view whose chain contains `commit` (see `HistoryIndex.viewAt`). */
+  private viewWith(evaluator: CommitEvaluator, commit: string): Promise<HistoryView> {
+    return this.index.viewAt(evaluator.repository, commit);
   }
 
   private summary(repository: GitRepository, oid: string): Promise<CommitSummary> {
@@ -154,7 +149,8 @@ export class HistoryService implements AuditQueries {
     const evaluator = await this.tools();
     const at = await this.resolve(evaluator, query.at);
     const atState = await evaluator.pairAt(at, namespace, environment);
-    if (atState.kind === 'absent') throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    if (atState.kind === 'absent')
+      throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
     const view = await this.viewWith(evaluator, at);
     let start = view.positionOf(at)!;
     if (query.before !== undefined) {
@@ -265,8 +261,10 @@ export class HistoryService implements AuditQueries {
     const evaluator = await this.tools();
     const at = await this.resolve(evaluator, options.at);
     const state = await evaluator.pairAt(at, namespace, environment);
-    if (state.kind === 'absent') throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
-    if (state.kind === 'invalid') throw new InvalidConfigError(state.issues, `${namespace}/${environment} at ${at}`);
+    if (state.kind === 'absent')
+      throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    if (state.kind === 'invalid')
+      throw new InvalidConfigError(state.issues, `${namespace}/${environment} at ${at}`);
     const { config, schema } = state;
     const view = await this.viewWith(evaluator, at);
     const top = view.positionOf(at)!;

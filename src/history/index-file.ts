@@ -77,7 +77,8 @@ export class HistoryIndexFile implements HistoryIndexStore {
       bytes.subarray(0, newline).toString('utf8'),
     );
     if (!header) return { status: 'corrupt', reason: 'bad header' };
-    if (Number(header[1]) !== HISTORY_INDEX_FORMAT) return { status: 'corrupt', reason: `format ${header[1]}` };
+    if (Number(header[1]) !== HISTORY_INDEX_FORMAT)
+      return { status: 'corrupt', reason: `format ${header[1]}` };
     const payload = bytes.subarray(newline + 1);
     if (payload.length !== Number(header[3])) return { status: 'corrupt', reason: 'truncated' };
     if (createHash('sha256').update(payload).digest('hex') !== header[2])
@@ -98,7 +99,9 @@ export class HistoryIndexFile implements HistoryIndexStore {
     await mkdir(this.dataDir, { recursive: true });
     const payload = Buffer.from(JSON.stringify(data), 'utf8');
     const sum = createHash('sha256').update(payload).digest('hex');
-    const head = Buffer.from(`gitcfg-history ${HISTORY_INDEX_FORMAT} sha256=${sum} bytes=${payload.length}\n`);
+    const head = Buffer.from(
+      `gitcfg-history ${HISTORY_INDEX_FORMAT} sha256=${sum} bytes=${payload.length}\n`,
+    );
     const temp = join(this.dataDir, `.${FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       const handle = await open(temp, 'w', 0o600);

@@ -82,7 +82,8 @@ const isSecret = (schemas: readonly JsonObject[]): boolean => schemas.some((s) =
 function maskWith(value: JsonValue, schemas: readonly JsonObject[], root: JsonObject): JsonValue {
   if (schemas.length === 0) return value;
   if (isSecret(schemas)) return MASK;
-  if (Array.isArray(value)) return value.map((item, i) => maskWith(item, childSchemas(schemas, String(i), root), root));
+  if (Array.isArray(value))
+    return value.map((item, i) => maskWith(item, childSchemas(schemas, String(i), root), root));
   if (isObject(value)) {
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(value)) {

@@ -46,22 +46,16 @@ export function invertOperation(op: Operation): { op: Operation } | { reason: st
       if (op.restore === undefined) return { reason: `${describeOperation(op)} has no \`restore\` value` };
       return { op: { kind: 'set', path: op.path, value: op.restore, origins: op.origins } };
     case 'convert':
-      if ('table' in op)
-        return { op: { kind: 'convert', path: op.path, table: op.table.map(([k, v]) => [k, v]) } };
+      if ('table' in op) return { op: { ...op, reverse: !op.reverse } };
       return { op: { kind: 'convert', path: op.path, from: op.to, to: op.from } };
   }
 }
 
 /**
- * Applies one operation to `tree`. `reverseTable` applies a table conversion backwards (for down-migrations).
+ * Applies one operation to `tree`.
  * Absent source paths are skipped (a partial layer need not mention them); `set` only fills defaults/merged docs.
  */
-export function applyOperation(
-  tree: MigrationTree,
-  op: Operation,
-  layer: LayerKind,
-  reverseTable = false,
-): OperationProblem[] {
+export function applyOperation(tree: MigrationTree, op: Operation, layer: LayerKind): OperationProblem[] {
   const problems: OperationProblem[] = [];
   switch (op.kind) {
     case 'rename':
@@ -87,7 +81,7 @@ export function applyOperation(
         const value = tree.get(match.path) as JsonValue;
         const result =
           'table' in op
-            ? convertWithTable(value, op.table, reverseTable)
+            ? convertWithTable(value, op.table, op.reverse === true)
             : convertValue(value, op.from, op.to);
         if (result.ok) tree.replace(match.path, result.value);
         else problems.push({ path: formatPointer(match.path), message: result.reason });

@@ -10,6 +10,7 @@ import {
   isScalar,
   isSeq,
   parseDocument,
+  visit,
 } from 'yaml';
 import type { Document, Node, ScalarTag, YAMLSeq } from 'yaml';
 import type { Issue, JsonObject, JsonValue } from '../engine/types.js';
@@ -37,6 +38,7 @@ export class DocumentTree implements MigrationTree {
   /** Wraps a document whose contents is a mapping (without its `$schemaVersion` pair). */
   /** Entries this rewrite added: a removed entry's comment moves to the one that took its place. */
   private readonly added = new WeakSet<Pair>();
+  private readonly indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
 
   constructor(
     private readonly doc: Document,
@@ -74,7 +76,7 @@ export class DocumentTree implements MigrationTree {
     const parent = this.parent(path).node as YAMLMap;
     const pair = new Pair(new Scalar(path[path.length - 1]), this.doc.createNode(value));
     this.added.add(pair);
-    insertPair(parent, pair, after);
+    this.insert(parent, pair, after);
   }
 
   replace(path: readonly string[], value: JsonValue): void {
@@ -88,7 +90,7 @@ export class DocumentTree implements MigrationTree {
       if (old.commentBefore) next.commentBefore = old.commentBefore;
       if (old.spaceBefore) next.spaceBefore = true;
     }
-    if (isMap(parent)) (parent.items[this.indexIn(parent, key)] as Pair).value = next;
+    if (isMap(parent)) (this.pairOf(parent, key) as Pair).value = next;
     else parent.items[Number(key)] = next;
   }
 
@@ -98,10 +100,12 @@ export class DocumentTree implements MigrationTree {
       parent.items.splice(Number(key), 1);
       return;
     }
-    const index = this.indexIn(parent, key);
-    const [removed] = parent.items.splice(index, 1);
-    const comment = removed && isScalar(removed.key) ? removed.key.commentBefore : undefined;
-    if (!comment || !removed || !isScalar(removed.key)) return;
+    const removed = this.pairOf(parent, key) as Pair;
+    const index = parent.items.indexOf(removed);
+    parent.items.splice(index, 1);
+    this.keyIndex(parent).delete(key);
+    const comment = isScalar(removed.key) ? removed.key.commentBefore : undefined;
+    if (!comment || !isScalar(removed.key)) return;
     const next = parent.items[index];
     if (next && this.added.has(next) && isScalar(next.key) && !next.key.commentBefore) {
       next.key.commentBefore = comment;
@@ -115,21 +119,22 @@ export class DocumentTree implements MigrationTree {
     const source = this.parent(from);
     const target = this.parent(to);
     const newKey = to[to.length - 1] as string;
-    if (isMap(source.node) && source.node === target.node) {
-      // Same mapping: rename the key in place so the entry keeps its position and comments.
-      const pair = source.node.items[this.indexIn(source.node, source.key)] as Pair;
-      pair.key = isScalar(pair.key) ? Object.assign(pair.key, { value: newKey }) : new Scalar(newKey);
-      return;
-    }
     let pair: Pair;
     if (isMap(source.node)) {
-      pair = source.node.items.splice(this.indexIn(source.node, source.key), 1)[0] as Pair;
+      pair = this.pairOf(source.node, source.key) as Pair;
+      this.keyIndex(source.node).delete(source.key);
       pair.key = isScalar(pair.key) ? Object.assign(pair.key, { value: newKey }) : new Scalar(newKey);
+      if (source.node === target.node) {
+        // Same mapping: the key is renamed in place, so the entry keeps its position and comments.
+        this.keyIndex(source.node).set(newKey, pair);
+        return;
+      }
+      source.node.items.splice(source.node.items.indexOf(pair), 1);
     } else {
       const [item] = source.node.items.splice(Number(source.key), 1);
       pair = new Pair(new Scalar(newKey), item);
     }
-    insertPair(target.node as YAMLMap, pair, siblingOf(from, to));
+    this.insert(target.node as YAMLMap, pair, siblingOf(from, to));
   }
 
   /** The node at `path`: undefined when absent, null for an empty value; aliases are followed. */
@@ -138,7 +143,7 @@ export class DocumentTree implements MigrationTree {
     for (const segment of path) {
       if (isAlias(current)) current = current.resolve(this.doc);
       if (isMap(current)) {
-        const pair = current.items.find((item) => keyText(item.key) === segment);
+        const pair = this.pairOf(current, segment);
         if (!pair) return undefined;
         current = pair.value ?? null;
       } else if (isSeq(current)) {
@@ -156,16 +161,27 @@ export class DocumentTree implements MigrationTree {
     return { node: this.node(path.slice(0, -1)) as Parent['node'], key: path[path.length - 1] as string };
   }
 
-  private indexIn(map: YAMLMap, key: string): number {
-    return map.items.findIndex((pair) => keyText(pair.key) === key);
+  /** Adds a pair after the key `after` when the mapping has it, else at the end. */
+  private insert(map: YAMLMap, pair: Pair, after: string | undefined): void {
+    const sibling = after === undefined ? undefined : this.pairOf(map, after);
+    if (sibling) map.items.splice(map.items.indexOf(sibling) + 1, 0, pair);
+    else map.items.push(pair);
+    this.keyIndex(map).set(keyText(pair.key), pair);
   }
-}
 
-/** Adds a pair after the key `after` when the mapping has it, else at the end. */
-function insertPair(map: YAMLMap, pair: Pair, after: string | undefined): void {
-  const index = after === undefined ? -1 : map.items.findIndex((item) => keyText(item.key) === after);
-  if (index === -1) map.items.push(pair);
-  else map.items.splice(index + 1, 0, pair);
+  private pairOf(map: YAMLMap, key: string): Pair | undefined {
+    return this.keyIndex(map).get(key);
+  }
+
+  /** Key -> entry of a mapping, built on first use and kept up to date by the edits above (lookups are hot). */
+  private keyIndex(map: YAMLMap): Map<string, Pair> {
+    let index = this.indexes.get(map);
+    if (!index) {
+      index = new Map(map.items.map((pair) => [keyText(pair.key), pair as Pair]));
+      this.indexes.set(map, index);
+    }
+    return index;
+  }
 }
 
 /**
@@ -186,6 +202,26 @@ function canonicalJson(value: JsonValue): string {
       ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : item,
   );
+}
+
+/** The first key node that repeats a key of the same mapping, if any (linear, unlike yaml's `uniqueKeys`). */
+function duplicateKey(doc: Document): Scalar | undefined {
+  let found: Scalar | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = keyText(pair.key);
+        if (seen.has(key)) {
+          found = isScalar(pair.key) ? pair.key : new Scalar(key);
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function keyText(key: unknown): string {
@@ -213,7 +249,7 @@ export function rewriteDocument(
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, {
     lineCounter,
-    uniqueKeys: true,
+    uniqueKeys: false, // yaml's own check is quadratic in the size of a mapping; see duplicateKey()
     prettyErrors: false,
     customTags: [deleteTag],
   });
@@ -227,6 +263,20 @@ export function rewriteDocument(
           ...base,
           ...(pos ? { line: pos.line, column: pos.col } : {}),
           message: error?.message ?? '',
+        },
+      ],
+    };
+  }
+  const duplicate = duplicateKey(doc);
+  if (duplicate) {
+    const pos = duplicate.range ? lineCounter.linePos(duplicate.range[0]) : undefined;
+    return {
+      issues: [
+        {
+          code: 'yaml-duplicate-key',
+          ...base,
+          ...(pos ? { line: pos.line, column: pos.col } : {}),
+          message: `duplicate key "${keyText(duplicate)}"`,
         },
       ],
     };
@@ -285,14 +335,20 @@ export function rewriteDocument(
       ],
     };
   }
-  setVersion(root, versionPair, versionIndex, current);
+  setVersion(doc, root, versionPair, versionIndex, current);
   // yaml prints an empty tagged scalar as `!delete ` (trailing space): drop the space.
   const text = doc.toString(stringifyOptions(source)).replace(/(: |- )!delete +$/gm, '$1!delete');
   return { text, fromVersion: version, issues: [] };
 }
 
-/** Puts `$schemaVersion: current` back where it was, or first (below the file's header comment). */
-function setVersion(root: YAMLMap, existing: Pair | undefined, index: number, current: number): void {
+/** Puts `$schemaVersion: current` back where it was, or first (below the comment that opens the file). */
+function setVersion(
+  doc: Document,
+  root: YAMLMap,
+  existing: Pair | undefined,
+  index: number,
+  current: number,
+): void {
   if (existing) {
     const old = existing.value;
     const value = new Scalar(current);
@@ -301,7 +357,14 @@ function setVersion(root: YAMLMap, existing: Pair | undefined, index: number, cu
     root.items.splice(Math.min(index, root.items.length), 0, existing);
     return;
   }
-  root.items.unshift(new Pair(new Scalar(VERSION_KEY), new Scalar(current)));
+  const key = new Scalar(VERSION_KEY);
+  const first = root.items[0];
+  if (!doc.commentBefore && first && isScalar(first.key) && first.key.commentBefore) {
+    // A comment that opens the file describes the file: it stays first.
+    key.commentBefore = first.key.commentBefore;
+    first.key.commentBefore = undefined;
+  }
+  root.items.unshift(new Pair(key, new Scalar(current)));
 }
 
 /**

@@ -157,7 +157,7 @@ export function migrateDown(
   const tree = new PlainTree(structuredClone(value));
   const issues: Issue[] = [];
   for (const inverse of inverses) {
-    for (const problem of applyOperation(tree, inverse.op, 'merged', true)) {
+    for (const problem of applyOperation(tree, inverse.op, 'merged')) {
       issues.push({
         code: 'migration-failed',
         path: problem.path,

@@ -39,6 +39,8 @@ export interface TableConvertOperation {
   kind: 'convert';
   path: string;
   table: ReadonlyArray<readonly [string, JsonPrimitive]>;
+  /** Maps new values back to old ones (the inverse of a table conversion). */
+  reverse?: boolean;
 }
 
 /** One declarative operation of a migration step (never code). */

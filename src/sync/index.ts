@@ -1,4 +1,4 @@
 /** Sync: triggers, coalescing, fetch -> build -> validate -> promote or reject, status. */
-export { SyncService } from './sync-service.js';
+export { SyncService, assertPollSchedule } from './sync-service.js';
 export type { StatusError, SyncOrigin, SyncOutcome, SyncServiceOptions, SyncStatus } from './sync-service.js';
 export { subdirSource } from './subdir-source.js';

@@ -163,7 +163,7 @@ export class SyncService {
 
   /** Starts cron polling (`expression` in node-cron syntax) with up to `jitterMs` of random delay per tick. */
   startPolling(expression: string, jitterMs = 5000): void {
-    if (!cron.validate(expression)) throw new UsageError(`invalid poll schedule "${expression}"`);
+    assertPollSchedule(expression);
     this.task?.destroy();
     this.task = cron.schedule(expression, () => void this.trigger('poll'), {
       name: 'gitcfg-poll',
@@ -368,6 +368,12 @@ export class SyncService {
       metrics.syncDuration.observe({ outcome }, durationMs / 1000);
     }
   }
+}
+
+/** Throws UsageError unless `expression` is a valid node-cron schedule (5 fields, or 6 with seconds). */
+export function assertPollSchedule(expression: string): void {
+  if (!cron.validate(expression))
+    throw new UsageError(`invalid poll schedule "${expression}" (cron syntax or off)`);
 }
 
 /** Error fields safe to show: typed errors keep their code; anything else is generic but keeps its message. */

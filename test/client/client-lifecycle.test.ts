@@ -154,6 +154,7 @@ describe('watch ordering', () => {
       notify?.();
     });
 
+    console.error("PUSH2");
     const second = await primary.push({ 'environments/production/ml.yaml': 'input_size: 2\n' });
     await next(1);
     assert.deepEqual([seen[0]!.doc.input_size, seen[0]!.change.commit], [2, second]);
@@ -161,6 +162,7 @@ describe('watch ordering', () => {
     // The replica still serves the first commit: after the next notification the client reads it, and must
     // not hand the watcher a document older than the one it already has.
     configTarget = () => lagging.url;
+    console.error("PUSH3");
     const third = await primary.push({ 'environments/production/ml.yaml': 'input_size: 3\n' });
     for (let i = 0; i < 400 && client.status('ml')?.commit !== first; i++)
       await new Promise((r) => setTimeout(r, 25));
@@ -168,6 +170,7 @@ describe('watch ordering', () => {
     assert.equal((await client.get('ml')).input_size, 256, 'get returns what the server answers');
 
     configTarget = () => primary.url;
+    console.error("PUSH4");
     const fourth = await primary.push({ 'environments/production/ml.yaml': 'input_size: 4\n' });
     await next(2);
     assert.deepEqual(

@@ -151,3 +151,19 @@ test('options.namespaces restricts reading and validation to those namespaces', 
   const all = await evaluateRepo(memorySource(files));
   assert.equal(all.issues.length, 2);
 });
+
+test('a renamed file (same blob, new path) is not read again; its origins name the new path', async () => {
+  const cache = new EngineCache();
+  await evaluateRepo(memorySource(repo()), { cache });
+  const files = repo();
+  files['environments/testing/retry.yaml'] = files['environments/development/retry.yaml']!;
+  delete files['environments/development/retry.yaml'];
+  const src = countingSource(memorySource(files));
+  const ev = await evaluateRepo(src.source, { cache });
+  assert.deepEqual(src.reads, []);
+  assert.equal(
+    ev.configs.get('retry/testing')!.origins.get('/http/max_retries')?.file,
+    'environments/testing/retry.yaml',
+  );
+  assert.equal((ev.configs.get('retry/development')!.value.http as { max_retries: number }).max_retries, 3);
+});

@@ -177,6 +177,22 @@ test('yaml-syntax with line and column', async () => {
   assert.ok(issue.line !== undefined && issue.column !== undefined);
   assert.ok(!ev.configs.has('retry/production') && !ev.configs.has('retry/staging'));
   assert.ok(ev.configs.has('retry/development'));
+  const multi = await evaluate(
+    baseRepo({ 'environments/production/retry.yaml': 'tags: [a]\n---\ntags: [b]\n' }),
+  );
+  assert.equal(expectIssue(multi, 'yaml-syntax', 'environments/production/retry.yaml').line, 2);
+});
+
+test('YAML 1.2 core schema: yes/no and dates stay strings; a byte order mark is ignored', async () => {
+  const ev = await evaluate(
+    baseRepo({
+      'schemas/retry.schema.json': '{"type": "object"}',
+      'environments/production/retry.yaml': '\uFEFFflag: yes\nday: 2024-01-31\nnothing:\n',
+    }),
+  );
+  assert.deepEqual(ev.issues, []);
+  const value = ev.configs.get('retry/production')!.value;
+  assert.deepEqual([value.flag, value.day, value.nothing], ['yes', '2024-01-31', null]);
 });
 
 test('yaml-duplicate-key points at the second key', async () => {

@@ -181,7 +181,8 @@ test('a mapping written only to reach !delete keys adds nothing where the lower 
       baseRepo({
         'schemas/retry.schema.json': '{"type": "object"}',
         'defaults/retry.yaml': 'a: 1\nkeep: {x: 1}\n',
-        'environments/production/retry.yaml': 'a: {gone: !delete}\nb: {c: {gone: !delete}}\nkeep: {x: !delete}\nd: {}\n',
+        'environments/production/retry.yaml':
+          'a: {gone: !delete}\nb: {c: {gone: !delete}}\nkeep: {x: !delete}\nd: {}\n',
       }),
     ),
   );

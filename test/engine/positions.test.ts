@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { compareIssues, evaluateRepo, formatIssue, memorySource } from '../../src/engine/index.js';
-import { baseRepo } from './engine-fixtures.js';
+import { RETRY_SCHEMA, baseRepo } from './engine-fixtures.js';
 
 test('a bad value points at the override that set it, in every environment that inherits it', async () => {
   const ev = await evaluateRepo(
@@ -50,24 +50,42 @@ test('an unknown property points at its key in the file that added it', async ()
   assert.match(issue!.message, /timeout_ms/);
 });
 
+test('a required property removed by !delete points at the deletion', async () => {
+  const ev = await evaluateRepo(
+    memorySource(
+      baseRepo({ 'environments/production/retry.yaml': 'tags: []\nhttp:\n  max_retries: !delete\n' }),
+    ),
+  );
+  assert.deepEqual(
+    ev.issues.map((i) => [i.file, i.line, i.column, i.environment, i.path]),
+    [
+      ['environments/production/retry.yaml', 3, 3, 'production', '/http/max_retries'],
+      ['environments/production/retry.yaml', 3, 3, 'staging', '/http/max_retries'],
+    ],
+  );
+});
+
 test('a missing required property points at the parent mapping in the highest layer that has it', async () => {
   const ev = await evaluateRepo(
     memorySource(
       baseRepo({
-        'environments/production/retry.yaml': 'tags: []\nhttp:\n  max_retries: !delete\n',
-        'environments/staging/retry.yaml': '\n\nhttp:\n  note: x\n',
+        'schemas/retry.schema.json': RETRY_SCHEMA.replace(
+          '"max_delay_ms"\n',
+          '"max_delay_ms",\n          "note"\n',
+        ),
+        'environments/production/retry.yaml': 'tags: []\nhttp:\n  max_retries: 4\n',
+        'environments/staging/retry.yaml': '\n\nhttp:\n  base_delay_ms: 1\n',
       }),
     ),
   );
-  const byEnv = new Map(ev.issues.map((i) => [i.environment, i]));
-  assert.equal(ev.issues.length, 2, ev.issues.map(formatIssue).join('\n'));
   assert.deepEqual(
-    [byEnv.get('production')?.file, byEnv.get('production')?.line, byEnv.get('production')?.path],
-    ['environments/production/retry.yaml', 2, '/http/max_retries'],
-  );
-  assert.deepEqual(
-    [byEnv.get('staging')?.file, byEnv.get('staging')?.line],
-    ['environments/staging/retry.yaml', 3],
+    ev.issues.map((i) => [i.environment, i.file, i.line, i.column, i.path]),
+    [
+      ['development', 'defaults/retry.yaml', 3, 1, '/http/note'],
+      ['testing', 'defaults/retry.yaml', 3, 1, '/http/note'],
+      ['production', 'environments/production/retry.yaml', 2, 1, '/http/note'],
+      ['staging', 'environments/staging/retry.yaml', 3, 1, '/http/note'],
+    ],
   );
 });
 

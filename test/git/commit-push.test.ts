@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { commitChanges, openLocalRepository, openMirror, push } from '../../src/git/index.js';
+import { commitChanges, moveBranch, openLocalRepository, openMirror, push } from '../../src/git/index.js';
 import type { GitMirror } from '../../src/git/index.js';
 import { GitcfgError, RefMovedError, UsageError } from '../../src/errors/index.js';
 import { startGitHttpRemote } from '../helpers/git-http-remote.js';
@@ -183,6 +183,13 @@ describe('commitChanges and push', () => {
       return true;
     });
     assert.equal(await run(path.join(root, 'cfg.git'), 'rev-parse', 'main'), theirs);
+    // the unpushed commit can be taken back, compare-and-swap again
+    const base = (await mirror.readCommit(mine)).parents[0]!;
+    await assert.rejects(moveBranch(mirror, 'main', base, base), RefMovedError);
+    await moveBranch(mirror, 'main', mine, base);
+    assert.equal(await run(mirror.dir, 'rev-parse', 'refs/heads/main'), base);
+    await moveBranch(mirror, 'feature/x', await mirror.resolveRef('feature/x'), '0'.repeat(40));
+    await assert.rejects(run(mirror.dir, 'rev-parse', '--verify', '--quiet', 'refs/heads/feature/x'));
     const fetched = await mirror.fetch();
     assert.equal(fetched.head, theirs);
     assert.notEqual(fetched.head, mine);

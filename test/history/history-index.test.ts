@@ -11,7 +11,10 @@ import { createSeriesRepo } from './history-fixture.js';
 function pathsOf(view: HistoryView, commit: string): string[] {
   const position = view.positionOf(commit);
   assert.notEqual(position, undefined, `commit ${commit} is indexed`);
-  return view.at(position!).pathIds.map((id) => view.path(id)).sort();
+  return view
+    .at(position!)
+    .pathIds.map((id) => view.path(id))
+    .sort();
 }
 
 describe('history index', () => {
@@ -137,6 +140,28 @@ describe('history index', () => {
     const reloaded = new HistoryIndex({ branch: 'main', store: new HistoryIndexFile(data) });
     await reloaded.load();
     assert.equal(reloaded.head, orphan);
+  });
+
+  it('answers for a commit off the indexed chain without rewinding the index', async () => {
+    const { dir, commits } = await createSeriesRepo();
+    const repo = await openLocalRepository(dir);
+    const index = new HistoryIndex({ branch: 'main' });
+    await index.extend(repo, commits.c8);
+    await run(dir, 'checkout', '--quiet', '-b', 'feature', commits.c5);
+    const feature = await commitFiles(dir, { 'defaults/other.yaml': 'size: 5\n' }, 'feature work');
+    const side = await index.viewAt(repo, feature);
+    assert.equal(side.positionOf(feature), 5);
+    assert.equal(side.positionOf(commits.c6), undefined);
+    assert.deepEqual(pathsOf(side, feature), ['defaults/other.yaml']);
+    assert.equal(index.head, commits.c8);
+    assert.equal(index.size, 8);
+    assert.equal(index.stats().rewrites, 0);
+    // A descendant of the indexed head extends the index itself.
+    await run(dir, 'checkout', '--quiet', 'main');
+    const ahead = await commitFiles(dir, { 'defaults/other.yaml': 'size: 6\n' }, 'ahead');
+    const view = await index.viewAt(repo, ahead);
+    assert.equal(view.positionOf(ahead), 8);
+    assert.equal(index.head, ahead);
   });
 
   it('serialises concurrent extensions', async () => {

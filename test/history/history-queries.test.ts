@@ -69,7 +69,11 @@ describe('audit queries', () => {
     assert.deepEqual(named(third), []);
     assert.equal(third.next, null);
     // A page boundary on a commit without effect for this pair.
-    assert.deepEqual(named(await service.history('app', 'staging', { at, before: commits.c5 })), ['c3', 'c2', 'c1']);
+    assert.deepEqual(named(await service.history('app', 'staging', { at, before: commits.c5 })), [
+      'c3',
+      'c2',
+      'c1',
+    ]);
     await assert.rejects(service.history('app', 'staging', { at, limit: 0 }), UsageError);
     await assert.rejects(service.history('app', 'staging', { at, limit: 101 }), UsageError);
     await assert.rejects(service.history('app', 'staging', { at, before: 'f'.repeat(40) }), NotFoundError);

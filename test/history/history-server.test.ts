@@ -149,12 +149,16 @@ describe('audit endpoints', () => {
         diff.pairs.map((p) => `${p.namespace}/${p.environment}`),
         ['app/development', 'app/production', 'app/staging'],
       );
-      const staging = await get<EffectiveDiff>(`${base}/v1/diff?from=${commits.c1}&to=${commits.c3}&env=staging`);
+      const staging = await get<EffectiveDiff>(
+        `${base}/v1/diff?from=${commits.c1}&to=${commits.c3}&env=staging`,
+      );
       assert.equal(staging.pairs.length, 1);
       assert.equal(staging.pairs[0]!.changes.length, 2);
       const toServed = await get<EffectiveDiff>(`${base}/v1/diff?from=${commits.c6}`);
       assert.equal(toServed.to, commits.c8);
-      assert.deepEqual(toServed.pairs[0]!.changes, [{ op: 'replace', path: '/db/password', from: '***', to: '***' }]);
+      assert.deepEqual(toServed.pairs[0]!.changes, [
+        { op: 'replace', path: '/db/password', from: '***', to: '***' },
+      ]);
       await get(`${base}/v1/diff`, 400);
       await get(`${base}/v1/diff?from=${'e'.repeat(40)}`, 404);
 
@@ -194,7 +198,9 @@ describe('audit endpoints', () => {
     try {
       assert.equal(restarted.index.stats().loaded, 'loaded');
       assert.equal(restarted.index.stats().diffed, 0, 'nothing re-diffed after a restart');
-      expected = (await get<PairHistory>(`${restarted.url}/v1/history/app/staging`)).commits.map((c) => c.commit);
+      expected = (await get<PairHistory>(`${restarted.url}/v1/history/app/staging`)).commits.map(
+        (c) => c.commit,
+      );
       assert.equal(expected.length, 5);
     } finally {
       await restarted.close();

@@ -16,7 +16,9 @@ const SCHEMA: JsonObject = {
     },
     headers: { type: 'object', patternProperties: { '^x-secret-': { 'x-gitcfg-secret': true } } },
     extra: { type: 'object', additionalProperties: { 'x-gitcfg-secret': true } },
-    either: { anyOf: [{ type: 'string' }, { type: 'object', properties: { pin: { 'x-gitcfg-secret': true } } }] },
+    either: {
+      anyOf: [{ type: 'string' }, { type: 'object', properties: { pin: { 'x-gitcfg-secret': true } } }],
+    },
     vault: { type: 'object', 'x-gitcfg-secret': true },
   },
 };
@@ -58,7 +60,10 @@ describe('maskSecrets', () => {
     assert.deepEqual(maskValueAt({ url: 'u', key: 'k' }, '/providers/1', [SCHEMA]), { url: 'u', key: MASK });
     assert.equal(maskValueAt('x', '/vault/path', [SCHEMA]), MASK);
     // Secret in either schema (e.g. before and after a change) is enough.
-    assert.equal(maskValueAt('t', '/name', [SCHEMA, { properties: { name: { 'x-gitcfg-secret': true } } }]), MASK);
+    assert.equal(
+      maskValueAt('t', '/name', [SCHEMA, { properties: { name: { 'x-gitcfg-secret': true } } }]),
+      MASK,
+    );
     assert.deepEqual(
       maskChanges(
         [

@@ -95,6 +95,23 @@ describe('rewriteDocument', () => {
     assert.equal(above.issues[0]?.code, 'version-unsupported');
   });
 
+  it('gives the comment of a mapping a rename emptied to the mapping that took its place', () => {
+    const text = rewrite(
+      'enabled: true\n# one entry per service\ntimeouts:\n  agent: 5\n',
+      'x/cache.yaml',
+    ).text;
+    assert.equal(
+      text,
+      '$schemaVersion: 2\nenabled: true\n# one entry per service\nservices:\n  agent:\n    ttl: 5s\n',
+    );
+  });
+
+  it('refuses a file with a duplicate key', () => {
+    const result = rewrite('timeouts:\n  agent: 1\n  agent: 2\n');
+    assert.equal(result.text, undefined);
+    assert.deepEqual([result.issues[0]?.code, result.issues[0]?.line], ['yaml-duplicate-key', 3]);
+  });
+
   it('reports a failing operation at the line of the value', () => {
     const result = rewrite('timeouts:\n  agent: soon\n');
     assert.equal(result.text, undefined);
@@ -178,10 +195,10 @@ describe('gitcfg migrate', () => {
     assert.equal(result.exitCode, 0);
     assert.match(out.chunks.join(''), /migrated environments\/production\/cache\.yaml: version 1 -> 2/);
     const production = await readFile(join(root, 'environments/production/cache.yaml'), 'utf8');
-    // The comment of the emptied `timeouts` moves to `services`, which took its place.
+    // The comment that opens the file stays first.
     assert.equal(
       production,
-      '$schemaVersion: 2\n# production is busier\nservices:\n  agent:\n    ttl: 30s\n',
+      '# production is busier\n$schemaVersion: 2\nservices:\n  agent:\n    ttl: 30s\n',
     );
     const written = await readFile(join(root, 'defaults/cache.yaml'), 'utf8');
     const ownStep = step(2, files['migrations/cache/2.yaml'] ?? '');

@@ -334,4 +334,13 @@ describe('serve a local repository', () => {
       await handle.close();
     }
   });
+
+  it('refuses bad options before listening', async () => {
+    const cwd = await tempDir();
+    const base = { cwd, env: {}, port: 0, logDestination: new LogSink(), print: () => {} };
+    await assert.rejects(serveCommand(base), { code: 'E_USAGE', message: /--repo/ });
+    await assert.rejects(serveCommand({ ...base, repo: cwd, port: '80a' }), { code: 'E_USAGE' });
+    await assert.rejects(serveCommand({ ...base, repo: cwd, poll: 'every minute' }), { code: 'E_USAGE' });
+    await assert.rejects(serveCommand({ ...base, repo: cwd, logLevel: 'loud' }), { code: 'E_USAGE' });
+  });
 });

@@ -139,7 +139,7 @@ describe('WebhookReceiver', () => {
   });
 
   it('reads form-encoded deliveries (the payload field), verified on the bytes as sent', () => {
-    const push = { ...githubExample('push'), ref: 'refs/heads/main' };
+    const push: Record<string, unknown> = { ...githubExample('push'), ref: 'refs/heads/main' };
     const raw = Buffer.from(new URLSearchParams({ payload: JSON.stringify(push) }).toString());
     const headers = signed(raw, {
       'content-type': 'application/x-www-form-urlencoded',

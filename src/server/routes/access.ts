@@ -54,7 +54,12 @@ export function principalOf(res: Response): Principal | null {
 }
 
 /** Sends a JSON body. */
-export function sendJson(res: Response, status: number, body: unknown, extra: Record<string, string> = {}): void {
+export function sendJson(
+  res: Response,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): void {
   const bytes = Buffer.from(JSON.stringify(body), 'utf8');
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -235,7 +240,12 @@ export function accessMiddleware(ctx: RouteContext) {
     }
   };
 
-  function readableSomewhere(a: AccessControl, p: Principal | null, ns: string, snapshot: Snapshot | null): boolean {
+  function readableSomewhere(
+    a: AccessControl,
+    p: Principal | null,
+    ns: string,
+    snapshot: Snapshot | null,
+  ): boolean {
     return ['defaults', ...(snapshot?.environments ?? [])].some((e) => a.canRead(p, ns, e));
   }
 
@@ -273,7 +283,8 @@ export function accessMiddleware(ctx: RouteContext) {
       res.end();
       return true;
     }
-    headers['Content-Type'] = format === 'yaml' ? 'application/yaml; charset=utf-8' : 'application/json; charset=utf-8';
+    headers['Content-Type'] =
+      format === 'yaml' ? 'application/yaml; charset=utf-8' : 'application/json; charset=utf-8';
     headers['Content-Length'] = String(body.length);
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -287,7 +298,9 @@ function formatOf(req: Request): 'json' | 'yaml' {
   if (format === 'json') return 'json';
   if (format !== undefined) throw new UsageError(`unknown format: ${format} (json or yaml)`);
   const accept = req.headers.accept ?? '';
-  return /\b(application|text)\/(x-)?yaml\b/.test(accept) && !accept.includes('application/json') ? 'yaml' : 'json';
+  return /\b(application|text)\/(x-)?yaml\b/.test(accept) && !accept.includes('application/json')
+    ? 'yaml'
+    : 'json';
 }
 
 /** Registers the access middleware on `app` (call before any route). */

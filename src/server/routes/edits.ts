@@ -18,7 +18,10 @@ function mediaType(req: Request): string {
 }
 
 function unsupported(type: string, expected: string): GitcfgError {
-  return new GitcfgError('E_UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type ${JSON.stringify(type)}: use ${expected}`);
+  return new GitcfgError(
+    'E_UNSUPPORTED_MEDIA_TYPE',
+    `unsupported Content-Type ${JSON.stringify(type)}: use ${expected}`,
+  );
 }
 
 function preconditions(req: Request): Preconditions {
@@ -88,7 +91,12 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
       const file = await requireEdits(writes.edits).readFile(namespace, env);
       const headers: Record<string, string> = { 'Gitcfg-Commit': file.commit, 'Cache-Control': 'no-cache' };
       if (!file.etag || !file.content) {
-        sendJson(res, 404, { error: { code: 'E_NOT_FOUND', message: `file not found: ${file.path}` } }, headers);
+        sendJson(
+          res,
+          404,
+          { error: { code: 'E_NOT_FOUND', message: `file not found: ${file.path}` } },
+          headers,
+        );
         return;
       }
       headers.ETag = file.etag;

@@ -17,7 +17,8 @@ function field(body: JsonObject, name: string, required: boolean): string | unde
     if (required) throw new UsageError(`missing field ${name}`);
     return undefined;
   }
-  if (typeof value !== 'string' || value === '') throw new UsageError(`field ${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError(`field ${name} must be a non-empty string`);
   return value;
 }
 
@@ -32,7 +33,9 @@ export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
       if (!writes.edits) throw new ForbiddenError('this server accepts no edits');
       let body: JsonObject;
       try {
-        body = JSON.parse((await readBody(req, writes.bodyLimit ?? 1024 * 1024)).toString('utf8')) as JsonObject;
+        body = JSON.parse(
+          (await readBody(req, writes.bodyLimit ?? 1024 * 1024)).toString('utf8'),
+        ) as JsonObject;
       } catch (err) {
         if (err instanceof SyntaxError) throw new UsageError('the body is not valid JSON');
         throw err;
@@ -43,14 +46,16 @@ export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
       const allowed = new Set(['namespace', 'to', 'env', 'message', 'dryRun', 'revert']);
       const unknown = Object.keys(body).filter((k) => !allowed.has(k));
       if (unknown.length > 0) throw new UsageError(`unknown field(s): ${unknown.join(', ')}`);
-      if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') throw new UsageError('dryRun must be a boolean');
+      if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean')
+        throw new UsageError('dryRun must be a boolean');
       const dryRun = body.dryRun === true;
       const message = field(body, 'message', false);
       const revert = field(body, 'revert', false);
       const author = authorOf(principal);
       let result;
       if (revert !== undefined) {
-        if (body.to !== undefined || body.env !== undefined) throw new UsageError('revert cannot be combined with to or env');
+        if (body.to !== undefined || body.env !== undefined)
+          throw new UsageError('revert cannot be combined with to or env');
         const namespace = field(body, 'namespace', false);
         result = await writes.edits.revert({
           commit: revert,
@@ -71,7 +76,13 @@ export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
         });
       }
       logger.info(
-        { by: principal?.name, revert: revert ?? null, commit: result.commit, committed: result.committed, dryRun },
+        {
+          by: principal?.name,
+          revert: revert ?? null,
+          commit: result.commit,
+          committed: result.committed,
+          dryRun,
+        },
         revert !== undefined ? 'revert' : 'rollback',
       );
       sendEditResult(res, result);

@@ -1,0 +1,156 @@
+/** Per-file preparation (version check, migration) and per-pair merge + validation. */
+import { migrateUp } from '../migrate/index.js';
+import type { PairResult } from './engine-cache.js';
+import { mergeLayers } from './merge.js';
+import { mapSchemaErrors } from './schema-validator.js';
+import type { CompiledSchema } from './schema-validator.js';
+import { deepFreeze, originsFor } from './yaml-document.js';
+import type { ParsedYaml } from './yaml-document.js';
+import type { Issue, JsonObject, NamespaceVersions, Origin, TreeEntry } from './types.js';
+
+/** A configuration document ready to merge: version checked, migrated, `$schemaVersion` stripped. */
+export interface PreparedDoc {
+  ok: boolean;
+  value: JsonObject;
+  deletes: ReadonlyMap<string, readonly string[]>;
+  deleteOnly: ReadonlySet<string>;
+  deleteOrigins: Map<string, Origin>;
+  origins: Map<string, Origin>;
+  issues: Issue[];
+}
+
+/** The compiled current schema of a namespace and its file. */
+export interface SchemaInfo {
+  entry: TreeEntry;
+  compiled: CompiledSchema;
+}
+
+/** Checks a document against its namespace version and migrates it up; its issues are file-level. */
+export function prepareDoc(
+  entry: TreeEntry,
+  ns: string,
+  isDefaults: boolean,
+  parsed: ParsedYaml,
+  info: SchemaInfo | undefined,
+  versions: NamespaceVersions | undefined,
+): PreparedDoc {
+  const file = entry.path;
+  const env = isDefaults ? undefined : file.split('/')[1];
+  const issues = parsed.issues.map((i) => ({
+    ...i,
+    file,
+    namespace: ns,
+    ...(env !== undefined ? { environment: env } : {}),
+  }));
+  let ok = parsed.ok;
+  if (isDefaults) {
+    for (const [p, pos] of parsed.deletePositions) {
+      issues.push({
+        code: 'delete-misplaced',
+        file,
+        ...pos,
+        namespace: ns,
+        path: p,
+        message: '!delete is only allowed in environment overrides (defaults have nothing to delete)',
+      });
+      ok = false;
+    }
+  }
+  let origins = originsFor(parsed.positions, file);
+  let value = parsed.value;
+  let version = 1;
+  if (ok && Object.prototype.hasOwnProperty.call(value, '$schemaVersion')) {
+    const v = value.$schemaVersion;
+    const pos = origins.get('/$schemaVersion');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      issues.push({
+        code: 'version-unsupported',
+        file,
+        ...(pos ? { line: pos.line, column: pos.column } : {}),
+        namespace: ns,
+        path: '/$schemaVersion',
+        message: '$schemaVersion must be an integer >= 1',
+      });
+      ok = false;
+    } else version = v;
+    const { $schemaVersion: _drop, ...rest } = value;
+    value = Object.freeze(rest);
+    origins = new Map(
+      [...origins].filter(([p]) => p !== '/$schemaVersion' && !p.startsWith('/$schemaVersion/')),
+    );
+  }
+  if (ok && info) {
+    const current = info.compiled.version;
+    if (version > current) {
+      const pos = origins.get('') ?? { line: 1, column: 1 };
+      issues.push({
+        code: 'version-unsupported',
+        file,
+        line: pos.line,
+        column: pos.column,
+        namespace: ns,
+        path: '/$schemaVersion',
+        message: `document declares $schemaVersion ${version}, above the schema's version ${current}`,
+      });
+      ok = false;
+    } else if (version < current) {
+      const r = migrateUp(
+        { value: structuredClone(value), origins, version },
+        versions?.steps ?? [],
+        current,
+        {
+          file,
+          namespace: ns,
+          layer: isDefaults ? 'defaults' : 'override',
+        },
+      );
+      issues.push(...r.issues.map((i) => ({ ...i, file: i.file ?? file, namespace: i.namespace ?? ns })));
+      if (r.doc && r.issues.length === 0) {
+        value = deepFreeze(r.doc.value);
+        origins = r.doc.origins;
+      } else ok = false;
+    }
+  }
+  return {
+    ok,
+    value,
+    deletes: parsed.deletes,
+    deleteOnly: parsed.deleteOnly,
+    deleteOrigins: originsFor(parsed.deletePositions, file),
+    origins,
+    issues,
+  };
+}
+
+/** Merges the layers of one pair and validates the result. */
+export function resolvePair(
+  namespace: string,
+  environment: string,
+  inputKey: string,
+  info: SchemaInfo,
+  layers: Array<[string, PreparedDoc]>,
+): PairResult {
+  const { value, origins, deleted } = mergeLayers(layers.map(([, d]) => d));
+  const validate = info.compiled.validate!;
+  if (!validate(value)) {
+    const issues = mapSchemaErrors(validate.errors ?? [], origins, {
+      namespace,
+      environment,
+      fallbackFile: layers[layers.length - 1]![0],
+      deleted,
+    });
+    return { issues };
+  }
+  return {
+    config: {
+      namespace,
+      environment,
+      value,
+      origins,
+      inputKey,
+      files: layers.map(([f]) => f),
+      version: info.compiled.version,
+    },
+    issues: [],
+  };
+}

@@ -1,0 +1,64 @@
+/** Secret fields: which pointers are secret, masking and resolution. */
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SECRET_MASK, SecretMatcher, isSecretReference, maskChanges, maskSecrets } from '../../src/auth/index.js';
+import type { JsonObject } from '../../src/engine/index.js';
+
+const schema: JsonObject = {
+  type: 'object',
+  $defs: { secret: { type: 'string', 'x-gitcfg-secret': true } },
+  properties: {
+    db: { type: 'object', properties: { host: { type: 'string' }, password: { $ref: '#/$defs/secret' } } },
+    apiKeys: { type: 'object', additionalProperties: { type: 'string', 'x-gitcfg-secret': true } },
+    tokens: { type: 'array', items: { type: 'string', 'x-gitcfg-secret': true } },
+    either: { anyOf: [{ type: 'string', 'x-gitcfg-secret': true }, { type: 'number' }] },
+    plain: { type: 'string' },
+  },
+};
+const value: JsonObject = {
+  db: { host: 'h', password: '${env:DB_PASSWORD}' },
+  apiKeys: { a: '${env:KEY_A}', b: '${env:GITCFG_GIT_TOKEN}' },
+  tokens: ['${env:T1}'],
+  either: 'x',
+  plain: '${env:DB_PASSWORD}',
+};
+
+describe('secret fields', () => {
+  it('follow $ref, additionalProperties, items and combinators', () => {
+    const m = new SecretMatcher(schema);
+    assert.deepEqual(m.pointers(value).sort(), ['/apiKeys/a', '/apiKeys/b', '/db/password', '/either', '/tokens/0']);
+    assert.ok(m.isSecret('/db/password/deeper'));
+    assert.ok(!m.isSecret('/db/host'));
+  });
+
+  it('are masked everywhere, including inside changed subtrees', () => {
+    const masked = maskSecrets(value, schema) as JsonObject;
+    assert.deepEqual(masked.db, { host: 'h', password: SECRET_MASK });
+    assert.equal(masked.plain, '${env:DB_PASSWORD}');
+    const changes = maskChanges(
+      [
+        { op: 'replace', path: '/db/password', from: 'old', to: 'new' },
+        { op: 'add', path: '/db', to: { host: 'x', password: 'p' } },
+        { op: 'replace', path: '/plain', from: 'a', to: 'b' },
+      ],
+      schema,
+    );
+    assert.deepEqual(changes, [
+      { op: 'replace', path: '/db/password', from: SECRET_MASK, to: SECRET_MASK },
+      { op: 'add', path: '/db', to: { host: 'x', password: SECRET_MASK } },
+      { op: 'replace', path: '/plain', from: 'a', to: 'b' },
+    ]);
+  });
+
+  it('resolve only references in secret fields, never GITCFG_* variables, and report the unresolved', () => {
+    const env: Record<string, string> = { DB_PASSWORD: 'pw', KEY_A: 'ka', GITCFG_GIT_TOKEN: 'server-credential' };
+    const missing = new Set<string>();
+    const out = new SecretMatcher(schema).resolve(value, (n) => env[n], missing) as JsonObject;
+    assert.deepEqual(out.db, { host: 'h', password: 'pw' });
+    assert.deepEqual(out.apiKeys, { a: 'ka', b: '${env:GITCFG_GIT_TOKEN}' });
+    assert.equal(out.plain, '${env:DB_PASSWORD}');
+    assert.deepEqual([...missing].sort(), ['GITCFG_GIT_TOKEN', 'T1']);
+    assert.ok(isSecretReference('${env:A_1}'));
+    assert.ok(!isSecretReference('${env:1A}') && !isSecretReference('x${env:A}') && !isSecretReference(3));
+  });
+});
