@@ -642,7 +642,6 @@ class ConfigClient {
         }
         const body = JSON.parse(answer.body) as { commit?: unknown };
         const commit = typeof body.commit === 'string' ? body.commit : undefined;
-        console.error('NOTIFIED', commit?.slice(0, 7), 'since', this.#since?.slice(0, 7));
         this.#observe(commit);
         await this.#refreshWatched(commit);
         this.#since = commit;
@@ -678,7 +677,6 @@ class ConfigClient {
 
   async #deliver(namespace: string, state: NamespaceState, entry: Entry): Promise<void> {
     const order = this.#observe(entry.commit);
-    console.error('DELIVER?', entry.commit?.slice(0, 7), order, state.newest, (entry.value as any).input_size);
     // Never go back to a commit already superseded (lagging replica, server restored from an older snapshot).
     if (state.newest !== undefined && order < state.newest) return;
     state.newest = Math.max(order, state.newest ?? -1);

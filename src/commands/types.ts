@@ -70,8 +70,10 @@ export function combineSchemas(schemas: ReadonlyMap<string, JsonObject>): JsonOb
     // `$id`/`$schema` would change how refs resolve inside the combined document.
     const { $id: _id, $schema: _schema, title, description, ...rest } = rebased;
     const doc: JsonObject = { ...rest, title: interfaceName(namespace) };
-    const text = [title, description].filter((s): s is string => typeof s === 'string').join(': ');
-    doc.description = text ? `${namespace}: ${text}` : `Configuration namespace \`${namespace}\`.`;
+    const text = [title === namespace ? undefined : title, description]
+      .filter((part): part is string => typeof part === 'string' && part !== '')
+      .join(': ');
+    doc.description = `Namespace \`${namespace}\`${text ? `: ${text}` : '.'}`;
     properties[namespace] = doc;
   }
   return {

@@ -187,12 +187,15 @@ export class EditService {
     this.maxAttempts = options.maxAttempts ?? 5;
   }
 
-  /** The layer file of `namespace`/`env` (env `defaults` = the defaults file) at the branch head. */
+  /**
+   * The layer file of `namespace`/`env` (env `defaults` = the defaults file) at the branch head as known
+   * locally (no fetch: an edit fetches anyway, and answers 412 if the file moved on meanwhile).
+   */
   async readFile(namespace: string, env: string): Promise<FileVersion> {
     const rel = layerFile(namespace, env);
     const target = this.options.target;
     const repository = await target.repository();
-    const head = await target.refresh();
+    const head = await target.current();
     if (!head) throw new NotFoundError('branch', target.branch);
     const entry = (await repository.listTree(head)).find((e) => e.path === this.prefix + rel);
     return {

@@ -15,6 +15,8 @@ export interface WriteTarget {
   repository(): Promise<GitRepository>;
   /** Brings the branch up to date (fetch for a mirror) and returns its head (null when unborn). */
   refresh(): Promise<string | null>;
+  /** The branch head as known locally, without talking to a remote (reads for editors). */
+  current(): Promise<string | null>;
   /**
    * Commits on `opts.parent` and publishes. Throws RefMovedError / PushRejectedError when the branch moved
    * (redo on the new head), typed remote errors otherwise; on any failure the local branch is back at `parent`.
@@ -51,6 +53,9 @@ export function mirrorWriteTarget(
       const m = await mirror();
       return lock.run(async () => (await m.fetch()).head);
     },
+    async current() {
+      return (await mirror()).head;
+    },
     async commit(opts) {
       const m = await mirror();
       return lock.run(async () => {
@@ -81,6 +86,9 @@ export function localWriteTarget(repo: () => Promise<LocalRepository>): WriteTar
       const r = await repo();
       branch = r.branch;
       return (await r.refresh()).head;
+    },
+    current() {
+      return this.refresh();
     },
     async commit(opts) {
       const r = await repo();

@@ -137,20 +137,20 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
   }
   if (doc.errors.length > 0) return { ...failed(issues[0]!), issues };
 
-  if (limits.maxAliasCount >= 0 && text.includes('*') && hasAlias(doc)) {
+  if (limits.maxAliasCount >= 0 && text.includes('*')) {
     try {
-      doc.toJS({ maxAliasCount: limits.maxAliasCount });
+      if (hasAlias(doc)) doc.toJS({ maxAliasCount: limits.maxAliasCount });
     } catch (err) {
-      if (err instanceof ReferenceError) {
-        issues.push({
-          code: 'yaml-alias-limit',
-          message: `too many alias expansions (maxAliasCount ${limits.maxAliasCount})`,
-          line: 1,
-          column: 1,
-        });
-        return { ...failed(issues[0]!), issues };
-      }
-      throw err;
+      const aliasLimit = err instanceof ReferenceError;
+      issues.push({
+        code: aliasLimit ? 'yaml-alias-limit' : 'yaml-unsupported',
+        message: aliasLimit
+          ? `too many alias expansions (maxAliasCount ${limits.maxAliasCount})`
+          : `cannot expand aliases: ${(err as Error).message}`,
+        line: 1,
+        column: 1,
+      });
+      return { ...failed(issues[0]!), issues };
     }
   }
 
@@ -298,13 +298,30 @@ function firstLine(message: string): string {
   return i < 0 ? message : message.slice(0, i);
 }
 
-/** Recursively freezes a parsed JSON value (cached values are shared between evaluations). */
+/** Freezes a parsed JSON value and everything in it (cached values are shared between evaluations). */
 export function deepFreeze<T extends JsonValue>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  // Iterative: values are depth-checked, but a frozen walk must never overflow the stack.
+  const stack: JsonValue[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+      Object.freeze(v);
+      for (const child of Object.values(v)) stack.push(child);
+    }
   }
   return value;
+}
+
+/** True when a JSON value nests deeper than `max` containers (checked without recursion). */
+export function nestsDeeperThan(value: JsonValue, max: number): boolean {
+  const stack: Array<[JsonValue, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Parses a JSON file (size, UTF-8 and syntax checks); line/column of syntax errors when known. */
@@ -313,7 +330,11 @@ export function parseJsonBytes(bytes: Uint8Array, limits: Limits): { value?: Jso
   if (decoded.text === undefined) return { issue: decoded.issue! };
   const text = decoded.text;
   try {
-    return { value: JSON.parse(text) as JsonValue };
+    const value = JSON.parse(text) as JsonValue;
+    if (nestsDeeperThan(value, MAX_DEPTH)) {
+      return { issue: { code: 'schema-invalid', message: `nesting deeper than ${MAX_DEPTH} levels` } };
+    }
+    return { value };
   } catch (err) {
     const message = (err as Error).message;
     const m = /position (\d+)/.exec(message);

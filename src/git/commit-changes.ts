@@ -62,6 +62,7 @@ export async function commitChanges(repo: ObjectStore, opts: CommitChangesOption
   if (new Set(opts.changes.map((c) => c.path)).size !== opts.changes.length) {
     throw new UsageError('a path appears twice in the changes');
   }
+  repo.objectFs.invalidate(); // see objects other writers added since our last call
   const fs = repo.objectFs.port;
   const { gitdir } = repo;
   const parentTree = opts.parent === null ? null : (await repo.readCommit(opts.parent)).tree;

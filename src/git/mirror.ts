@@ -186,6 +186,7 @@ export class GitMirror extends ObjectStore {
     return this.exclusive(async () => {
       const previous = this.head;
       let problem: string | null = null;
+      this.objectFs.invalidate(); // another process or instance may have written objects since our last call
       try {
         await this.fetchInto(this.dir, this.cache);
       } catch (err) {
@@ -320,6 +321,7 @@ export class GitMirror extends ObjectStore {
   pushBranch(opts: { branch?: string; force?: boolean } = {}): Promise<void> {
     const branch = opts.branch ?? this.branch;
     return this.exclusive(async () => {
+      this.objectFs.invalidate(); // objects written by another instance must be visible to the push's walk
       let result: { ok: boolean; error: string | null; refs: Record<string, { ok: boolean; error: string }> };
       try {
         result = await git.push({

@@ -40,6 +40,9 @@ export function isNamespaceInput(path: string, namespace: string): boolean {
   return match(path);
 }
 
+/** Input files of one namespace: config-root path -> blob oid and mode. */
+export type NamespaceFiles = Map<string, { oid: string; mode: string }>;
+
 /** Small insertion-ordered LRU of promises. */
 class Lru<T> {
   private readonly map = new Map<string, Promise<T>>();
@@ -109,14 +112,37 @@ export class CommitEvaluator {
     return { entries, readBlob: (oid, path) => source.readBlob(oid, this.prefix + path) };
   }
 
-  /** Evaluation of `namespace`'s inputs at `commit` (other namespaces are absent from it). */
-  async namespaceAt(commit: string, namespace: string): Promise<Evaluation> {
-    const source = await this.configSource(commit, (p) => isNamespaceInput(p, namespace));
-    const key = `${namespace}\n${source.entries.map((e) => `${e.path}\0${e.oid}\0${e.mode}`).join('\n')}`;
+  /** The input files of `namespace` at `commit` (config-root path -> blob), to rewind with the index. */
+  async filesAt(commit: string, namespace: string): Promise<NamespaceFiles> {
+    const source = await this.repository.source(commit);
+    const files: NamespaceFiles = new Map();
+    for (const e of source.entries) {
+      const path = this.fromRepoPath(e.path);
+      if (path !== undefined && path !== '' && isNamespaceInput(path, namespace))
+        files.set(path, { oid: e.oid, mode: e.mode });
+    }
+    return files;
+  }
+
+  /** Evaluation of `namespace` from exactly these input files (memoised by their blobs). */
+  namespaceFrom(files: NamespaceFiles, namespace: string): Promise<Evaluation> {
+    const entries = [...files]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(
+        ([path, { oid, mode }]) =>
+          ({ path, oid, mode, type: mode === '160000' ? 'commit' : 'blob' }) as const,
+      );
+    const key = `${namespace}\n${entries.map((e) => `${e.path}\0${e.oid}\0${e.mode}`).join('\n')}`;
     return this.byInputs.get(key, () => {
       this.evaluations++;
+      const source: RepoSource = { entries, readBlob: (oid) => this.repository.readBlob(oid) };
       return evaluateRepo(source, { cache: this.cache });
     });
+  }
+
+  /** Evaluation of `namespace`'s inputs at `commit` (other namespaces are absent from it). */
+  async namespaceAt(commit: string, namespace: string): Promise<Evaluation> {
+    return this.namespaceFrom(await this.filesAt(commit, namespace), namespace);
   }
 
   /** Evaluation of the whole config root at `commit`. */

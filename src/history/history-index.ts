@@ -1,11 +1,20 @@
 /**
  * The history index: the first-parent chain of a branch, each commit with the paths it changed against its first
- * parent. Built once with one pass (`readCommit` + `diffCommits` per commit), then extended per fetched commit and
+ * parent and their blob before and after (so a query can rewind the files it needs without reading trees). Built once with one pass (`readCommit` + `diffCommits` per commit), then extended per fetched commit and
  * persisted, so history queries never walk per-file logs. A head whose chain does not contain the indexed head
  * (force-push) truncates the index at the last common commit and re-indexes from there.
  */
-import type { GitRepository } from '../git/index.js';
-import type { HistoryIndexData, HistoryIndexStore } from './index-file.js';
+import type { GitRepository, TreeChange } from '../git/index.js';
+import type { BlobRef, HistoryIndexData, HistoryIndexStore } from './index-file.js';
+
+/** One changed path of an indexed commit. */
+export interface IndexedChange {
+  readonly pathId: number;
+  /** Blob before the commit (null: the path did not exist). */
+  readonly before: BlobRef | null;
+  /** Blob after the commit (null: the commit deleted the path). */
+  readonly after: BlobRef | null;
+}
 
 /** One indexed commit. */
 export interface IndexedCommit {
@@ -14,6 +23,27 @@ export interface IndexedCommit {
   readonly parent: string | null;
   /** Repository paths changed against the first parent (ids into the path table). */
   readonly pathIds: readonly number[];
+  /** The same changes with their blobs. */
+  readonly changes: readonly IndexedChange[];
+}
+
+/** `oid` for a regular file, `<mode> <oid>` otherwise (symlinks, executables, submodules). */
+export function blobRef(oid: string, mode: string | undefined): BlobRef {
+  return mode === undefined || mode === '100644' ? oid : `${mode} ${oid}`;
+}
+
+/** Splits a `BlobRef` into mode and oid. */
+export function parseBlobRef(ref: BlobRef): { mode: string; oid: string } {
+  const space = ref.indexOf(' ');
+  return space < 0 ? { mode: '100644', oid: ref } : { mode: ref.slice(0, space), oid: ref.slice(space + 1) };
+}
+
+function fromTreeChange(change: TreeChange): { path: string; before: BlobRef | null; after: BlobRef | null } {
+  return {
+    path: change.path,
+    before: change.kind === 'add' ? null : blobRef(change.oldOid!, change.oldMode ?? change.mode),
+    after: change.kind === 'delete' ? null : blobRef(change.newOid!, change.mode),
+  };
 }
 
 /** What `extend` did. */
@@ -63,7 +93,7 @@ export interface HistoryIndexOptions {
   branch: string;
   /** Persistence; omit to keep the index in memory only (e.g. the CLI). */
   store?: HistoryIndexStore;
-  /** Parallel `diffCommits` calls while indexing (default 8). */
+  /** Parallel `diffCommits` calls while indexing (default 2: the work is CPU-bound, more only adds contention). */
   concurrency?: number;
   /** Told when saving fails (the index keeps working in memory). */
   onSaveError?: (error: unknown) => void;
@@ -92,7 +122,7 @@ export class HistoryIndex {
   constructor(options: HistoryIndexOptions) {
     this.branch = options.branch;
     this.store = options.store;
-    this.concurrency = Math.max(1, options.concurrency ?? 8);
+    this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.onSaveError = options.onSaveError ?? (() => {});
   }
 
@@ -173,10 +203,32 @@ export class HistoryIndex {
 
   private restore(data: HistoryIndexData): void {
     const remap = data.paths.map((p) => this.internPath(p));
-    for (const [oid, parent, ids] of data.commits) {
+    for (const [oid, parent, changes] of data.commits) {
       this.positions.set(oid, this.commits.length);
-      this.commits.push({ oid, parent, pathIds: ids.map((i) => remap[i]!) });
+      this.commits.push(
+        this.entry(
+          oid,
+          parent,
+          changes.map(([i, before, after]) => ({ pathId: remap[i]!, before, after })),
+        ),
+      );
     }
+  }
+
+  private entry(oid: string, parent: string | null, changes: IndexedChange[]): IndexedCommit {
+    return { oid, parent, pathIds: changes.map((c) => c.pathId), changes };
+  }
+
+  /** An entry from the tree changes of a commit. */
+  private fromChanges(oid: string, parent: string | null, changes: readonly TreeChange[]): IndexedCommit {
+    return this.entry(
+      oid,
+      parent,
+      changes.map((tc) => {
+        const c = fromTreeChange(tc);
+        return { pathId: this.internPath(c.path), before: c.before, after: c.after };
+      }),
+    );
   }
 
   private internPath(path: string): number {
@@ -212,9 +264,7 @@ export class HistoryIndex {
     const changed = await this.diffAll(repository, fresh);
     const keep = fork === null ? 0 : this.positions.get(fork)! + 1;
     const commits = this.commits.slice(0, keep);
-    for (const [i, c] of fresh.entries()) {
-      commits.push({ oid: c.oid, parent: c.parent, pathIds: changed[i]!.map((p) => this.internPath(p)) });
-    }
+    for (const [i, c] of fresh.entries()) commits.push(this.fromChanges(c.oid, c.parent, changed[i]!));
     return this.makeView(commits, new Map(commits.map((c, i) => [c.oid, i])));
   }
 
@@ -238,14 +288,14 @@ export class HistoryIndex {
   private async diffAll(
     repository: GitRepository,
     fresh: readonly { oid: string; parent: string | null }[],
-  ): Promise<string[][]> {
-    const changed = new Array<string[]>(fresh.length);
+  ): Promise<TreeChange[][]> {
+    const changed = new Array<TreeChange[]>(fresh.length);
     let next = 0;
     const worker = async () => {
       while (next < fresh.length) {
         const i = next++;
         const c = fresh[i]!;
-        changed[i] = (await repository.diffCommits(c.parent, c.oid)).map((change) => change.path);
+        changed[i] = await repository.diffCommits(c.parent, c.oid);
         this.counters.diffed++;
       }
     };
@@ -283,11 +333,7 @@ export class HistoryIndex {
     const changed = await this.diffAll(repository, fresh);
     for (const [i, c] of fresh.entries()) {
       this.positions.set(c.oid, this.commits.length);
-      this.commits.push({
-        oid: c.oid,
-        parent: c.parent,
-        pathIds: changed[i]!.map((p) => this.internPath(p)),
-      });
+      this.commits.push(this.fromChanges(c.oid, c.parent, changed[i]!));
     }
     result.added = fresh.length;
     if (this.store && (result.added > 0 || result.dropped > 0)) {
@@ -308,14 +354,14 @@ export class HistoryIndex {
     const commits: HistoryIndexData['commits'] = this.commits.map((c) => [
       c.oid,
       c.parent,
-      c.pathIds.map((id) => {
-        let n = used.get(id);
+      c.changes.map(({ pathId, before, after }) => {
+        let n = used.get(pathId);
         if (n === undefined) {
           n = paths.length;
-          paths.push(this.paths[id]!);
-          used.set(id, n);
+          paths.push(this.paths[pathId]!);
+          used.set(pathId, n);
         }
-        return n;
+        return [n, before, after];
       }),
     ]);
     return { branch: this.branch, paths, commits };

@@ -7,8 +7,9 @@ import type { EngineCache, JsonObject, JsonValue } from '../engine/index.js';
 import { InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { CommitInfo, GitRepository } from '../git/index.js';
 import { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator.js';
-import type { PairState } from './commit-evaluator.js';
-import type { ExtendResult, HistoryIndex, HistoryView } from './history-index.js';
+import type { NamespaceFiles, PairState } from './commit-evaluator.js';
+import { parseBlobRef } from './history-index.js';
+import type { ExtendResult, HistoryIndex, HistoryView, IndexedCommit } from './history-index.js';
 import { maskChanges, maskValueAt } from './mask-secrets.js';
 import type {
   AuditQueries,
@@ -62,6 +63,45 @@ function leaves(value: JsonValue, pointer = '', out: string[] = []): string[] {
     out.push(pointer);
   }
   return out;
+}
+
+/** Rewinds a namespace's input files across indexed commits, using the blobs recorded in the index. */
+class Rewinder {
+  private readonly relevant = new Map<number, string | null>();
+  constructor(
+    private readonly view: HistoryView,
+    private readonly evaluator: CommitEvaluator,
+    private readonly namespace: string,
+  ) {}
+
+  /** Config-root path of a path id when it is an input of the namespace, else null. */
+  private input(id: number): string | null {
+    let r = this.relevant.get(id);
+    if (r === undefined) {
+      const path = this.evaluator.fromRepoPath(this.view.path(id));
+      r = path !== undefined && isNamespaceInput(path, this.namespace) ? path : null;
+      this.relevant.set(id, r);
+    }
+    return r;
+  }
+
+  /** Whether `commit` changed one of the namespace's inputs. */
+  touches(commit: IndexedCommit): boolean {
+    return commit.pathIds.some((id) => this.input(id) !== null);
+  }
+
+  /** Turns `files` (as at `commit`) into the files of its parent; returns the input paths it changed. */
+  rewind(files: NamespaceFiles, commit: IndexedCommit): string[] {
+    const changed: string[] = [];
+    for (const change of commit.changes) {
+      const path = this.input(change.pathId);
+      if (path === null) continue;
+      changed.push(path);
+      if (change.before === null) files.delete(path);
+      else files.set(path, parseBlobRef(change.before));
+    }
+    return changed;
+  }
 }
 
 /** History, diff and explain for one branch of one repository. */
@@ -148,27 +188,22 @@ export class HistoryService implements AuditQueries {
       throw new UsageError(`limit must be an integer from 1 to ${HISTORY_LIMITS.max}`, { limit });
     const evaluator = await this.tools();
     const at = await this.resolve(evaluator, query.at);
-    const atState = await evaluator.pairAt(at, namespace, environment);
-    if (atState.kind === 'absent')
-      throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    // The namespace's input files at `at`, rewound commit by commit with the blobs the index recorded.
+    const files = await evaluator.filesAt(at, namespace);
+    const atEvaluation = await evaluator.namespaceFrom(files, namespace);
+    if (pairState(atEvaluation, namespace, environment).kind === 'absent')
+      throw missing(atEvaluation, namespace, environment);
     const view = await this.viewWith(evaluator, at);
-    let start = view.positionOf(at)!;
+    const rewinder = new Rewinder(view, evaluator, namespace);
+    const top = view.positionOf(at)!;
+    let start = top;
     if (query.before !== undefined) {
       const before = await this.resolve(evaluator, query.before);
       const p = view.positionOf(before);
       if (p === undefined) throw new NotFoundError('commit on the history of the branch', query.before);
       start = Math.min(start, p - 1);
     }
-    const relevant = new Map<number, boolean>();
-    const touches = (pathIds: readonly number[]) =>
-      pathIds.some((id) => {
-        let r = relevant.get(id);
-        if (r === undefined) {
-          const path = evaluator.fromRepoPath(view.path(id));
-          relevant.set(id, (r = path !== undefined && isNamespaceInput(path, namespace)));
-        }
-        return r;
-      });
+    for (let p = top; p > start; p--) rewinder.rewind(files, view.at(p));
 
     const entries: HistoryEntry[] = [];
     // The newest not-yet-compared valid (or absent) state, waiting for the next older one.
@@ -182,12 +217,13 @@ export class HistoryService implements AuditQueries {
         state = { kind: 'absent' }; // before the first commit nothing exists
       } else {
         const c = view.at(p);
-        if (!touches(c.pathIds)) continue;
+        if (!rewinder.touches(c)) continue;
         if (evaluations++ >= this.maxEvaluations) {
           exhausted = false;
           break;
         }
-        state = await evaluator.pairAt(c.oid, namespace, environment);
+        state = pairState(await evaluator.namespaceFrom(files, namespace), namespace, environment);
+        rewinder.rewind(files, c); // now the files of c's parent
       }
       lastExamined = p;
       if (state.kind === 'invalid') continue;
@@ -260,34 +296,41 @@ export class HistoryService implements AuditQueries {
   async explain(namespace: string, environment: string, options: { at: string }): Promise<Explanation> {
     const evaluator = await this.tools();
     const at = await this.resolve(evaluator, options.at);
-    const state = await evaluator.pairAt(at, namespace, environment);
-    if (state.kind === 'absent')
-      throw missing(await evaluator.namespaceAt(at, namespace), namespace, environment);
+    const atEvaluation = await evaluator.namespaceAt(at, namespace);
+    const state = pairState(atEvaluation, namespace, environment);
+    if (state.kind === 'absent') throw missing(atEvaluation, namespace, environment);
     if (state.kind === 'invalid')
       throw new InvalidConfigError(state.issues, `${namespace}/${environment} at ${at}`);
     const { config, schema } = state;
     const view = await this.viewWith(evaluator, at);
     const top = view.positionOf(at)!;
     const pointers = leaves(config.value);
-    const byFile = new Map<string, string[]>();
+    // Leaves not attributed yet, by the file that set them.
+    const byFile = new Map<string, Set<string>>();
     for (const ptr of pointers) {
       const file = config.origins.get(ptr)?.file;
-      if (file !== undefined) byFile.set(file, [...(byFile.get(file) ?? []), ptr]);
+      if (file !== undefined) byFile.set(file, (byFile.get(file) ?? new Set()).add(ptr));
     }
     const found = new Map<string, { commit: string; exact: boolean }>();
+    const newest = new Map<string, string>();
+    const files = await evaluator.filesAt(at, namespace);
+    const rewinder = new Rewinder(view, evaluator, namespace);
     let evaluations = 0;
-    for (const [file, ptrs] of byFile) {
-      const id = view.pathId(evaluator.toRepoPath(file));
-      if (id === undefined) continue;
-      const open = new Set(ptrs);
-      let newest: string | null = null;
-      for (let p = top; p >= 0 && open.size > 0; p--) {
-        const c = view.at(p);
-        if (!c.pathIds.includes(id)) continue;
-        newest ??= c.oid;
-        if (evaluations++ >= this.maxEvaluations) break;
-        const parent: PairState =
-          c.parent === null ? { kind: 'absent' } : await evaluator.pairAt(c.parent, namespace, environment);
+    // One walk over the namespace's commits, newest first: at each commit touching a file that still has
+    // unattributed leaves, compare those leaves at the parent.
+    for (let p = top; p >= 0 && byFile.size > 0; p--) {
+      const c = view.at(p);
+      if (!rewinder.touches(c)) continue;
+      const touched = rewinder.rewind(files, c).filter((f) => byFile.has(f));
+      if (touched.length === 0) continue;
+      for (const f of touched) if (!newest.has(f)) newest.set(f, c.oid);
+      if (evaluations++ >= this.maxEvaluations) break;
+      const parent: PairState =
+        c.parent === null
+          ? { kind: 'absent' }
+          : pairState(await evaluator.namespaceFrom(files, namespace), namespace, environment);
+      for (const file of touched) {
+        const open = byFile.get(file)!;
         for (const ptr of [...open]) {
           const unchanged =
             parent.kind === 'value' &&
@@ -298,8 +341,12 @@ export class HistoryService implements AuditQueries {
           found.set(ptr, { commit: c.oid, exact: parent.kind !== 'invalid' });
           open.delete(ptr);
         }
+        if (open.size === 0) byFile.delete(file);
       }
-      if (newest) for (const ptr of open) found.set(ptr, { commit: newest, exact: false });
+    }
+    for (const [file, open] of byFile) {
+      const last = newest.get(file);
+      if (last) for (const ptr of open) found.set(ptr, { commit: last, exact: false });
     }
     const values: ExplainedValue[] = [];
     for (const ptr of pointers) {

@@ -8,17 +8,32 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Version of the file layout; bump it when the payload changes shape. */
-export const HISTORY_INDEX_FORMAT = 1;
+export const HISTORY_INDEX_FORMAT = 2;
 const FILE_NAME = 'history-index.json';
 const OID = /^[0-9a-f]{40}$/;
+const BLOB = /^([0-7]{6} )?[0-9a-f]{40}$/;
+
+function badChange(change: unknown, pathCount: number): boolean {
+  if (!Array.isArray(change) || change.length !== 3) return true;
+  const [i, before, after] = change as unknown[];
+  if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= pathCount) return true;
+  const blob = (b: unknown) => b === null || (typeof b === 'string' && BLOB.test(b));
+  return !blob(before) || !blob(after) || (before === null && after === null);
+}
+
+/** A blob as `oid` (mode 100644) or `<mode> <oid>`. */
+export type BlobRef = string;
+
+/** One change: `[index into paths, blob before or null (added), blob after or null (deleted)]`. */
+export type IndexedChangeData = [number, BlobRef | null, BlobRef | null];
 
 /** The persisted index: first-parent chain of `branch`, oldest first; `paths` interns every changed path. */
 export interface HistoryIndexData {
   branch: string;
   /** Repository paths (not relative to a config root), each once. */
   paths: string[];
-  /** `[commit, first parent or null, indexes into paths]`, oldest first; each parent is the previous commit. */
-  commits: [string, string | null, number[]][];
+  /** `[commit, first parent or null, changes]`, oldest first; each parent is the previous commit. */
+  commits: [string, string | null, IndexedChangeData[]][];
 }
 
 /** Result of loading the index file. */
@@ -43,12 +58,12 @@ export function checkIndexData(data: unknown): string | null {
   let previous: string | null = null;
   for (const [i, entry] of d.commits.entries()) {
     if (!Array.isArray(entry) || entry.length !== 3) return `bad commit entry ${i}`;
-    const [oid, parent, paths] = entry as unknown[];
+    const [oid, parent, changes] = entry as unknown[];
     if (typeof oid !== 'string' || !OID.test(oid)) return `bad commit id at ${i}`;
     if (parent !== null && (typeof parent !== 'string' || !OID.test(parent))) return `bad parent at ${i}`;
     if (i === 0 ? parent !== null : parent !== previous) return `broken first-parent chain at ${i}`;
-    if (!Array.isArray(paths) || !paths.every((n) => Number.isInteger(n) && n >= 0 && n < d.paths!.length))
-      return `bad paths of commit ${i}`;
+    if (!Array.isArray(changes) || changes.some((c) => badChange(c, d.paths!.length)))
+      return `bad changes of commit ${i}`;
     previous = oid;
   }
   return null;

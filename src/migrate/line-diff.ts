@@ -50,8 +50,34 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-/** Longest-common-subsequence edit script (files are small: quadratic is fine). */
+/** Edit script: common prefix and suffix, then an LCS of the middle (or remove-all/add-all when it is huge). */
 function diffLines(a: readonly string[], b: readonly string[]): Edit[] {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const same = (lines: readonly string[]): Edit[] => lines.map((line) => ({ op: ' ', line }));
+  const middleA = a.slice(start, endA);
+  const middleB = b.slice(start, endB);
+  const middle =
+    middleA.length * middleB.length > MAX_LCS_CELLS
+      ? [
+          ...middleA.map((line): Edit => ({ op: '-', line })),
+          ...middleB.map((line): Edit => ({ op: '+', line })),
+        ]
+      : lcsEdits(middleA, middleB);
+  return [...same(a.slice(0, start)), ...middle, ...same(a.slice(endA))];
+}
+
+/** Above this many table cells the LCS would cost too much memory; the middle is shown replaced whole. */
+const MAX_LCS_CELLS = 4_000_000;
+
+/** Longest-common-subsequence edit script (quadratic: only for the part between common prefix and suffix). */
+function lcsEdits(a: readonly string[], b: readonly string[]): Edit[] {
   const rows = a.length + 1;
   const cols = b.length + 1;
   const table = new Uint32Array(rows * cols);

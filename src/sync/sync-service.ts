@@ -95,6 +95,7 @@ export class SyncService {
   private readonly byOutcome: Record<string, number> = {};
   private readonly refCache = new Map<string, Promise<Snapshot>>();
   private readonly refCacheSize: number;
+  private historyWork: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SyncServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -139,8 +140,8 @@ export class SyncService {
 
   private start(reason: string): Promise<SyncOutcome> {
     const run = this.run(reason)
-      .then(async (outcome) => {
-        await this.extendHistory(outcome);
+      .then((outcome) => {
+        this.extendHistory(outcome);
         return outcome;
       })
       .finally(() => {
@@ -150,15 +151,19 @@ export class SyncService {
     return run;
   }
 
-  /** After the snapshot is promoted (or kept), brings the history index to the fetched head; never throws. */
-  private async extendHistory(outcome: SyncOutcome): Promise<void> {
+  /**
+   * After the snapshot is promoted (or kept), brings the history index to the fetched head in the background:
+   * a first build can take seconds and must not hold up the next sync. `close()` waits for it.
+   */
+  private extendHistory(outcome: SyncOutcome): void {
     const history = this.options.history;
-    if (!history || !this.branchHead || outcome === 'failed' || outcome === 'skipped') return;
-    try {
-      await history.extend(this.branchHead);
-    } catch (err) {
-      this.options.logger.warn({ error: statusError(err) }, 'history index not extended');
-    }
+    const head = this.branchHead;
+    if (!history || !head || outcome === 'failed' || outcome === 'skipped') return;
+    this.historyWork = this.historyWork
+      .then(() => history.extend(head))
+      .catch((err: unknown) => {
+        this.options.logger.warn({ error: statusError(err) }, 'history index not extended');
+      });
   }
 
   /** Starts cron polling (`expression` in node-cron syntax) with up to `jitterMs` of random delay per tick. */
@@ -181,6 +186,7 @@ export class SyncService {
     }
     await this.pending;
     await this.running;
+    await this.historyWork;
   }
 
   /** Current status (a fresh object each call). */

@@ -28,7 +28,9 @@ const sha = (t: string) => createHash('sha256').update(t).digest('hex');
 
 describe('tokens file', () => {
   it('is published as schemas/gitcfg-tokens.schema.json, identical to the one in code', async () => {
-    const published = JSON.parse(await readFile(new URL('../../schemas/gitcfg-tokens.schema.json', import.meta.url), 'utf8'));
+    const published = JSON.parse(
+      await readFile(new URL('../../schemas/gitcfg-tokens.schema.json', import.meta.url), 'utf8'),
+    );
     assert.deepEqual(published, JSON.parse(JSON.stringify(TOKENS_FILE_SCHEMA)));
   });
 
@@ -87,7 +89,9 @@ describe('tokens file', () => {
 });
 
 describe('scopes', () => {
-  const scopes = ['read:*/*', 'write:app/staging', 'write:pay-*/prod*', 'read-secrets:db/production'].map(parseScope);
+  const scopes = ['read:*/*', 'write:app/staging', 'write:pay-*/prod*', 'read-secrets:db/production'].map(
+    parseScope,
+  );
 
   it('match globs per namespace and environment; write and read-secrets imply read', () => {
     assert.ok(allows(scopes, 'read', 'anything', 'anywhere'));
@@ -100,7 +104,10 @@ describe('scopes', () => {
     assert.ok(!allows(scopes, 'read-secrets', 'db', 'staging'));
     const writer = [parseScope('write:app/*')];
     assert.ok(allows(writer, 'read', 'app', 'staging'));
-    assert.ok(allows(writer, 'write', 'app', 'defaults'), 'the defaults file needs an env glob matching "defaults"');
+    assert.ok(
+      allows(writer, 'write', 'app', 'defaults'),
+      'the defaults file needs an env glob matching "defaults"',
+    );
     assert.ok(!allows([parseScope('write:app/staging')], 'write', 'app', 'defaults'));
     assert.ok(allows([parseScope('admin')], 'write', 'x', 'y'));
   });

@@ -1,7 +1,13 @@
 /** Secret fields: which pointers are secret, masking and resolution. */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SECRET_MASK, SecretMatcher, isSecretReference, maskChanges, maskSecrets } from '../../src/auth/index.js';
+import {
+  SECRET_MASK,
+  SecretMatcher,
+  isSecretReference,
+  maskChanges,
+  maskSecrets,
+} from '../../src/auth/index.js';
 import type { JsonObject } from '../../src/engine/index.js';
 
 const schema: JsonObject = {
@@ -26,7 +32,13 @@ const value: JsonObject = {
 describe('secret fields', () => {
   it('follow $ref, additionalProperties, items and combinators', () => {
     const m = new SecretMatcher(schema);
-    assert.deepEqual(m.pointers(value).sort(), ['/apiKeys/a', '/apiKeys/b', '/db/password', '/either', '/tokens/0']);
+    assert.deepEqual(m.pointers(value).sort(), [
+      '/apiKeys/a',
+      '/apiKeys/b',
+      '/db/password',
+      '/either',
+      '/tokens/0',
+    ]);
     assert.ok(m.isSecret('/db/password/deeper'));
     assert.ok(!m.isSecret('/db/host'));
   });
@@ -51,7 +63,11 @@ describe('secret fields', () => {
   });
 
   it('resolve only references in secret fields, never GITCFG_* variables, and report the unresolved', () => {
-    const env: Record<string, string> = { DB_PASSWORD: 'pw', KEY_A: 'ka', GITCFG_GIT_TOKEN: 'server-credential' };
+    const env: Record<string, string> = {
+      DB_PASSWORD: 'pw',
+      KEY_A: 'ka',
+      GITCFG_GIT_TOKEN: 'server-credential',
+    };
     const missing = new Set<string>();
     const out = new SecretMatcher(schema).resolve(value, (n) => env[n], missing) as JsonObject;
     assert.deepEqual(out.db, { host: 'h', password: 'pw' });

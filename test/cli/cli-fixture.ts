@@ -6,7 +6,15 @@ import { dirname, join } from 'node:path';
 
 /** A valid repository: one namespace, three environments, staging extends production. */
 export const VALID_FILES: Readonly<Record<string, string>> = {
-  'gitcfg.yaml': ['version: 1', 'environments:', '  development: {}', '  production: {}', '  staging:', '    extends: production', ''].join('\n'),
+  'gitcfg.yaml': [
+    'version: 1',
+    'environments:',
+    '  development: {}',
+    '  production: {}',
+    '  staging:',
+    '    extends: production',
+    '',
+  ].join('\n'),
   'schemas/http-client.schema.json': JSON.stringify({
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
@@ -18,8 +26,17 @@ export const VALID_FILES: Readonly<Record<string, string>> = {
       tags: { type: 'array', items: { type: 'string' } },
     },
   }),
-  'defaults/http-client.yaml': ['base_url: http://localhost:8080', 'timeout_ms: 2000', 'tags: [default]', ''].join('\n'),
-  'environments/production/http-client.yaml': ['base_url: https://api.example.com', 'timeout_ms: 5000', ''].join('\n'),
+  'defaults/http-client.yaml': [
+    'base_url: http://localhost:8080',
+    'timeout_ms: 2000',
+    'tags: [default]',
+    '',
+  ].join('\n'),
+  'environments/production/http-client.yaml': [
+    'base_url: https://api.example.com',
+    'timeout_ms: 5000',
+    '',
+  ].join('\n'),
   'environments/staging/http-client.yaml': ['tags: [staging, canary]', ''].join('\n'),
 };
 
@@ -60,7 +77,9 @@ export function createConfigRepo(files: Readonly<Record<string, string>> = VALID
   git(dir, '-c', 'init.defaultBranch=main', 'init', '--quiet');
   git(dir, 'config', 'user.name', 'Test User');
   git(dir, 'config', 'user.email', 'test@example.com');
-  const prefixed = Object.fromEntries(Object.entries(files).map(([p, c]) => [subdir ? `${subdir}/${p}` : p, c]));
+  const prefixed = Object.fromEntries(
+    Object.entries(files).map(([p, c]) => [subdir ? `${subdir}/${p}` : p, c]),
+  );
   writeFiles(dir, prefixed);
   commitAll(dir, 'initial configuration');
   return dir;

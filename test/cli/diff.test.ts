@@ -47,7 +47,10 @@ describe('gitcfg diff', () => {
     const { dir, first, second } = repoWithChange();
     const production = await runCli(['diff', 'HEAD~1', 'main', '--env', 'production'], { cwd: dir });
     assert.equal(production.code, 0, production.stderr);
-    assert.deepEqual(production.stdout.trimEnd().split('\n').sort(), EXPECTED.filter((l) => l.startsWith('production/')));
+    assert.deepEqual(
+      production.stdout.trimEnd().split('\n').sort(),
+      EXPECTED.filter((l) => l.startsWith('production/')),
+    );
 
     const json = await runCli(['diff', first, second, '--format', 'json', '--env', 'staging'], { cwd: dir });
     assert.equal(json.code, 0, json.stderr);
@@ -72,13 +75,20 @@ describe('gitcfg diff', () => {
     assert.match(same.stderr, /^no effective changes/);
 
     writeFiles(dir, {
-      'schemas/feature-flags.schema.json': JSON.stringify({ type: 'object', properties: { beta: { type: 'boolean' } } }),
+      'schemas/feature-flags.schema.json': JSON.stringify({
+        type: 'object',
+        properties: { beta: { type: 'boolean' } },
+      }),
       'defaults/feature-flags.yaml': 'beta: false\n',
     });
     commitAll(dir, 'add feature flags');
     const added = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
     assert.equal(added.code, 0, added.stderr);
-    const pairs = JSON.parse(added.stdout).pairs as Array<{ namespace: string; environment: string; status: string }>;
+    const pairs = JSON.parse(added.stdout).pairs as Array<{
+      namespace: string;
+      environment: string;
+      status: string;
+    }>;
     assert.deepEqual(
       pairs.map((p) => `${p.environment}/${p.namespace}:${p.status}`),
       ['development/feature-flags:added', 'production/feature-flags:added', 'staging/feature-flags:added'],
@@ -88,8 +98,32 @@ describe('gitcfg diff', () => {
 
     const unknown = await runCli(['diff', 'HEAD~1', 'HEAD', '--env', 'qa'], { cwd: dir });
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^gitcfg: error: environment not found: qa \(known: development, production, staging\)/);
+    assert.match(
+      unknown.stderr,
+      /^gitcfg: error: environment not found: qa \(known: development, production, staging\)/,
+    );
     const badRef = await runCli(['diff', 'HEAD', 'nope'], { cwd: dir });
     assert.equal(badRef.code, 2);
+  });
+
+  test('fields marked x-gitcfg-secret are masked', async () => {
+    const dir = createConfigRepo({
+      'gitcfg.yaml': 'version: 1\nenvironments:\n  production: {}\n',
+      'schemas/ai.schema.json': JSON.stringify({
+        type: 'object',
+        properties: { model: { type: 'string' }, api_key: { type: 'string', 'x-gitcfg-secret': true } },
+      }),
+      'defaults/ai.yaml': 'model: small\napi_key: ${env:OLD_KEY}\n',
+    });
+    writeFiles(dir, { 'defaults/ai.yaml': 'model: large\napi_key: ${env:NEW_KEY}\n' });
+    commitAll(dir, 'rotate');
+    const result = await runCli(['diff', 'HEAD~1', 'HEAD'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.trimEnd().split('\n').sort(), [
+      'production/ai: ~ /api_key "***" -> "***"',
+      'production/ai: ~ /model "small" -> "large"',
+    ]);
+    const json = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
+    assert.ok(!json.stdout.includes('KEY'), json.stdout);
   });
 });

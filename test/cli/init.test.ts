@@ -31,7 +31,12 @@ describe('gitcfg init', () => {
   test('creates a valid repository on branch main with an executable pre-commit hook', async () => {
     const dir = await initRepo();
     assert.equal(git(dir, 'symbolic-ref', 'HEAD').trim(), 'refs/heads/main');
-    for (const file of ['gitcfg.yaml', 'README.md', 'schemas/http-client.schema.json', 'defaults/http-client.yaml']) {
+    for (const file of [
+      'gitcfg.yaml',
+      'README.md',
+      'schemas/http-client.schema.json',
+      'defaults/http-client.yaml',
+    ]) {
       assert.ok(existsSync(join(dir, file)), file);
     }
     const hook = join(dir, '.git', 'hooks', 'pre-commit');
@@ -69,6 +74,11 @@ describe('gitcfg init', () => {
     assert.notEqual(brokenWithA.status, 0);
     assert.match(brokenWithA.stdout + brokenWithA.stderr, new RegExp(`^${file}:2:13: `, 'm'));
     assert.equal(git(dir, 'rev-list', '--count', 'HEAD').trim(), '2');
+    // `git commit <path>` also uses a temporary index: the broken work-tree file is what would be committed.
+    const brokenWithPath = gitWithHook(dir, 'commit', '-m', 'break timeout', '--', file);
+    assert.notEqual(brokenWithPath.status, 0);
+    assert.match(brokenWithPath.stdout + brokenWithPath.stderr, new RegExp(`^${file}:2:13: `, 'm'));
+    assert.equal(git(dir, 'rev-list', '--count', 'HEAD').trim(), '2');
   });
 
   test('refuses a non-empty directory with exit 2', async () => {
@@ -89,7 +99,9 @@ describe('gitcfg init', () => {
   test("this project's hook, installed the simple-git-hooks way, validates staged config-repo/ content", () => {
     const dir = createConfigRepo(VALID_FILES, 'config-repo');
     const hook = join(dir, '.git', 'hooks', 'pre-commit');
-    writeFiles(dir, { '.git/hooks/pre-commit': `#!/bin/sh\nexec sh '${join(PROJECT_ROOT, 'hooks', 'pre-commit')}'\n` });
+    writeFiles(dir, {
+      '.git/hooks/pre-commit': `#!/bin/sh\nexec sh '${join(PROJECT_ROOT, 'hooks', 'pre-commit')}'\n`,
+    });
     chmodSync(hook, 0o755);
     const env = { GITCFG_NODE: process.execPath, GITCFG_ENTRY: CLI_BIN };
     const file = 'config-repo/environments/production/http-client.yaml';

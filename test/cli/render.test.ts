@@ -2,7 +2,14 @@ import * as assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { runCli } from '../helpers/run-cli.js';
-import { BAD_PRODUCTION, BAD_PRODUCTION_FILE, commitAll, createConfigRepo, removeTempDirs, writeFiles } from './cli-fixture.js';
+import {
+  BAD_PRODUCTION,
+  BAD_PRODUCTION_FILE,
+  commitAll,
+  createConfigRepo,
+  removeTempDirs,
+  writeFiles,
+} from './cli-fixture.js';
 
 after(removeTempDirs);
 
@@ -28,10 +35,18 @@ describe('gitcfg render', () => {
     const dir = createConfigRepo();
     writeFiles(dir, { 'environments/production/http-client.yaml': 'base_url: https://api2.example.com\n' });
     commitAll(dir, 'move production');
-    const now = await runCli(['render', 'http-client', '--env', 'production', '--format', 'yaml'], { cwd: dir });
+    const now = await runCli(['render', 'http-client', '--env', 'production', '--format', 'yaml'], {
+      cwd: dir,
+    });
     assert.equal(now.code, 0, now.stderr);
-    assert.deepEqual(parse(now.stdout), { base_url: 'https://api2.example.com', timeout_ms: 2000, tags: ['default'] });
-    const before = await runCli(['render', 'http-client', '--env', 'production', '--ref', 'HEAD~1'], { cwd: dir });
+    assert.deepEqual(parse(now.stdout), {
+      base_url: 'https://api2.example.com',
+      timeout_ms: 2000,
+      tags: ['default'],
+    });
+    const before = await runCli(['render', 'http-client', '--env', 'production', '--ref', 'HEAD~1'], {
+      cwd: dir,
+    });
     assert.equal(before.code, 0, before.stderr);
     assert.equal(JSON.parse(before.stdout).base_url, 'https://api.example.com');
   });
@@ -44,7 +59,10 @@ describe('gitcfg render', () => {
     assert.equal(ns.stderr, 'gitcfg: error: namespace not found: nope (known: http-client)\n');
     const env = await runCli(['render', 'http-client', '--env', 'qa'], { cwd: dir });
     assert.equal(env.code, 1);
-    assert.equal(env.stderr, 'gitcfg: error: environment not found: qa (known: development, production, staging)\n');
+    assert.equal(
+      env.stderr,
+      'gitcfg: error: environment not found: qa (known: development, production, staging)\n',
+    );
   });
 
   test('an invalid pair: exit 1, its issues on stderr, nothing on stdout', async () => {
@@ -53,7 +71,10 @@ describe('gitcfg render', () => {
     const result = await runCli(['render', 'http-client', '--env', 'production'], { cwd: dir });
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, new RegExp(`^${BAD_PRODUCTION_FILE}:2:13: .*\\[http-client/production at /timeout_ms\\]$`, 'm'));
+    assert.match(
+      result.stderr,
+      new RegExp(`^${BAD_PRODUCTION_FILE}:2:13: .*\\[http-client/production at /timeout_ms\\]$`, 'm'),
+    );
     // development does not read the bad file.
     const development = await runCli(['render', 'http-client', '--env', 'development'], { cwd: dir });
     assert.equal(development.code, 0, development.stderr);

@@ -24,11 +24,16 @@ describe('gitcfg validate', () => {
     const result = await runCli(['validate', '--repo', PROJECT_ROOT]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^✔ \d+ namespaces x \d+ environments valid \(working tree, config-repo\/\)\n$/);
+    assert.match(
+      result.stderr,
+      /^✔ \d+ namespaces x \d+ environments valid \(working tree, config-repo\/\)\n$/,
+    );
   });
 
   test('--repo pointing at the config root inside a work tree', async () => {
-    const result = await runCli(['validate', '--repo', 'config-repo', '--format', 'json'], { cwd: PROJECT_ROOT });
+    const result = await runCli(['validate', '--repo', 'config-repo', '--format', 'json'], {
+      cwd: PROJECT_ROOT,
+    });
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.equal(report.ok, true);
@@ -51,9 +56,18 @@ describe('gitcfg validate', () => {
     assert.equal(result.code, 1);
     const lines = result.stdout.trimEnd().split('\n');
     // production and staging (which extends it) both inherit the bad value from the same line.
-    assert.ok(lines.some((l) => l.startsWith(BAD_LINE) && l.includes('[http-client/production at /timeout_ms]')), result.stdout);
-    assert.ok(lines.some((l) => l.startsWith(BAD_LINE) && l.includes('[http-client/staging at /timeout_ms]')), result.stdout);
-    assert.ok(lines.every((l) => l.startsWith(BAD_LINE)), result.stdout);
+    assert.ok(
+      lines.some((l) => l.startsWith(BAD_LINE) && l.includes('[http-client/production at /timeout_ms]')),
+      result.stdout,
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith(BAD_LINE) && l.includes('[http-client/staging at /timeout_ms]')),
+      result.stdout,
+    );
+    assert.ok(
+      lines.every((l) => l.startsWith(BAD_LINE)),
+      result.stdout,
+    );
     assert.equal(result.stderr, `✖ ${lines.length} issues (working tree)\n`);
   });
 

@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
-import { BAD_PRODUCTION, BAD_PRODUCTION_FILE, VALID_FILES, createConfigRepo, git, removeTempDirs, writeFiles } from './cli-fixture.js';
+import {
+  BAD_PRODUCTION,
+  BAD_PRODUCTION_FILE,
+  VALID_FILES,
+  createConfigRepo,
+  git,
+  removeTempDirs,
+  writeFiles,
+} from './cli-fixture.js';
 
 after(removeTempDirs);
 
@@ -62,7 +70,9 @@ describe('validate reuses namespaces found valid with the same inputs', () => {
     assert.equal(manifestChanged.report.reused, 0);
     assert.equal(manifestChanged.code, 1);
     assert.ok(
-      manifestChanged.report.issues.some((i: { file: string }) => i.file === 'environments/staging/http-client.yaml'),
+      manifestChanged.report.issues.some(
+        (i: { file: string }) => i.file === 'environments/staging/http-client.yaml',
+      ),
       manifestChanged.stdout,
     );
   });

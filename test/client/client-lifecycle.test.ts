@@ -92,6 +92,7 @@ describe('watch ordering', () => {
   let lagging: ServedRepo;
   let proxy: http.Server;
   let proxyUrl: string;
+  const clients: { close(): Promise<void> }[] = [];
   /** Where the proxy sends `/v1/config/*`: the up-to-date server or a replica that stopped syncing. */
   let configTarget: () => string;
   /** `since` of every long-poll that went through the proxy. */
@@ -105,7 +106,8 @@ describe('watch ordering', () => {
     // A real HTTP hop in front of two real servers, like a load balancer with one replica behind.
     proxy = http.createServer((req, res) => {
       const target = req.url?.startsWith('/v1/config/') ? configTarget() : primary.url;
-      if (req.url?.startsWith('/v1/watch/')) pollsSince.push(new URL(req.url, primary.url).searchParams.get('since') ?? '');
+      if (req.url?.startsWith('/v1/watch/'))
+        pollsSince.push(new URL(req.url, primary.url).searchParams.get('since') ?? '');
       const headers: Record<string, string> = {};
       if (typeof req.headers['if-none-match'] === 'string')
         headers['if-none-match'] = req.headers['if-none-match'];
@@ -129,6 +131,7 @@ describe('watch ordering', () => {
     proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   });
   after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
     proxy.closeAllConnections();
     await new Promise((resolve) => proxy.close(resolve));
     await Promise.all([primary.stop(), lagging.stop()]);
@@ -143,6 +146,7 @@ describe('watch ordering', () => {
       envOverrides: false,
       backoff: { baseMs: 10, maxMs: 50 },
     });
+    clients.push(client);
     const seen: { doc: JsonObject; change: ConfigChange }[] = [];
     let notify: (() => void) | undefined;
     const next = async (count: number) => {
@@ -154,7 +158,6 @@ describe('watch ordering', () => {
       notify?.();
     });
 
-    console.error("PUSH2");
     const second = await primary.push({ 'environments/production/ml.yaml': 'input_size: 2\n' });
     await next(1);
     assert.deepEqual([seen[0]!.doc.input_size, seen[0]!.change.commit], [2, second]);
@@ -162,15 +165,14 @@ describe('watch ordering', () => {
     // The replica still serves the first commit: after the next notification the client reads it, and must
     // not hand the watcher a document older than the one it already has.
     configTarget = () => lagging.url;
-    console.error("PUSH3");
     const third = await primary.push({ 'environments/production/ml.yaml': 'input_size: 3\n' });
-    for (let i = 0; i < 400 && client.status('ml')?.commit !== first; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    // Done with that notification once the client polls again from the third commit.
+    for (let i = 0; i < 400 && !pollsSince.includes(third); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(pollsSince.includes(third), 'the client went back to polling');
     assert.equal(client.status('ml')?.commit, first, 'the client did read the lagging replica');
     assert.equal((await client.get('ml')).input_size, 256, 'get returns what the server answers');
 
     configTarget = () => primary.url;
-    console.error("PUSH4");
     const fourth = await primary.push({ 'environments/production/ml.yaml': 'input_size: 4\n' });
     await next(2);
     assert.deepEqual(
@@ -182,6 +184,5 @@ describe('watch ordering', () => {
     );
     assert.notEqual(third, fourth);
     assert.equal(seen[1]!.change.previousCommit, second);
-    await client.close();
   });
 });

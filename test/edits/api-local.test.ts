@@ -71,7 +71,10 @@ describe('edits of a served local repository', () => {
     assert.equal(await run(repo, 'rev-parse', 'main'), result.commit);
     assert.equal(result.served, result.commit);
     await run(repo, 'fsck', '--strict', '--no-progress');
-    assert.equal(await run(repo, 'show', `${result.commit}:environments/staging/app.yaml`), 'greeting: from json');
+    assert.equal(
+      await run(repo, 'show', `${result.commit}:environments/staging/app.yaml`),
+      'greeting: from json',
+    );
     // Someone changes the same file: the old ETag no longer applies.
     await run(work, 'fetch', '--quiet', repo, 'main');
     await run(work, 'checkout', '--quiet', '-B', 'main', 'FETCH_HEAD');
@@ -79,7 +82,11 @@ describe('edits of a served local repository', () => {
     await run(work, 'push', '--quiet', repo, 'main');
     const stale = await fetch(`${server.base}/v1/config/app/staging`, {
       method: 'PATCH',
-      headers: { ...bearer('writer'), 'content-type': 'application/merge-patch+json', 'if-match': `"${await run(repo, 'rev-parse', `${result.commit}:environments/staging/app.yaml`)}"` },
+      headers: {
+        ...bearer('writer'),
+        'content-type': 'application/merge-patch+json',
+        'if-match': `"${await run(repo, 'rev-parse', `${result.commit}:environments/staging/app.yaml`)}"`,
+      },
       body: JSON.stringify({ greeting: 'lost update' }),
     });
     assert.equal(stale.status, 412);
@@ -89,7 +96,10 @@ describe('edits of a served local repository', () => {
   it('a bad tokens file stops the server at start with a clear error that echoes no hash', async () => {
     const file = path.join(dir, 'bad-tokens.yaml');
     const hash = hashToken('whatever');
-    await writeFile(file, `tokens:\n  - name: x\n    email: x@example.com\n    sha256: ${hash.slice(0, 60)}\n    scopes: [root]\n`);
+    await writeFile(
+      file,
+      `tokens:\n  - name: x\n    email: x@example.com\n    sha256: ${hash.slice(0, 60)}\n    scopes: [root]\n`,
+    );
     await assert.rejects(
       serveCommand({
         cwd: dir,

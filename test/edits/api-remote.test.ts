@@ -50,6 +50,8 @@ describe('edits through the API against a smart-HTTP remote', () => {
   async function call(
     url: string,
     init: RequestInit = {},
+    // Answers of many shapes, read field by field in the assertions.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; headers: Headers; json: any; text: string }> {
     const res = await fetch(`${base()}${url}`, init);
     const text = await res.text();
@@ -226,6 +228,9 @@ describe('edits through the API against a smart-HTTP remote', () => {
     assert.equal((await call('/v1/status')).status, 401);
     assert.equal((await call('/v1/bundle/staging', { headers: bearer('reader') })).status, 403);
     assert.equal((await call('/v1/config/db/staging', { headers: bearer('reader') })).status, 403);
+    assert.equal((await call('/v1/history/db/staging', { headers: bearer('reader') })).status, 403);
+    assert.equal((await call(`/v1/diff?from=${initial}&to=main`, { headers: bearer('reader') })).status, 403);
+    assert.equal((await call('/v1/history/app/staging', { headers: bearer('reader') })).status, 200);
     const file = await readLayer(base(), 'app', 'production');
     const forbidden = [
       await put('app', 'production', 'retry:\n  max: 1\n', { ...bearer('reader'), 'if-match': file.etag! }),

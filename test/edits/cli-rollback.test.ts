@@ -43,17 +43,36 @@ describe('gitcfg rollback (CLI)', () => {
   });
 
   it('--env restores only that environment override (plus the namespace-wide files) as one commit', async () => {
-    const res = await cli('app', '--to', initial, '--env', 'staging', '--message', 'staging back', '--format', 'json');
+    const res = await cli(
+      'app',
+      '--to',
+      initial,
+      '--env',
+      'staging',
+      '--message',
+      'staging back',
+      '--format',
+      'json',
+    );
     assert.equal(res.code, 0, res.stderr);
     const result = JSON.parse(res.stdout) as { commit: string; files: string[] };
     assert.deepEqual(result.files.sort(), ['defaults/app.yaml', 'environments/staging/app.yaml']);
     assert.equal(await run(repo, 'rev-parse', 'HEAD'), result.commit);
-    assert.equal(await run(repo, 'log', '-1', '--format=%s|%P|%an', 'HEAD'), `staging back|${second}|Test User`);
+    assert.equal(
+      await run(repo, 'log', '-1', '--format=%s|%P|%an', 'HEAD'),
+      `staging back|${second}|Test User`,
+    );
     await run(repo, 'fsck', '--strict', '--no-progress');
     // the work tree and the index follow the branch
     assert.equal(await run(repo, 'status', '--porcelain'), '');
-    assert.equal(await readFile(path.join(repo, 'defaults/app.yaml'), 'utf8'), WRITE_FILES['defaults/app.yaml']);
-    assert.equal(await readFile(path.join(repo, 'environments/production/db.yaml'), 'utf8'), 'host: db.prod\n');
+    assert.equal(
+      await readFile(path.join(repo, 'defaults/app.yaml'), 'utf8'),
+      WRITE_FILES['defaults/app.yaml'],
+    );
+    assert.equal(
+      await readFile(path.join(repo, 'environments/production/db.yaml'), 'utf8'),
+      'host: db.prod\n',
+    );
   });
 
   it('--revert reverts one commit; a conflicting revert and local changes are refused', async () => {
@@ -79,7 +98,13 @@ describe('gitcfg rollback (CLI)', () => {
   it('refuses a rollback that would leave the configuration invalid, listing the issues', async () => {
     const head = await commitFiles(
       repo,
-      { 'schemas/app.schema.json': JSON.stringify({ type: 'object', properties: { greeting: { type: 'string' } }, additionalProperties: false }) },
+      {
+        'schemas/app.schema.json': JSON.stringify({
+          type: 'object',
+          properties: { greeting: { type: 'string' } },
+          additionalProperties: false,
+        }),
+      },
       'narrow schema',
     );
     await commitFiles(repo, { 'defaults/app.yaml': 'greeting: hello\n' }, 'fit defaults');

@@ -15,7 +15,11 @@ const RFC_EXAMPLES: [JsonValue, JsonValue, JsonValue][] = [
   [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
   [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
   [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-  [['a', 'b'], ['c', 'd'], ['c', 'd']],
+  [
+    ['a', 'b'],
+    ['c', 'd'],
+    ['c', 'd'],
+  ],
   [{ a: 'b' }, ['c'], ['c']],
   [{ a: 'foo' }, null, null],
   [{ a: 'foo' }, 'bar', 'bar'],
@@ -26,7 +30,8 @@ const RFC_EXAMPLES: [JsonValue, JsonValue, JsonValue][] = [
 
 describe('merge patch', () => {
   it('follows every example of RFC 7396 on plain values', () => {
-    for (const [target, patch, result] of RFC_EXAMPLES) assert.deepEqual(applyMergePatch(target, patch), result);
+    for (const [target, patch, result] of RFC_EXAMPLES)
+      assert.deepEqual(applyMergePatch(target, patch), result);
   });
 
   it('gives the same result on YAML documents for every object example', () => {
@@ -50,7 +55,11 @@ describe('merge patch', () => {
       'tail: kept # last',
       '',
     ].join('\n');
-    const out = applyMergePatchToYaml(text, { retry: { max: 5, delay: null, jitter: true }, old: null, name: 'api' });
+    const out = applyMergePatchToYaml(text, {
+      retry: { max: 5, delay: null, jitter: true },
+      old: null,
+      name: 'api',
+    });
     assert.equal(
       out,
       [

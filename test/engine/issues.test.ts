@@ -244,6 +244,18 @@ test('yaml-unsupported: unknown tags, non-JSON numbers, complex keys', async () 
   expectIssue(ev, 'yaml-unsupported', 'environments/testing/retry.yaml');
 });
 
+test('yaml-unsupported or yaml-syntax for hostile nesting, never a crash', async () => {
+  const ev = await evaluate(
+    baseRepo({
+      'environments/production/retry.yaml': `a: ${'['.repeat(300)}${']'.repeat(300)}\n`,
+      'environments/staging/retry.yaml': `a: ${'['.repeat(100000)}${']'.repeat(100000)}\n`,
+    }),
+  );
+  expectIssue(ev, 'yaml-unsupported', 'environments/production/retry.yaml');
+  const staging = ev.issues.filter((i) => i.file === 'environments/staging/retry.yaml');
+  assert.ok(staging.length >= 1 && staging.length <= 20, `${staging.length} issues`);
+});
+
 test('delete-misplaced: in defaults, in a sequence, with a value', async () => {
   const ev = await evaluate(
     baseRepo({
@@ -283,11 +295,14 @@ test('schema-invalid: bad JSON (with position), strict-mode violations, wrong dr
       'defaults/d.yaml': '',
       'schemas/e.schema.json': '{"type": "object", "unknownKeyword": true}',
       'defaults/e.yaml': '',
+      // Hostile nesting must become an issue, not a stack overflow.
+      'schemas/f.schema.json': `${'['.repeat(100000)}${']'.repeat(100000)}`,
+      'defaults/f.yaml': '',
     }),
   );
   const a = expectIssue(ev, 'schema-invalid', 'schemas/a.schema.json');
   assert.equal(a.line, 3);
-  for (const n of ['b', 'c', 'd', 'e']) expectIssue(ev, 'schema-invalid', `schemas/${n}.schema.json`);
+  for (const n of ['b', 'c', 'd', 'e', 'f']) expectIssue(ev, 'schema-invalid', `schemas/${n}.schema.json`);
   assert.deepEqual([...ev.schemas.keys()], ['retry']);
   assert.ok(![...ev.configs.keys()].some((k) => !k.startsWith('retry/')));
 });

@@ -195,6 +195,28 @@ describe('commitChanges and push', () => {
     assert.notEqual(fetched.head, mine);
   });
 
+  it('sees objects written by another instance on the same directory (commit in one, push from the other)', async () => {
+    const writer = await openMirror({ url: remote.url('cfg.git'), dataDir: mirror.dir, branch: 'main' });
+    await writer.fetch();
+    await mirror.fetch();
+    // make `mirror` remember every loose-object directory as it is now: one lookup per fan-out dir
+    const port = mirror.objectFs.port as unknown as { read(p: string): Promise<unknown> };
+    for (let i = 0; i < 256; i++) {
+      const missing = path.join(mirror.dir, 'objects', i.toString(16).padStart(2, '0'), '0'.repeat(38));
+      assert.equal(await port.read(missing), null);
+    }
+    const oid = await commitChanges(writer, {
+      branch: 'main',
+      parent: writer.head,
+      changes: [{ path: 'other-instance.yaml', content: Buffer.from('o: 1\n') }],
+      author,
+      message: 'from another instance',
+    });
+    await push(mirror);
+    assert.equal(await run(path.join(root, 'cfg.git'), 'rev-parse', 'main'), oid);
+    assert.equal((await mirror.readCommit(oid)).message, 'from another instance\n');
+  });
+
   it('commits into a local bare repository too (no remote involved)', async () => {
     const dir = await createTempRepo({ bare: true, files: { 'a.yaml': 'a: 1\n' } });
     const repo = await openLocalRepository(dir);

@@ -47,8 +47,11 @@ describe('local repositories, index and work tree', () => {
     const repo = await openLocalRepository(dir);
     assert.equal(repo.branch, 'main');
     assert.equal(repo.head, await run(dir, 'rev-parse', 'HEAD'));
+    await repo.listTree('main'); // remember the object directories as they are now
     const next = await commitFiles(dir, { 'n/b.yaml': 'b: 2\n' }, 'b2');
     assert.notEqual(repo.head, next);
+    // objects native git wrote since are readable even before refresh()
+    assert.equal((await repo.readCommit(await repo.resolveRef('main'))).message, 'b2\n');
     assert.deepEqual(await repo.refresh(), { head: next });
     // native gc repacks under us: reads keep working after refresh()
     await run(dir, 'gc', '--quiet', '--prune=now');

@@ -94,7 +94,7 @@ describe('history index', () => {
     flipped[flipped.length - 5] = flipped[flipped.length - 5]! ^ 0x01;
     await damage(flipped, /checksum/);
     await damage(good.subarray(0, good.length - 10), /truncated/);
-    await damage(good.toString('utf8').replace(/^gitcfg-history 1 /, 'gitcfg-history 99 '), /format 99/);
+    await damage(good.toString('utf8').replace(/^gitcfg-history \d+ /, 'gitcfg-history 99 '), /format 99/);
     await damage('not an index at all', /header/);
 
     const other = new HistoryIndex({ branch: 'release', store: new HistoryIndexFile(data) });

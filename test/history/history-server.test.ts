@@ -22,13 +22,14 @@ import { WebhookReceiver } from '../../src/webhooks/index.js';
 import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import { cleanupTempDirs, commitFiles, publishBare, run, tempDir } from '../helpers/git-repo.js';
-import { LogSink, waitForServed } from '../server/server-fixture.js';
+import { LogSink, waitFor, waitForServed } from '../server/server-fixture.js';
 import { createSeriesRepo } from './history-fixture.js';
 import type { SeriesCommits } from './history-fixture.js';
 
 interface Stack {
   url: string;
   index: HistoryIndex;
+  history: HistoryService;
   sync: SyncService;
   close(): Promise<void>;
 }
@@ -69,9 +70,12 @@ async function startStack(remoteUrl: string, dataDir: string): Promise<Stack> {
     host: '127.0.0.1',
   });
   assert.equal(await sync.trigger('startup'), 'promoted');
+  // The sync extends the index in the background, right after promoting.
+  await waitFor('history index at the branch head', async () => index.head === sync.status().branchHead);
   return {
     url: running.url,
     index,
+    history,
     sync,
     async close() {
       await running.close();
@@ -179,6 +183,7 @@ describe('audit endpoints', () => {
       );
       await run(work, 'push', '--quiet', bare, 'main:main');
       assert.equal(await stack.sync.trigger('test'), 'promoted');
+      await waitFor('history index extended by the sync', async () => stack.index.head === next);
       assert.equal(stack.index.stats().diffed, 9);
       assert.equal(stack.index.stats().builds, 1);
       const after = await get<PairHistory>(`${base}/v1/history/app/staging?limit=1`);

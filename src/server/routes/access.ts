@@ -161,6 +161,7 @@ const CONFIG_RE = /^\/v1\/config\/([^/]+)\/([^/]+)\/?$/;
 const BUNDLE_RE = /^\/v1\/bundle\/([^/]+)\/?$/;
 const SCHEMA_RE = /^\/v1\/schemas\/([^/]+)\/?$/;
 const ENV_RE = /^\/v1\/(?:watch|files\/[^/]+|history\/[^/]+)\/([^/]+)\/?$/;
+const HISTORY_RE = /^\/v1\/history\/([^/]+)\/([^/]+)\/?$/;
 
 function decode(segment: string): string {
   try {
@@ -214,6 +215,15 @@ export function accessMiddleware(ctx: RouteContext) {
       const schema = read ? SCHEMA_RE.exec(path) : null;
       if (schema && !readableSomewhere(access, principal, decode(schema[1]!), store.current)) {
         throw new ForbiddenError(`no read scope for namespace ${decode(schema[1]!)}`);
+      }
+      const history = read ? HISTORY_RE.exec(path) : null;
+      if (history) access.authorize(principal, 'read', decode(history[1]!), decode(history[2]!));
+      if (read && path === '/v1/diff') {
+        // A diff spans every namespace (of one environment with ?env=): it needs read on all of them.
+        const only = queryParam(req, 'env');
+        for (const e of only !== undefined ? [only] : (store.current?.environments ?? [])) {
+          for (const ns of store.current?.namespaces ?? []) access.authorize(principal, 'read', ns, e);
+        }
       }
       const perEnv = ENV_RE.exec(path);
       if (read && perEnv && path.startsWith('/v1/watch/')) {

@@ -1,0 +1,15 @@
+import { cleanupTempDirs } from './test/helpers/git-repo.ts';
+import { serveFixture } from './test/client/client-fixture.ts';
+import { createClient } from './src/client/index.ts';
+const served = await serveFixture();
+const calls: string[] = [];
+const t0 = Date.now();
+const c = createClient({ url: served.url, env: 'production', envOverrides: false, fetch: async (i, init) => { calls.push(`${Date.now() - t0} ${String(i).replace(served.url, '')}`); return fetch(i, init); } });
+await c.get('ml');
+c.watch('ml', () => {}, { onError: (e) => calls.push(`${Date.now() - t0} ERR ${e.message} ${(e.cause as any)?.code}`) });
+await new Promise((r) => setTimeout(r, 500));
+await served.stop();
+await new Promise((r) => setTimeout(r, 2000));
+await c.close();
+console.log(calls.slice(0, 30).join('\n'), calls.length);
+await cleanupTempDirs();

@@ -1,0 +1,150 @@
+/**
+ * The benchmark suite: read throughput, sync latency, pre-commit hook, memory and history, watch fan-out. Every
+ * figure is compared with a baseline measured in the same run. Writes `bench/results/<date>.json` and
+ * `bench/results/<date>.md` (the table of docs/performance.md); `--update-docs` also replaces that table in
+ * docs/performance.md.
+ *
+ *   npm run bench                      full run (1k and 10k repositories, longer load runs)
+ *   npm run bench -- --quick           under 3 minutes (1k only, short runs)
+ *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout; sync includes memory + history)
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './lib/child.js';
+import type { Figure, SectionResult } from './lib/result.js';
+import { benchFanout } from './suite/fanout.js';
+import { benchHook } from './suite/hook.js';
+import { benchRead } from './suite/read.js';
+import { benchSync } from './suite/sync.js';
+import type { SyncSize } from './suite/sync.js';
+
+const SECTIONS = ['read', 'sync', 'hook', 'fanout'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'update-docs': { type: 'boolean', default: false },
+    watchers: { type: 'string', default: '10000' },
+  },
+});
+const quick = values.quick;
+const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+const log = (line: string): void => console.log(line);
+
+const SIZE_1K: SyncSize = {
+  files: 1000,
+  commits: 500,
+  target: '<= native fetch + 50 ms',
+  meets: (served, native) => served <= native + 50,
+};
+const SIZE_10K: SyncSize = {
+  files: 10_000,
+  commits: 2000,
+  target: '< 300 ms',
+  meets: (served) => served < 300,
+};
+
+function machine(): Record<string, unknown> {
+  const gitVersion = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim();
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    git: gitVersion,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+const started = new Date();
+const loadBefore = loadavg();
+log(
+  `gitcfg bench ${quick ? '(quick) ' : ''}${started.toISOString()}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+);
+const results: SectionResult[] = [];
+const sectionSeconds: Record<string, number> = {};
+async function section(name: Section, fn: () => Promise<SectionResult | SectionResult[]>): Promise<void> {
+  if (!only.has(name)) return;
+  log(`\n[${name}]`);
+  const t = performance.now();
+  const out = await fn();
+  sectionSeconds[name] = Math.round((performance.now() - t) / 100) / 10;
+  results.push(...(Array.isArray(out) ? out : [out]));
+}
+
+await section('read', () =>
+  benchRead({
+    duration: quick ? 3 : 8,
+    rounds: quick ? 1 : 2,
+    connections: 50,
+    naiveConnections: 8,
+    log,
+  }),
+);
+await section('sync', () =>
+  benchSync({ sizes: quick ? [SIZE_1K] : [SIZE_1K, SIZE_10K], iterations: quick ? 5 : 15, log }),
+);
+await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
+await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
+
+const finished = new Date();
+const report = {
+  date: started.toISOString(),
+  command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  quick,
+  durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+  sectionSeconds,
+  machine: machine(),
+  loadAverage: { before: loadBefore, after: loadavg() },
+  sections: results,
+};
+
+/** The results as the markdown table of docs/performance.md. */
+function markdown(): string {
+  const fmt = (n: number): string =>
+    Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+  const verdict = (f: Figure): string => (f.met === null ? '' : f.met ? 'met' : '**missed**');
+  const m = report.machine;
+  const lines = [
+    `Run ${report.date} (\`${report.command}\`, ${report.durationSeconds} s): ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, ${m.git}; load average ${report.loadAverage.before.map((l) => l.toFixed(2)).join(' / ')} before, ${report.loadAverage.after.map((l) => l.toFixed(2)).join(' / ')} after.`,
+    '',
+    '| section | figure | gitcfg | baseline (same run) | ratio | target | |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const s of results) {
+    for (const f of s.figures) {
+      lines.push(
+        `| ${s.section} | ${f.metric} | ${fmt(f.value)} ${f.unit} | ${f.baseline.name}: ${fmt(f.baseline.value)} ${f.unit} | ${f.ratio.toFixed(2)}x (${f.ratioMeaning}) | ${f.target ?? ''} | ${verdict(f)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+const dir = join(ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '-')}${quick ? '-quick' : ''}`;
+writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+const table = markdown();
+writeFileSync(join(dir, `${stamp}.md`), `${table}\n`);
+log(`\n${table}\n\nwritten bench/results/${stamp}.json and .md`);
+
+if (values['update-docs']) {
+  const docs = join(ROOT, 'docs', 'performance.md');
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const text = existsSync(docs) ? readFileSync(docs, 'utf8') : '';
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`docs/performance.md has no ${begin} ... ${end} block`);
+  writeFileSync(docs, `${text.slice(0, a + begin.length)}\n${table}\n${text.slice(b)}`);
+  log('updated docs/performance.md');
+}
+const missed = results.flatMap((s) => s.figures).filter((f) => f.met === false);
+if (missed.length) log(`targets missed: ${missed.map((f) => f.metric).join('; ')}`);
