@@ -57,7 +57,14 @@ interface Status {
 
 async function waitServed(base: string, commit: string, tries = 12_000): Promise<void> {
   for (let i = 0; i < tries; i++) {
-    const s = (await (await fetch(`${base}/v1/status`)).json()) as Status;
+    // A busy server may drop a reused keep-alive connection: retry rather than fail.
+    const s = (await fetch(`${base}/v1/status`)
+      .then(async (res) => res.json())
+      .catch(() => null)) as Status | null;
+    if (!s) {
+      await sleep(50);
+      continue;
+    }
     if (s.served?.commit === commit && !s.syncs.running && !s.syncs.pending) return;
     if (s.rejected) throw new Error(`commit rejected: ${s.rejected.messages.slice(0, 3).join('; ')}`);
     await sleep(50);

@@ -9,4 +9,12 @@ export type { Access, Scope } from './scopes.js';
 export { loadTokensFile, parseTokensFile } from './tokens-file.js';
 export type { TokenEntry } from './tokens-file.js';
 export { TOKENS_FILE_SCHEMA } from './tokens-schema.js';
-export { SECRET_MASK, SecretMatcher, isSecretReference, maskChanges, maskSecrets } from './secrets.js';
+export {
+  SECRET_MASK,
+  SecretMatcher,
+  isSecretReference,
+  maskChanges,
+  maskSecrets,
+  maskValueAt,
+  plaintextSecrets,
+} from './secrets.js';

@@ -32,8 +32,12 @@ function expand(node: JsonValue | undefined, root: Schema, out: Schema[], depth 
   const ref = node.$ref;
   if (typeof ref === 'string' && ref.startsWith('#')) {
     let target: JsonValue | undefined = root;
-    for (const token of parsePointer(decodeURIComponent(ref.slice(1)))) {
-      target = isObject(target) ? target[token] : Array.isArray(target) ? target[Number(token)] : undefined;
+    try {
+      for (const token of parsePointer(decodeURIComponent(ref.slice(1)))) {
+        target = isObject(target) ? target[token] : Array.isArray(target) ? target[Number(token)] : undefined;
+      }
+    } catch {
+      target = undefined; // `#anchor` refs and malformed pointers: nothing to follow
     }
     expand(target, root, out, depth + 1);
   }
@@ -125,8 +129,13 @@ export class SecretMatcher {
   /** Every secret field present in `value`, as JSON pointers. */
   pointers(value: JsonValue, pointer = ''): string[] {
     const out: string[] = [];
-    if (this.hasSecrets) this.map(value, pointer, (v, p) => (out.push(p), v));
+    this.forEachSecret(value, pointer, (_v, p) => out.push(p));
     return out;
+  }
+
+  /** Calls `fn` with the value and pointer of every secret field present in `value`. */
+  forEachSecret(value: JsonValue, pointer: string, fn: (value: JsonValue, pointer: string) => void): void {
+    if (this.hasSecrets) this.map(value, pointer, (v, p) => (fn(v, p), v));
   }
 
   private map(
@@ -146,23 +155,50 @@ export class SecretMatcher {
 }
 
 /** `value` with every secret field (per `schema`) replaced by `***`; pass the namespace's JSON Schema. */
-export function maskSecrets<T extends JsonValue>(value: T, schema: JsonObject | undefined, pointer = ''): T {
+export function maskSecrets<T extends JsonValue>(value: T, schema: JsonObject | undefined): T {
   if (!schema) return value;
-  return new SecretMatcher(schema).mask(value, pointer) as T;
+  return new SecretMatcher(schema).mask(value) as T;
 }
 
-/** Effective changes with the old and new values of secret fields masked (for diffs, dry runs, history). */
+/**
+ * The value found at `pointer` of a document described by any of `schemas` (e.g. the schema before and after
+ * a change), with its secret fields masked: a field is secret if one of the schemas says so.
+ */
+export function maskValueAt(
+  value: JsonValue,
+  pointer: string,
+  schemas: readonly (JsonObject | undefined)[],
+): JsonValue {
+  let out = value;
+  for (const schema of schemas) if (schema) out = new SecretMatcher(schema).mask(out, pointer);
+  return out;
+}
+
+/**
+ * Effective changes with the old and new values of secret fields masked (diffs, dry runs, history); pass the
+ * namespace's schema, or the schemas in force on both sides.
+ */
 export function maskChanges(
   changes: readonly ConfigChange[],
-  schema: JsonObject | undefined,
+  schemas: JsonObject | undefined | readonly (JsonObject | undefined)[],
 ): ConfigChange[] {
-  if (!schema) return [...changes];
-  const matcher = new SecretMatcher(schema);
-  if (!matcher.hasSecrets) return [...changes];
+  const list = (Array.isArray(schemas) ? schemas : [schemas]) as readonly (JsonObject | undefined)[];
+  const matchers = list.filter((s): s is JsonObject => s !== undefined).map((s) => new SecretMatcher(s));
+  if (!matchers.some((m) => m.hasSecrets)) return [...changes];
+  const mask = (v: JsonValue, p: string) => matchers.reduce((acc, m) => m.mask(acc, p), v);
   return changes.map((c) => {
     const out: ConfigChange = { op: c.op, path: c.path };
-    if (c.from !== undefined) out.from = matcher.mask(c.from, c.path);
-    if (c.to !== undefined) out.to = matcher.mask(c.to, c.path);
+    if (c.from !== undefined) out.from = mask(c.from, c.path);
+    if (c.to !== undefined) out.to = mask(c.to, c.path);
     return out;
   });
+}
+
+/** JSON pointers of the secret fields of `value` that hold anything but a reference (validation rejects them). */
+export function plaintextSecrets(value: JsonValue, schema: JsonObject): string[] {
+  const out: string[] = [];
+  new SecretMatcher(schema).forEachSecret(value, '', (v, p) => {
+    if (!isSecretReference(v)) out.push(p);
+  });
+  return out;
 }

@@ -14,6 +14,7 @@ import {
   loadMigrateCommand,
   loadRenderCommand,
   loadRollbackCommand,
+  loadTokenHashCommand,
   loadServeCommand,
   loadTypesCommand,
   loadValidateCommand,
@@ -255,6 +256,16 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       },
     );
 
+  program
+    .command('token')
+    .description('API tokens of the server (see docs/access-control.md)')
+    .command('hash')
+    .description('print the sha256 of a token read from stdin, as the tokens file stores it')
+    .action(async () => {
+      const tokenHash = await loadTokenHashCommand();
+      setExitCode((await tokenHash({ input: process.stdin, stdout: io.stdout })).exitCode);
+    });
+
   return program;
 }
 
@@ -273,7 +284,7 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
     const code = exitCodeForError(error);
     const message = error instanceof Error ? error.message : String(error);
     io.stderr.write(errorLine(code === EXIT_CODES.internal ? `internal error: ${message}` : message));
-    if (code === EXIT_CODES.internal && process.env.GITCFG_DEBUG && error instanceof Error) {
+    if (code === EXIT_CODES.internal && io.env?.GITCFG_DEBUG && error instanceof Error) {
       io.stderr.write(`${error.stack ?? ''}\n`);
     }
     return code;

@@ -23,6 +23,8 @@ import type {
 } from './types.js';
 
 const NAME = /^[a-z][a-z0-9-]*$/;
+/** How many commits the watch remembers the order of. */
+const MAX_REMEMBERED_COMMITS = 1000;
 
 /** A copy of one namespace's document as served (before overrides). */
 interface Entry {
@@ -126,6 +128,7 @@ class ConfigClient {
   #since?: string;
   /** Order in which commits were first seen; a commit seen earlier than another is never delivered after it. */
   readonly #commitOrder = new Map<string, number>();
+  #nextOrder = 0;
 
   constructor(options: ClientOptions) {
     if (!options || typeof options.url !== 'string')
@@ -573,8 +576,12 @@ class ConfigClient {
     if (commit === undefined) return -1;
     let order = this.#commitOrder.get(commit);
     if (order === undefined) {
-      order = this.#commitOrder.size;
+      order = this.#nextOrder++;
       this.#commitOrder.set(commit, order);
+      // Bounded memory for long-lived services: forget the oldest commits (a Map iterates in insertion order).
+      if (this.#commitOrder.size > MAX_REMEMBERED_COMMITS) {
+        this.#commitOrder.delete(this.#commitOrder.keys().next().value as string);
+      }
     }
     return order;
   }
@@ -610,7 +617,8 @@ class ConfigClient {
         }
       }
       if (failures > 0) {
-        // Back after an outage: catch up at once instead of waiting for the next promotion.
+        // Back after an outage: catch up at once instead of waiting for the next promotion. Only a poll that
+        // works resets the backoff (a draining server may still answer on an old connection).
         try {
           await this.#refreshWatched(undefined);
         } catch (error) {
@@ -619,7 +627,6 @@ class ConfigClient {
           await this.#sleep(backoffDelay(failures++, this.#backoff));
           continue;
         }
-        failures = 0;
       }
       const query = new URLSearchParams({ timeout: String(this.#watchTimeoutSeconds) });
       if (this.#since !== undefined) query.set('since', this.#since);
@@ -636,30 +643,50 @@ class ConfigClient {
           continue;
         }
         if (answer.status !== 200) {
-          throw new Error(
+          const code =
+            answer.status === 404
+              ? 'E_NOT_FOUND'
+              : answer.status === 401 || answer.status === 403
+                ? 'E_UNAUTHORIZED'
+                : 'E_HTTP';
+          throw new GitcfgClientError(
+            code,
             `GET ${this.#shownUrl}${path} -> HTTP ${answer.status}${this.#serverMessage(answer)}`,
+            { environment: this.environment, url: `${this.#shownUrl}${path}`, status: answer.status },
           );
         }
-        const body = JSON.parse(answer.body) as { commit?: unknown };
+        const body = JSON.parse(answer.body) as { commit?: unknown; changed?: unknown };
         const commit = typeof body.commit === 'string' ? body.commit : undefined;
         this.#observe(commit);
-        await this.#refreshWatched(commit);
+        await this.#refreshWatched(commit, this.#changedNamespaces(body.changed));
         this.#since = commit;
         failures = 0;
       } catch (error) {
         if (this.#closed) return;
         if (error instanceof AbortedError) continue; // an unsubscribe cut the poll short
         this.#markUnreachable(describe(error));
-        this.#reportWatchError(error instanceof Error ? error : new Error(String(error)), failures === 0);
+        this.#reportWatchError(this.#watchError(path, error), failures === 0);
         await this.#sleep(backoffDelay(failures++, this.#backoff));
       }
     }
   }
 
-  /** After a change notification: revalidate every watched namespace and deliver what is newer. */
-  async #refreshWatched(notified: string | undefined): Promise<void> {
+  /** The namespaces of this environment a notification lists as changed; undefined when it does not say. */
+  #changedNamespaces(changed: unknown): Set<string> | undefined {
+    if (!Array.isArray(changed)) return undefined;
+    const names = new Set<string>();
+    for (const pair of changed) {
+      if (!isObject(pair) || typeof pair.namespace !== 'string') return undefined;
+      if (pair.environment === undefined || pair.environment === this.environment) names.add(pair.namespace);
+    }
+    return names;
+  }
+
+  /** After a change notification: revalidate the watched namespaces (those it lists) and deliver what is newer. */
+  async #refreshWatched(notified: string | undefined, only?: Set<string>): Promise<void> {
     const notifiedOrder = this.#observe(notified);
     for (const namespace of this.#watchedNamespaces()) {
+      if (only && !only.has(namespace)) continue;
       const state = this.#states.get(namespace);
       if (!state || this.#closed) continue;
       let entry: Entry | undefined;
@@ -706,6 +733,18 @@ class ConfigClient {
         this.#tell(s, error);
       }
     }
+  }
+
+  /** Typed error for watch failures: client errors as they are, anything else as E_UNAVAILABLE with its cause. */
+  #watchError(path: string, error: unknown): GitcfgClientError {
+    if (error instanceof GitcfgClientError) return error;
+    const url = `${this.#shownUrl}${path}`;
+    return new GitcfgClientError(
+      'E_UNAVAILABLE',
+      `watch of ${this.environment}: GET ${url} failed: ${describe(error)}`,
+      { environment: this.environment, url },
+      error,
+    );
   }
 
   #markUnreachable(reason: string): void {

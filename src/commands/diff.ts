@@ -24,7 +24,8 @@ export type PairDiff = ReturnType<typeof diffConfigs>[number];
 
 /**
  * Prints the effective changes (stdout) and a summary (stderr). Exit 0 whether or not something changed; pairs
- * that are invalid at either commit cannot be merged, so they are left out and a warning says how many issues.
+ * that are invalid at either commit cannot be compared: they are left out of `pairs`, listed under `invalid`
+ * (JSON) and named in a warning on stderr.
  */
 export async function diffCommand(options: DiffOptions): Promise<CommandResult & { pairs: PairDiff[] }> {
   const format = options.format ?? 'text';
@@ -53,8 +54,15 @@ export async function diffCommand(options: DiffOptions): Promise<CommandResult &
     stderr.write(errorLine(`environment not found: ${env} (known: ${knownEnvs.join(', ') || 'none'})`));
     return { exitCode: EXIT_CODES.invalid, pairs: [] };
   }
+  // A pair that exists but does not validate at one side cannot be compared: list it apart instead of
+  // calling it added or removed.
+  const invalid = { from: invalidPairs(before, env), to: invalidPairs(after, env) };
+  const incomparable = new Set(
+    [...invalid.from, ...invalid.to].map((p) => `${p.namespace}/${p.environment}`),
+  );
   // Fields marked "x-gitcfg-secret" are masked, as in the HTTP diff and history.
   const pairs = diffConfigs(before, after, env !== undefined ? { env } : undefined)
+    .filter((pair) => !incomparable.has(`${pair.namespace}/${pair.environment}`))
     .map((pair) => ({
       ...pair,
       changes: maskChanges(pair.changes, [
@@ -65,17 +73,19 @@ export async function diffCommand(options: DiffOptions): Promise<CommandResult &
     .sort((a, b) => compare(a.environment, b.environment) || compare(a.namespace, b.namespace));
   const range = `${fromCommit.slice(0, 7)}..${toCommit.slice(0, 7)}`;
   if (format === 'json') {
-    stdout.write(`${JSON.stringify({ from: fromCommit, to: toCommit, pairs }, null, 2)}\n`);
+    stdout.write(`${JSON.stringify({ from: fromCommit, to: toCommit, pairs, invalid }, null, 2)}\n`);
   } else {
     for (const pair of pairs) for (const line of formatPairDiff(pair)) stdout.write(`${line}\n`);
   }
-  for (const [label, evaluation] of [
-    [options.from, before],
-    [options.to, after],
+  for (const [label, evaluation, bad] of [
+    [options.from, before, invalid.from],
+    [options.to, after, invalid.to],
   ] as const) {
     if (!evaluation.ok) {
+      const names = bad.map((p) => `${p.environment}/${p.namespace}`).join(', ');
       stderr.write(
-        `warning: ${label} has ${evaluation.issues.length} issue(s); its invalid pairs are left out\n`,
+        `warning: ${label} has ${evaluation.issues.length} issue(s)` +
+          (bad.length ? `; not compared: ${names}\n` : '\n'),
       );
     }
   }
@@ -86,6 +96,21 @@ export async function diffCommand(options: DiffOptions): Promise<CommandResult &
       : `${changeCount} change(s) in ${pairs.length} namespace x environment pair(s) (${range})\n`,
   );
   return { exitCode: EXIT_CODES.ok, pairs };
+}
+
+/** Pairs (namespace x environment) of an evaluation that did not validate, optionally for one environment. */
+export function invalidPairs(
+  evaluation: Evaluation,
+  env?: string,
+): Array<{ namespace: string; environment: string }> {
+  const out: Array<{ namespace: string; environment: string }> = [];
+  for (const environment of evaluation.environments) {
+    if (env !== undefined && environment !== env) continue;
+    for (const namespace of evaluation.namespaces) {
+      if (!evaluation.configs.has(`${namespace}/${environment}`)) out.push({ namespace, environment });
+    }
+  }
+  return out;
 }
 
 /** Text lines of one pair: `production/retry: ~ /http/max_delay_ms 2000 -> 5000`. */

@@ -67,3 +67,10 @@ export type { RollbackOptions } from './rollback.js';
 export async function loadRollbackCommand() {
   return (await import('./rollback.js')).rollbackCommand;
 }
+
+export type { TokenHashOptions } from './token.js';
+
+/** Loads `tokenHashCommand` (sha256 of a token). */
+export async function loadTokenHashCommand() {
+  return (await import('./token.js')).tokenHashCommand;
+}

@@ -246,15 +246,23 @@ function mirrorOrigin(
   lock: WriteLock,
 ): SyncOrigin & { prefix(): Promise<string>; writeTarget: WriteTarget } {
   let mirror: GitMirror | null = null;
-  const open = async (): Promise<GitMirror> => {
-    mirror ??= await openMirror({
+  // The promise is shared so that concurrent first calls open one mirror, never two on the same directory.
+  let opening: Promise<GitMirror> | null = null;
+  const open = (): Promise<GitMirror> => {
+    opening ??= openMirror({
       url,
       dataDir: dir,
       branch,
       ...(auth ? { auth } : {}),
       onEvent: (event) => logger.info({ mirror: event }, `mirror ${event.type}`),
-    });
-    return mirror;
+    }).then(
+      (opened) => (mirror = opened),
+      (error: unknown) => {
+        opening = null; // a remote that is down at start must be retried by the next sync
+        throw error;
+      },
+    );
+    return opening;
   };
   return {
     description: redactUrl(url),

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { JsonObject, JsonValue } from '../engine/types.js';
 
 /** Anything with a `write(string)`. */
@@ -158,13 +158,8 @@ export async function typesCommand(options: TypesOptions): Promise<{ exitCode: n
   if (schemas.size === 0) return fail(2, `no <namespace>.schema.json in ${shownDir}`);
   let source: string;
   try {
-    source = await generateTypes(
-      schemas,
-      shown(
-        options.out && options.out !== '-' ? dirname(resolve(options.cwd, options.out)) : options.cwd,
-        schemasDir,
-      ),
-    );
+    // Named by the config root's folder only, so the output does not depend on where it was run.
+    source = await generateTypes(schemas, `${basename(root) || '.'}/schemas`);
   } catch (error) {
     return fail(1, `cannot generate types: ${(error as Error).message}`);
   }

@@ -8,7 +8,13 @@ import { relocateIssues } from './config-location.js';
 import { openConfigSource } from './config-source.js';
 import type { ConfigSource, ConfigSourceOptions } from './config-source.js';
 import { readPackageVersion } from './package-root.js';
-import { ValidationCache, cleanNamespaces, gitDirOf, namespaceKeys } from './validation-cache.js';
+import {
+  ValidationCache,
+  cleanNamespaces,
+  codeFingerprint,
+  gitDirOf,
+  namespaceKeys,
+} from './validation-cache.js';
 
 /** Options of `gitcfg validate`. */
 export interface ValidateOptions extends CommandIo, Omit<ConfigSourceOptions, 'cwd'> {
@@ -81,7 +87,7 @@ async function openValidationCache(
 ): Promise<{ cache: ValidationCache; keys: Map<string, string> } | undefined> {
   const gitDir = enabled && opened.gitRoot ? gitDirOf(opened.gitRoot) : undefined;
   if (!gitDir) return undefined;
-  const salt = `${ENGINE_VERSION}\0gitcfg@${readPackageVersion()}\0${opened.displayPrefix}`;
+  const salt = [ENGINE_VERSION, readPackageVersion(), codeFingerprint(), opened.displayPrefix].join('\0');
   return { cache: await ValidationCache.open(gitDir), keys: namespaceKeys(opened.source.entries, salt) };
 }
 

@@ -5,14 +5,16 @@
  *
  * A namespace's key is a hash of everything its validity depends on, taken from the tree listing alone (no
  * blob reads): the manifest's blob id, every file of the namespace (schemas, defaults, overrides, migrations:
- * path, mode and blob id), the config root's prefix, the engine version and the gitcfg version. The layout and
+ * path, mode and blob id), the config root's prefix, the engine and gitcfg versions, and a fingerprint of the
+ * installed engine code (so editing the engine in a checkout invalidates the cache). The layout and
  * the manifest are always checked by the engine. The cache is an optimisation only: unreadable or missing
  * means "check everything", and `--no-cache` ignores it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Issue, TreeEntry } from '../engine/index.js';
 
 /** Keys kept at most (oldest dropped first); a few hundred KB. */
@@ -66,6 +68,29 @@ export function cleanNamespaces(checked: readonly string[], issues: readonly Iss
     dirty.add(ns);
   }
   return checked.filter((ns) => !dirty.has(ns));
+}
+
+let fingerprint: string | undefined;
+
+/** Names, sizes and mtimes of the files of the modules a validation result depends on (engine, migrate). */
+export function codeFingerprint(): string {
+  if (fingerprint) return fingerprint;
+  const hash = createHash('sha256');
+  const modules = dirname(dirname(fileURLToPath(import.meta.url)));
+  for (const name of ['engine', 'migrate']) {
+    const dir = join(modules, name);
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).sort();
+    } catch {
+      // not there (bundled differently): the versions in the salt still apply
+    }
+    for (const file of files) {
+      const stat = statSync(join(dir, file), { throwIfNoEntry: false });
+      if (stat) hash.update(`${name}/${file}\0${stat.size}\0${stat.mtimeMs}\n`);
+    }
+  }
+  return (fingerprint = hash.digest('base64url'));
 }
 
 /** The git dir of a work tree (`.git`, or the target of a `.git` file for linked worktrees). */

@@ -72,6 +72,11 @@ export class PinStore {
     return this.pins.get(env);
   }
 
+  /** Number of pins. */
+  get size(): number {
+    return this.pins.size;
+  }
+
   /** Every pin, by environment. */
   list(): Pin[] {
     return [...this.pins.values()].sort((a, b) => a.env.localeCompare(b.env));

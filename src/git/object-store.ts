@@ -270,7 +270,7 @@ export class ObjectStore implements GitRepository {
     let entries: Map<string, TreeEntry>;
     if (last && last.commit === oid) {
       entries = last.entries;
-    } else if (last) {
+    } else if (last && (await this.hasObject(last.commit))) {
       entries = new Map(last.entries);
       const lastTree = (await this.readCommit(last.commit)).tree;
       const changes: TreeChange[] = [];
@@ -280,6 +280,7 @@ export class ObjectStore implements GitRepository {
         else entries.set(c.path, { path: c.path, oid: c.newOid!, type: typeOfMode(c.mode!), mode: c.mode! });
       }
     } else {
+      // First listing, or the last listed commit is gone (a re-mirror after a force-push drops it).
       entries = new Map((await this.listTree(oid)).map((e) => [e.path, e]));
     }
     this.lastListing = { commit: oid, entries };

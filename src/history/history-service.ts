@@ -10,7 +10,7 @@ import { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator
 import type { NamespaceFiles, PairState } from './commit-evaluator.js';
 import { parseBlobRef } from './history-index.js';
 import type { ExtendResult, HistoryIndex, HistoryView, IndexedCommit } from './history-index.js';
-import { maskChanges, maskValueAt } from './mask-secrets.js';
+import { maskChanges, maskValueAt } from '../auth/index.js';
 import type {
   AuditQueries,
   CommitSummary,
@@ -218,7 +218,8 @@ export class HistoryService implements AuditQueries {
       } else {
         const c = view.at(p);
         if (!rewinder.touches(c)) continue;
-        if (evaluations++ >= this.maxEvaluations) {
+        // Over budget, stop, but only once the page moved past `start` (a cursor cannot carry a state).
+        if (evaluations++ >= this.maxEvaluations && newer?.position !== start) {
           exhausted = false;
           break;
         }
@@ -296,7 +297,8 @@ export class HistoryService implements AuditQueries {
   async explain(namespace: string, environment: string, options: { at: string }): Promise<Explanation> {
     const evaluator = await this.tools();
     const at = await this.resolve(evaluator, options.at);
-    const atEvaluation = await evaluator.namespaceAt(at, namespace);
+    const files = await evaluator.filesAt(at, namespace);
+    const atEvaluation = await evaluator.namespaceFrom(files, namespace);
     const state = pairState(atEvaluation, namespace, environment);
     if (state.kind === 'absent') throw missing(atEvaluation, namespace, environment);
     if (state.kind === 'invalid')
@@ -313,7 +315,6 @@ export class HistoryService implements AuditQueries {
     }
     const found = new Map<string, { commit: string; exact: boolean }>();
     const newest = new Map<string, string>();
-    const files = await evaluator.filesAt(at, namespace);
     const rewinder = new Rewinder(view, evaluator, namespace);
     let evaluations = 0;
     // One walk over the namespace's commits, newest first: at each commit touching a file that still has

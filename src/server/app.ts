@@ -24,7 +24,7 @@ import type { WebhookProvider, WebhookReceiver } from '../webhooks/index.js';
 import { WatchHub } from './watch-hub.js';
 import type { AuditQueries } from '../history/index.js';
 import { registerHistoryRoutes } from './routes/history.js';
-import { bypassFastPath, registerAccessControl } from './routes/access.js';
+import { fastPathAllowed, registerAccessControl } from './routes/access.js';
 import type { WriteDeps } from './routes/access.js';
 import { registerEditRoutes } from './routes/edits.js';
 import { registerPinRoutes } from './routes/pins.js';
@@ -278,7 +278,9 @@ export function buildApp(deps: AppDeps): ServerApp {
     deps.fastPath === false
       ? (req: IncomingMessage, res: ServerResponse) => app(req, res)
       : (req: IncomingMessage, res: ServerResponse) => {
-          if (bypassFastPath(deps.writes) || !fastRead(store, sync, metrics, req, res)) app(req, res);
+          if (!fastPathAllowed(deps.writes, store, req) || !fastRead(store, sync, metrics, req, res)) {
+            app(req, res);
+          }
         };
   return { app, handler, hub };
 }

@@ -1,7 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
-import { commitAll, createConfigRepo, git, removeTempDirs, writeFiles } from './cli-fixture.js';
+import {
+  BAD_PRODUCTION,
+  BAD_PRODUCTION_FILE,
+  commitAll,
+  createConfigRepo,
+  git,
+  removeTempDirs,
+  writeFiles,
+} from './cli-fixture.js';
 
 after(removeTempDirs);
 
@@ -125,5 +133,32 @@ describe('gitcfg diff', () => {
     ]);
     const json = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
     assert.ok(!json.stdout.includes('KEY'), json.stdout);
+  });
+
+  test('a pair invalid at one side is listed apart, not reported as removed', async () => {
+    const dir = createConfigRepo();
+    writeFiles(dir, {
+      [BAD_PRODUCTION_FILE]: BAD_PRODUCTION,
+      'defaults/http-client.yaml': 'base_url: http://localhost:9090\ntimeout_ms: 2000\ntags: [default]\n',
+    });
+    commitAll(dir, 'break production');
+    const json = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual(report.invalid, {
+      from: [],
+      to: [
+        { namespace: 'http-client', environment: 'production' },
+        { namespace: 'http-client', environment: 'staging' },
+      ],
+    });
+    assert.deepEqual(
+      report.pairs.map((p: { environment: string; status: string }) => `${p.environment}:${p.status}`),
+      ['development:changed'],
+    );
+    assert.match(
+      json.stderr,
+      /^warning: HEAD has 2 issue\(s\); not compared: production\/http-client, staging\/http-client$/m,
+    );
   });
 });

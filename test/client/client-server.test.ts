@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigChange, GitcfgClient, JsonObject } from '../../src/client/index.js';
 import { GitcfgClientError, cacheFilePath, createClient } from '../../src/client/index.js';
-import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
+import { cleanupTempDirs, tempDir, writeFiles } from '../helpers/git-repo.js';
 import type { ServedRepo } from './client-fixture.js';
 import { serveFixture } from './client-fixture.js';
 
@@ -288,9 +288,27 @@ describe('client when the server goes away', () => {
     assert.doesNotMatch(error.message, /hunter2|svc/);
     await nothing.close();
 
-    const noCache = createClient({ url: served.url, env: 'production', envOverrides: false });
-    assert.match((await rejection(noCache.get('ml'))).message, /no copy in memory; no cacheDir configured/);
+    const noCache = createClient({
+      url: served.url,
+      env: 'production',
+      envOverrides: false,
+      token: 'tok-secret-1',
+    });
+    const noCacheError = await rejection(noCache.get('ml'));
+    assert.match(noCacheError.message, /no copy in memory; no cacheDir configured/);
+    assert.doesNotMatch(JSON.stringify({ m: noCacheError.message, d: noCacheError.data }), /tok-secret-1/);
     await noCache.close();
+
+    const damagedDir = await tempDir('gitcfg-client-damaged-');
+    await writeFiles(damagedDir, { 'production/ml.json': '{"format":"gitcfg-client-cache","vers' });
+    const damaged = createClient({
+      url: served.url,
+      env: 'production',
+      cacheDir: damagedDir,
+      envOverrides: false,
+    });
+    assert.match((await rejection(damaged.get('ml'))).message, /ml\.json: damaged: /);
+    await damaged.close();
     await served.restart();
   });
 

@@ -53,9 +53,7 @@ export interface FaultRemote {
 }
 
 /** Starts a remote holding `files` (default: a valid two-namespace repository). */
-export async function startFaultRemote(
-  files: Record<string, string> = CONFIG_FILES,
-): Promise<FaultRemote> {
+export async function startFaultRemote(files: Record<string, string> = CONFIG_FILES): Promise<FaultRemote> {
   const root = await tempDir('gitcfg-faults-remote-');
   const seed = await createTempRepo({ files });
   const bare = await publishBare(seed, root, 'config.git');

@@ -247,4 +247,25 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
     assert.equal(await mirror.verify(), null);
     assert.equal(events[before]?.type, 'remirrored');
   });
+
+  it('source() still works when a re-mirror after a force-push dropped the last listed commit', async () => {
+    const mirror = await openMirror({
+      url: remote.url('cfg.git', credentials),
+      dataDir: path.join(await tempDir(), 'mirror'),
+      branch: 'main',
+    });
+    const doomed = await commitFiles(work, { 'doomed.yaml': 'd: 1\n' }, 'doomed');
+    await run(work, 'push', '--quiet', 'origin', 'main');
+    await mirror.fetch();
+    await mirror.source(doomed);
+    await run(work, 'reset', '--quiet', '--hard', 'HEAD~1');
+    const replacement = await commitFiles(work, { 'kept.yaml': 'k: 1\n' }, 'replacement');
+    await run(work, 'push', '--quiet', '--force', 'origin', 'main');
+    assert.equal((await mirror.fetch()).head, replacement);
+    await mirror.remirror('after force-push');
+    await assert.rejects(mirror.readCommit(doomed), NotFoundError);
+    const source = await mirror.source(replacement);
+    assert.deepEqual(source.entries, await mirror.listTree(replacement));
+    assert.ok(!source.entries.some((e) => e.path === 'doomed.yaml'));
+  });
 });

@@ -81,6 +81,25 @@ describe('audit queries', () => {
     await assert.rejects(service.history('app', 'nope', { at }), NotFoundError);
   });
 
+  it('ends a page early at the evaluation budget, and the pages still add up to the whole history', async () => {
+    const small = new HistoryService({
+      index: new HistoryIndex({ branch: 'main' }),
+      repository: repo,
+      maxEvaluations: 2,
+    });
+    const seen: string[] = [];
+    let before: string | undefined;
+    let pages = 0;
+    do {
+      const page = await small.history('app', 'staging', { at: commits.c8, ...(before ? { before } : {}) });
+      seen.push(...named(page));
+      before = page.next ?? undefined;
+      pages++;
+    } while (before && pages < 20);
+    assert.deepEqual(seen, ['c7', 'c3', 'c2', 'c1']);
+    assert.ok(pages > 1, 'the budget split the history into several pages');
+  });
+
   it('diffs the effective configuration of every pair between two commits, secrets masked', async () => {
     const diff = await service.diff(commits.c1, commits.c3);
     assert.equal(diff.from, commits.c1);

@@ -230,6 +230,43 @@ describe('audit endpoints', () => {
   });
 });
 
+describe('audit endpoints after a force-push', () => {
+  let remote: GitHttpRemote;
+  after(async () => {
+    await remote.close();
+    await cleanupTempDirs();
+  });
+
+  it('drops the rewritten commits from the index and re-indexes only the new ones', async () => {
+    const root = await tempDir();
+    const { dir: work, commits } = await createSeriesRepo();
+    const bare = await publishBare(work, root, 'config.git');
+    remote = await startGitHttpRemote({ root });
+    const stack = await startStack(remote.url('config.git'), await tempDir());
+    try {
+      assert.equal(stack.index.stats().diffed, 8);
+      await run(work, 'reset', '--hard', '--quiet', commits.c5);
+      const rewritten = await commitFiles(
+        work,
+        { 'environments/production/app.yaml': 'greeting: hey\ndb:\n  host: db.prod\n' },
+        'production: casual greeting',
+      );
+      await run(work, 'push', '--quiet', '--force', bare, 'main:main');
+      assert.equal(await stack.sync.trigger('test'), 'promoted');
+      await waitFor('history index rewritten', async () => stack.index.head === rewritten);
+      assert.equal(stack.index.stats().rewrites, 1);
+      assert.equal(stack.index.stats().diffed, 9, 'only the new commit is diffed');
+      const history = await get<PairHistory>(`${stack.url}/v1/history/app/staging`);
+      assert.deepEqual(
+        history.commits.map((c) => c.commit),
+        [rewritten, commits.c3, commits.c2, commits.c1],
+      );
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('gitcfg serve wiring', () => {
   after(cleanupTempDirs);
 

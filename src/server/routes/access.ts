@@ -4,6 +4,7 @@
  * plumbing of the write routes (deps, JSON answers, error mapping, body reading).
  */
 import type { Express, NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { SecretMatcher } from '../../auth/index.js';
 import type { AccessControl, Principal } from '../../auth/index.js';
 import type { EditService, PinStore } from '../../edits/index.js';
@@ -39,13 +40,45 @@ export interface WriteDeps {
 export interface RouteContext {
   writes: WriteDeps;
   store: SnapshotStore;
-  sync: { snapshotAt(ref: string): Promise<Snapshot> };
+  sync: { snapshotAt(ref: string): Promise<Snapshot>; trigger(reason: string): Promise<unknown> };
   logger: Logger;
 }
 
-/** Whether the pre-routed fast path must be skipped (it knows nothing of tokens and pins). */
-export function bypassFastPath(writes: WriteDeps | undefined): boolean {
-  return writes !== undefined && (writes.access.enabled || (writes.pins?.list().length ?? 0) > 0);
+const FAST_CONFIG = /^\/v1\/config\/([a-z][a-z0-9-]*)\/([a-z][a-z0-9-]*)$/;
+const FAST_BUNDLE = /^\/v1\/bundle\/([a-z][a-z0-9-]*)$/;
+
+/**
+ * Whether the pre-routed fast path (plain reads of the current snapshot, which knows nothing of tokens, pins
+ * and secrets) may answer `req`: only for a caller whose scopes allow the read, of an environment that is not
+ * pinned, and not for a secret reader of a namespace with secrets. Anything else goes through the routes.
+ */
+export function fastPathAllowed(
+  writes: WriteDeps | undefined,
+  store: SnapshotStore,
+  req: IncomingMessage,
+): boolean {
+  if (!writes) return true;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return true; // the fast path only answers reads
+  const url = req.url ?? '';
+  const config = FAST_CONFIG.exec(url);
+  const bundle = config ? null : FAST_BUNDLE.exec(url);
+  if (!config && !bundle) return !writes.access.enabled && (writes.pins?.size ?? 0) === 0;
+  const env = config ? config[2]! : bundle![1]!;
+  if (writes.pins?.get(env)) return false;
+  const { access } = writes;
+  if (!access.enabled) return true;
+  let principal: Principal | null;
+  try {
+    principal = access.authenticate(req.headers.authorization);
+  } catch {
+    return false;
+  }
+  const snapshot = store.current;
+  if (!principal || !snapshot) return false;
+  if (bundle) return snapshot.namespaces.every((ns) => access.canRead(principal, ns, env));
+  const ns = config![1]!;
+  if (!access.canRead(principal, ns, env)) return false;
+  return !(access.canReadSecrets(principal, ns, env) && matcherFor(snapshot.schemas.get(ns)));
 }
 
 /** The authenticated caller of a request (set by the access middleware). */
@@ -240,6 +273,7 @@ export function accessMiddleware(ctx: RouteContext) {
       if (read && pin && (config || bundle) && queryParam(req, 'ref') === undefined) {
         // An internal rewrite: the route then serves `?ref=<pinned commit>` from the sync's per-commit cache.
         req.url += `${req.url.includes('?') ? '&' : '?'}ref=${pin.commit}`;
+        await warmPin(pin.commit);
       }
       if (read && config && access.canReadSecrets(principal, decode(config[1]!), env!)) {
         if (await serveResolved(req, res, ctx, decode(config[1]!), env!)) return;
@@ -249,6 +283,20 @@ export function accessMiddleware(ctx: RouteContext) {
       sendFailure(res, err, logger);
     }
   };
+
+  /**
+   * Right after a restart the sync may not have opened the repository yet (pins must be served even with the
+   * remote down): wait for one sync run (it opens the local mirror before fetching), then build the pin.
+   */
+  async function warmPin(commit: string): Promise<void> {
+    try {
+      await sync.snapshotAt(commit);
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || err.data.reason === undefined) return; // the route reports it
+      await sync.trigger('pinned read');
+      await sync.snapshotAt(commit).catch(() => undefined);
+    }
+  }
 
   function readableSomewhere(
     a: AccessControl,
