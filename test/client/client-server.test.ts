@@ -10,6 +10,7 @@ import { serveFixture } from './client-fixture.js';
 interface Call {
   path: string;
   ifNoneMatch: string | null;
+  authorization: string | null;
   status: number;
 }
 
@@ -136,6 +137,19 @@ describe('client against the real server', () => {
     );
     assert.equal(calls[1]!.ifNoneMatch, c.status('ml')?.etag);
     assert.equal(second, first, 'a 304 keeps the cached document');
+  });
+
+  it('sends the token as a bearer header, and URL credentials as basic auth', async () => {
+    const calls: Call[] = [];
+    await client({ fetch: recordingFetch(calls), token: 'tok-123' }).get('retry');
+    const withUser = new URL(served.url);
+    withUser.username = 'svc';
+    withUser.password = 'p@ss';
+    await client({ fetch: recordingFetch(calls), url: withUser.toString() }).get('retry');
+    assert.deepEqual(
+      calls.map((c) => c.authorization),
+      ['Bearer tok-123', `Basic ${Buffer.from('svc:p@ss').toString('base64')}`],
+    );
   });
 
   it('within maxAgeMs, serves from memory without a request', async () => {

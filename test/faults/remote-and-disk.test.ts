@@ -152,7 +152,10 @@ describe('remote outages, force-pushes and an unwritable data dir', () => {
     const mirror = path.join(dataDir, 'mirror');
     await rm(mirror, { recursive: true, force: true });
     await writeFile(mirror, 'not a repository\n');
-    const next = await remote.push({ 'defaults/db.yaml': 'host: db.after-mirror-loss\n' }, 'after mirror loss');
+    const next = await remote.push(
+      { 'defaults/db.yaml': 'host: db.after-mirror-loss\n' },
+      'after mirror loss',
+    );
     assert.equal((await notifyPush(base, next)).status, 202);
     await waitForServed(base, next);
     assert.deepEqual(await getJson(`${base}/v1/config/db/production`), { host: 'db.after-mirror-loss' });
