@@ -21,10 +21,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { compileSources } from './lib/compile.js';
 import { generateRepo } from './lib/generate-repo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const benchDist = join(root, 'bench', '.work', 'dist');
 const TARGET_MS: Record<number, number> = { 100: 1000, 1000: 3000 };
 
 const { values } = parseArgs({
@@ -37,28 +37,7 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const sizes = values.sizes.split(',').map(Number);
 
-const mainJs = values.dist
-  ? join(root, 'dist', 'src', 'cli', 'main.js')
-  : join(benchDist, 'src', 'cli', 'main.js');
-if (!values.dist) {
-  console.log('compiling src/ into bench/.work/dist ...');
-  rmSync(benchDist, { recursive: true, force: true });
-  // tsc emits even when some other file has a type error; the run below fails loudly if the CLI is broken.
-  spawnSync(
-    process.execPath,
-    [
-      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      benchDist,
-    ],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
-  );
-}
+const mainJs = values.dist ? join(root, 'dist', 'src', 'cli', 'main.js') : compileSources();
 if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: build first (npm run build)`);
 
 /** CPU time (user + system, ms) of the waited-for children so far; Linux only (NaN elsewhere). */

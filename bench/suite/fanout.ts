@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postGenericWebhook, rssOf, startServeProcess } from '../../test/faults/serve-process.js';
+import { compileSources } from '../lib/compile.js';
 import { ROOT, spawnJsonChild } from '../lib/child.js';
 import type { JsonChild } from '../lib/child.js';
 import { figure } from '../lib/result.js';
@@ -109,6 +110,7 @@ export async function benchFanout(opts: FanoutOptions): Promise<SectionResult> {
       cwd: work,
       env: { GITCFG_WEBHOOK_SECRET_GENERIC: SECRET },
       raiseFdLimit: true,
+      cliMain: compileSources(opts.log),
     });
     const base = server.url;
     for (let i = 0; i < 400; i++) {

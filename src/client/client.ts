@@ -402,7 +402,7 @@ class ConfigClient {
   /** Writes the disk copy in the background; writes of one namespace are serialised so the newest lands last. */
   #persist(namespace: string, state: NamespaceState): void {
     const entry = state.entry;
-    if (!this.#cacheDir || !entry) return;
+    if (!this.#cacheDir || !entry || this.#closed) return;
     const record: CacheRecord = {
       namespace,
       environment: this.environment,
@@ -790,7 +790,8 @@ class ConfigClient {
       sleeper.resolve();
     }
     this.#sleeps.clear();
-    await this.#loop;
+    // The watch loop ends by itself now that its request is aborted; not awaited, so a watch callback may call
+    // close() without waiting on itself.
     await Promise.all([...this.#states.values()].map((s) => s.diskWrite));
   }
 }

@@ -42,8 +42,12 @@ export async function listen(
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        // Keep-alive sockets must not keep serving while we drain: answer with `Connection: close`, and drop
+        // the sockets that the ended long-polls and streams leave idle.
+        server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
         serverApp.hub.close();
         server.closeIdleConnections();
+        setImmediate(() => server.closeIdleConnections());
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
         server.once('close', () => clearTimeout(force));

@@ -22,6 +22,7 @@ function recordingFetch(calls: Call[]): typeof fetch {
     calls.push({
       path: new URL(String(input)).pathname,
       ifNoneMatch: headers.get('if-none-match'),
+      authorization: headers.get('authorization'),
       status: res.status,
     });
     return res;
@@ -248,6 +249,31 @@ describe('client against the real server', () => {
     assert.equal(next.change.previousCommit, commit);
     assert.equal(seen.items.length, 2);
     unsubscribe();
+  });
+});
+
+describe('closing from a watch callback', () => {
+  let served: ServedRepo;
+  before(async () => {
+    served = await serveFixture();
+  });
+  after(async () => {
+    await served.stop();
+    await cleanupTempDirs();
+  });
+
+  it('close() awaited inside the callback does not wait on itself', async () => {
+    const c = createClient({ url: served.url, env: 'production', envOverrides: false });
+    await c.get('ml');
+    const closed = new Promise<number>((resolve) => {
+      c.watch('ml', async (doc) => {
+        await c.close();
+        resolve(doc.input_size as number);
+      });
+    });
+    await served.push({ 'environments/production/ml.yaml': 'input_size: 77\n' });
+    assert.equal(await eventually(closed, 'close() from the callback'), 77);
+    assert.equal((await rejection(c.get('ml'))).code, 'E_CLOSED');
   });
 });
 

@@ -33,6 +33,8 @@ export interface ServeProcessOptions {
   env?: Record<string, string>;
   /** Extra CLI flags. */
   args?: string[];
+  /** A compiled CLI entry (`.js`) to run with plain node instead of the TypeScript source. */
+  cliMain?: string;
   /** Raise the soft file-descriptor limit of the child to its hard limit (many open sockets). */
   raiseFdLimit?: boolean;
 }
@@ -41,9 +43,7 @@ export interface ServeProcessOptions {
 export function startServeProcess(opts: ServeProcessOptions): Promise<ServeProcess> {
   const tsx = import.meta.resolve('tsx');
   const argv = [
-    '--import',
-    tsx,
-    CLI_MAIN,
+    ...(opts.cliMain ? [opts.cliMain] : ['--import', tsx, CLI_MAIN]),
     'serve',
     '--repo',
     opts.repo,
