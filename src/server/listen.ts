@@ -44,7 +44,7 @@ export async function listen(
         server.close(() => resolve());
         // Keep-alive sockets must not keep serving while we drain: answer with `Connection: close`, and drop
         // the sockets that the ended long-polls and streams leave idle.
-        server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
+        server.prependListener('request', (_req, res) => res.setHeader('Connection', 'close'));
         serverApp.hub.close();
         server.closeIdleConnections();
         setImmediate(() => server.closeIdleConnections());
