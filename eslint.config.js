@@ -15,7 +15,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['isomorphic-git', 'isomorphic-git/*'], message: 'Only src/git may import isomorphic-git.' },
+            {
+              group: ['isomorphic-git', 'isomorphic-git/*'],
+              message: 'Only src/git may import isomorphic-git.',
+            },
             { group: ['express'], message: 'Only src/server may import express.' },
           ],
         },

@@ -7,14 +7,17 @@
  *   npm run bench                      full run (1k and 10k repositories, longer load runs)
  *   npm run bench -- --quick           under 3 minutes (1k only, short runs)
  *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout; sync includes memory + history)
+ *   npm run bench -- --render bench/results/<date>.json [--update-docs]   re-render a stored run
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './lib/child.js';
-import type { Figure, SectionResult } from './lib/result.js';
+import { renderMarkdown, updatePerformanceDoc } from './lib/report.js';
+import type { BenchReport } from './lib/report.js';
+import type { SectionResult } from './lib/result.js';
 import { benchFanout } from './suite/fanout.js';
 import { benchHook } from './suite/hook.js';
 import { benchRead } from './suite/read.js';
@@ -30,8 +33,19 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'update-docs': { type: 'boolean', default: false },
     watchers: { type: 'string', default: '10000' },
+    render: { type: 'string' },
   },
 });
+
+// `--render <results.json>`: only re-render a stored run (its .md, and docs with --update-docs).
+if (values.render) {
+  const stored = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport;
+  const table = renderMarkdown(stored);
+  writeFileSync(values.render.replace(/\.json$/, '.md'), `${table}\n`);
+  if (values['update-docs']) updatePerformanceDoc(table);
+  console.log(table);
+  process.exit(0);
+}
 const quick = values.quick;
 const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
@@ -50,7 +64,7 @@ const SIZE_10K: SyncSize = {
   meets: (served) => served < 300,
 };
 
-function machine(): Record<string, unknown> {
+function machine(): BenchReport['machine'] {
   const gitVersion = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim();
   return {
     cpus: availableParallelism(),
@@ -94,7 +108,7 @@ await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5,
 await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
 
 const finished = new Date();
-const report = {
+const report: BenchReport = {
   date: started.toISOString(),
   command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   quick,
@@ -105,45 +119,16 @@ const report = {
   sections: results,
 };
 
-/** The results as the markdown table of docs/performance.md. */
-function markdown(): string {
-  const fmt = (n: number): string =>
-    Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
-  const verdict = (f: Figure): string => (f.met === null ? '' : f.met ? 'met' : '**missed**');
-  const m = report.machine;
-  const lines = [
-    `Run ${report.date} (\`${report.command}\`, ${report.durationSeconds} s): ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, ${m.git}; load average ${report.loadAverage.before.map((l) => l.toFixed(2)).join(' / ')} before, ${report.loadAverage.after.map((l) => l.toFixed(2)).join(' / ')} after.`,
-    '',
-    '| section | figure | gitcfg | baseline (same run) | ratio | target | |',
-    '|---|---|---|---|---|---|---|',
-  ];
-  for (const s of results) {
-    for (const f of s.figures) {
-      lines.push(
-        `| ${s.section} | ${f.metric} | ${fmt(f.value)} ${f.unit} | ${f.baseline.name}: ${fmt(f.baseline.value)} ${f.unit} | ${f.ratio.toFixed(2)}x (${f.ratioMeaning}) | ${f.target ?? ''} | ${verdict(f)} |`,
-      );
-    }
-  }
-  return lines.join('\n');
-}
-
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '-')}${quick ? '-quick' : ''}`;
 writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-const table = markdown();
+const table = renderMarkdown(report);
 writeFileSync(join(dir, `${stamp}.md`), `${table}\n`);
 log(`\n${table}\n\nwritten bench/results/${stamp}.json and .md`);
 
 if (values['update-docs']) {
-  const docs = join(ROOT, 'docs', 'performance.md');
-  const begin = '<!-- bench:begin -->';
-  const end = '<!-- bench:end -->';
-  const text = existsSync(docs) ? readFileSync(docs, 'utf8') : '';
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`docs/performance.md has no ${begin} ... ${end} block`);
-  writeFileSync(docs, `${text.slice(0, a + begin.length)}\n${table}\n${text.slice(b)}`);
+  updatePerformanceDoc(table);
   log('updated docs/performance.md');
 }
 const missed = results.flatMap((s) => s.figures).filter((f) => f.met === false);

@@ -13,6 +13,7 @@ import { EngineCache, evaluateRepo } from '../src/engine/index.js';
 import { openMirror } from '../src/git/index.js';
 import { startGitHttpRemote } from '../test/helpers/git-http-remote.js';
 import { addCommits, generateRepo, namespacesForFiles } from './lib/generate-repo.js';
+import { median, timed } from './lib/stats.js';
 
 /** Medians (ms) of one repository size. */
 export interface SyncLatencyRow {
@@ -31,24 +32,12 @@ export interface SyncLatencyRow {
   rssMb: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function git(cwd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }, (err, _out, stderr) =>
       err ? reject(new Error(`git ${args[0]}: ${stderr}`)) : resolve(),
     );
   });
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const value = await fn();
-  return [value, performance.now() - t];
 }
 
 /** Measures one repository size. */

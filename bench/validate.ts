@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileSources } from './lib/compile.js';
 import { generateRepo } from './lib/generate-repo.js';
+import { median } from './lib/stats.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TARGET_MS: Record<number, number> = { 100: 1000, 1000: 3000 };
@@ -66,14 +67,6 @@ function timeProcess(command: string, args: string[], cwd: string, expect = 0): 
     throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stdout}${result.stderr}`);
   }
   return { wall, cpu: childrenCpuMs() - cpuBefore };
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Medians over `runs` runs after one uncounted warm-up run (OS file cache); `before` runs untimed each time. */

@@ -6,12 +6,13 @@
  * - memory: RSS of the server once the repository is loaded, against an idle node process with the same loader;
  * - history: `GET /v1/history/:ns/:env` against native `git log -- <the pair's files>`.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGitHttpRemote } from '../../test/helpers/git-http-remote.js';
+import { runGit } from '../../test/helpers/git-repo.js';
 import { postGenericWebhook, rssOf, startServeProcess } from '../../test/faults/serve-process.js';
 import { compileSources } from '../lib/compile.js';
 import { ROOT } from '../lib/child.js';
@@ -39,16 +40,7 @@ export interface SyncOptions {
   log: (line: string) => void;
 }
 
-function git(cwd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' }, maxBuffer: 64 * MB },
-      (err, stdout, stderr) => (err ? reject(new Error(`git ${args[0]}: ${stderr}`)) : resolve(stdout)),
-    );
-  });
-}
+const git = (cwd: string, args: string[]): Promise<string> => runGit({ cwd, args });
 
 interface Status {
   served: { commit: string } | null;

@@ -3,12 +3,18 @@
  * (isomorphic-git style). Messages must never contain secrets (tokens, passwords, webhook secrets, URLs with
  * credentials): use `redactUrl` before putting a remote URL into a message.
  */
+import type { Issue } from '../engine/types.js';
 
 /** Base class: `code` is stable and documented; `data` carries machine-readable details. */
 export class GitcfgError extends Error {
   readonly code: string;
   readonly data: Record<string, unknown>;
-  constructor(code: string, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    message: string,
+    data: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -32,8 +38,8 @@ export class NotFoundError extends GitcfgError {
 
 /** The configuration repository is invalid; `issues` lists every problem found (never just the first). */
 export class InvalidConfigError extends GitcfgError {
-  readonly issues: readonly import('../engine/types.js').Issue[];
-  constructor(issues: readonly import('../engine/types.js').Issue[], context = 'configuration') {
+  readonly issues: readonly Issue[];
+  constructor(issues: readonly Issue[], context = 'configuration') {
     super('E_INVALID_CONFIG', `${context} is invalid: ${issues.length} issue(s)`, { count: issues.length });
     this.issues = issues;
   }
