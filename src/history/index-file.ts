@@ -3,9 +3,8 @@
  * then the JSON payload. Written atomically (temp file, fsync, rename); a damaged file or one of another format
  * is reported as `corrupt` and the index is rebuilt from git.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCheckedFile, writeCheckedFile } from '../data-file/index.js';
 
 /** Version of the file layout; bump it when the payload changes shape. */
 export const HISTORY_INDEX_FORMAT = 2;
@@ -73,63 +72,21 @@ export function checkIndexData(data: unknown): string | null {
 export class HistoryIndexFile implements HistoryIndexStore {
   /** Absolute path of the file. */
   readonly path: string;
-  constructor(private readonly dataDir: string) {
+  constructor(dataDir: string) {
     this.path = join(dataDir, FILE_NAME);
   }
 
   /** Reads and checks the file (header, checksum, format, chain). */
   async load(): Promise<HistoryIndexLoad> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
-      return { status: 'corrupt', reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
-    }
-    const newline = bytes.indexOf(0x0a);
-    if (newline < 0) return { status: 'corrupt', reason: 'no header' };
-    const header = /^gitcfg-history (\d+) sha256=([0-9a-f]{64}) bytes=(\d+)$/.exec(
-      bytes.subarray(0, newline).toString('utf8'),
-    );
-    if (!header) return { status: 'corrupt', reason: 'bad header' };
-    if (Number(header[1]) !== HISTORY_INDEX_FORMAT)
-      return { status: 'corrupt', reason: `format ${header[1]}` };
-    const payload = bytes.subarray(newline + 1);
-    if (payload.length !== Number(header[3])) return { status: 'corrupt', reason: 'truncated' };
-    if (createHash('sha256').update(payload).digest('hex') !== header[2])
-      return { status: 'corrupt', reason: 'checksum mismatch' };
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return { status: 'corrupt', reason: 'invalid JSON' };
-    }
-    const problem = checkIndexData(data);
+    const read = await readCheckedFile(this.path, 'history', HISTORY_INDEX_FORMAT);
+    if (read.status !== 'loaded') return read;
+    const problem = checkIndexData(read.data);
     if (problem) return { status: 'corrupt', reason: problem };
-    return { status: 'loaded', data: data as HistoryIndexData };
+    return { status: 'loaded', data: read.data as HistoryIndexData };
   }
 
   /** Writes the index atomically: a crash leaves the old file or the new one, never a mix. */
   async save(data: HistoryIndexData): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
-    const payload = Buffer.from(JSON.stringify(data), 'utf8');
-    const sum = createHash('sha256').update(payload).digest('hex');
-    const head = Buffer.from(
-      `gitcfg-history ${HISTORY_INDEX_FORMAT} sha256=${sum} bytes=${payload.length}\n`,
-    );
-    const temp = join(this.dataDir, `.${FILE_NAME}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      const handle = await open(temp, 'w', 0o600);
-      try {
-        await handle.writeFile(Buffer.concat([head, payload]));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await writeCheckedFile(this.path, 'history', HISTORY_INDEX_FORMAT, data);
   }
 }

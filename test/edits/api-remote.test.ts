@@ -28,6 +28,9 @@ import {
 } from './writes-fixture.js';
 import type { TestServer } from './writes-fixture.js';
 
+/** A plaintext secret someone tries to store; it must never come back out. */
+const PLAINTEXT = 'plain-Secret-9Xk2q';
+
 describe('edits through the API against a smart-HTTP remote', () => {
   let remote: GitHttpRemote;
   let bare: string;
@@ -465,6 +468,41 @@ describe('edits through the API against a smart-HTTP remote', () => {
     );
   });
 
+  it('refuses plaintext in a secret field, and never echoes it, even once pushed around the API', async () => {
+    const file = await readLayer(base(), 'db', 'defaults');
+    const refused = await put('db', 'defaults', `host: db.internal\npassword: ${PLAINTEXT}\n`, {
+      ...bearer('writer'),
+      'if-match': file.etag!,
+    });
+    assert.equal(refused.status, 422, refused.text);
+    assert.deepEqual(
+      refused.json.error.issues.map((i: { code: string; path: string }) => [i.code, i.path]),
+      [
+        ['secret-plaintext', '/password'],
+        ['secret-plaintext', '/password'],
+      ],
+    );
+    // Someone pushes it with native git: never served; an admin fixes it through the API.
+    const clone = await cloneRepo(remote.url('config.git'));
+    await commitFiles(clone, { 'defaults/db.yaml': `host: db.internal\npassword: ${PLAINTEXT}\n` }, 'oops');
+    await run(clone, 'push', '--quiet', 'origin', 'main');
+    const bad = await head();
+    const fix = await put('db', 'defaults', 'host: db.internal\npassword: ${env:DB_PASSWORD}\n', {
+      ...bearer('admin'),
+      'if-match': '*',
+    });
+    assert.equal(fix.status, 200, fix.text);
+    assert.equal(fix.json.parent, bad);
+    for (const url of [
+      '/v1/history/db/production',
+      `/v1/diff?from=${bad}~1&to=${bad}`,
+      `/v1/diff?from=${bad}&to=${fix.json.commit}`,
+    ]) {
+      const res = await call(url, { headers: bearer('admin') });
+      assert.ok(res.status < 500, `${url}: ${res.text}`);
+    }
+  });
+
   it('never shows a secret or a token in any answer, history entry or log line', async () => {
     for (const url of [
       '/v1/history/db/production',
@@ -478,6 +516,7 @@ describe('edits through the API against a smart-HTTP remote', () => {
     }
     const everything = [...bodies, ...server!.logs.lines].join('\n');
     assert.ok(!everything.includes(DB_PASSWORD), 'secret value leaked');
+    assert.ok(!everything.includes(PLAINTEXT), 'plaintext secret leaked');
     for (const token of Object.values(TOKENS)) assert.ok(!everything.includes(token), 'token leaked');
     assert.ok(server!.logs.lines.length > 0);
   });
