@@ -37,99 +37,105 @@ const { values } = parseArgs({
   },
 });
 
-// `--render <results.json>`: only re-render a stored run (its .md, and docs with --update-docs).
-if (values.render) {
-  const stored = JSON.parse(readFileSync(values.render, 'utf8')) as BenchReport;
+/** `--render <results.json>`: only re-renders a stored run (its .md, and the docs with --update-docs). */
+function renderStored(file: string): void {
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
   const table = renderMarkdown(stored);
-  writeFileSync(values.render.replace(/\.json$/, '.md'), `${table}\n`);
+  writeFileSync(file.replace(/\.json$/, '.md'), `${table}\n`);
   if (values['update-docs']) updatePerformanceDoc(table);
   console.log(table);
-  process.exit(0);
 }
-const quick = values.quick;
-const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
-for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
-const log = (line: string): void => console.log(line);
 
-const SIZE_1K: SyncSize = {
-  files: 1000,
-  commits: 500,
-  target: '<= native fetch + 50 ms',
-  meets: (served, native) => served <= native + 50,
-};
-const SIZE_10K: SyncSize = {
-  files: 10_000,
-  commits: 2000,
-  target: '< 300 ms',
-  meets: (served) => served < 300,
-};
+/** Runs the selected sections and writes the results. */
+async function runSuite(): Promise<void> {
+  const quick = values.quick;
+  const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  const log = (line: string): void => console.log(line);
 
-function machine(): BenchReport['machine'] {
-  const gitVersion = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim();
-  return {
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-    node: process.version,
-    git: gitVersion,
-    platform: `${process.platform} ${process.arch}`,
+  const SIZE_1K: SyncSize = {
+    files: 1000,
+    commits: 500,
+    target: '<= native fetch + 50 ms',
+    meets: (served, native) => served <= native + 50,
   };
+  const SIZE_10K: SyncSize = {
+    files: 10_000,
+    commits: 2000,
+    target: '< 300 ms',
+    meets: (served) => served < 300,
+  };
+
+  function machine(): BenchReport['machine'] {
+    const gitVersion = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim();
+    return {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+      node: process.version,
+      git: gitVersion,
+      platform: `${process.platform} ${process.arch}`,
+    };
+  }
+
+  const started = new Date();
+  const loadBefore = loadavg();
+  log(
+    `gitcfg bench ${quick ? '(quick) ' : ''}${started.toISOString()}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const results: SectionResult[] = [];
+  const sectionSeconds: Record<string, number> = {};
+  async function section(name: Section, fn: () => Promise<SectionResult | SectionResult[]>): Promise<void> {
+    if (!only.has(name)) return;
+    log(`\n[${name}]`);
+    const t = performance.now();
+    const out = await fn();
+    sectionSeconds[name] = Math.round((performance.now() - t) / 100) / 10;
+    results.push(...(Array.isArray(out) ? out : [out]));
+  }
+
+  await section('read', () =>
+    benchRead({
+      duration: quick ? 3 : 8,
+      rounds: quick ? 1 : 2,
+      connections: 50,
+      naiveConnections: 8,
+      log,
+    }),
+  );
+  await section('sync', () =>
+    benchSync({ sizes: quick ? [SIZE_1K] : [SIZE_1K, SIZE_10K], iterations: quick ? 5 : 15, log }),
+  );
+  await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
+  await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
+
+  const finished = new Date();
+  const report: BenchReport = {
+    date: started.toISOString(),
+    command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    quick,
+    durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
+    sectionSeconds,
+    machine: machine(),
+    loadAverage: { before: loadBefore, after: loadavg() },
+    sections: results,
+  };
+
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '-')}${quick ? '-quick' : ''}`;
+  writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const table = renderMarkdown(report);
+  writeFileSync(join(dir, `${stamp}.md`), `${table}\n`);
+  log(`\n${table}\n\nwritten bench/results/${stamp}.json and .md`);
+
+  if (values['update-docs']) {
+    updatePerformanceDoc(table);
+    log('updated docs/performance.md');
+  }
+  const missed = results.flatMap((s) => s.figures).filter((f) => f.met === false);
+  if (missed.length) log(`targets missed: ${missed.map((f) => f.metric).join('; ')}`);
 }
 
-const started = new Date();
-const loadBefore = loadavg();
-log(
-  `gitcfg bench ${quick ? '(quick) ' : ''}${started.toISOString()}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
-);
-const results: SectionResult[] = [];
-const sectionSeconds: Record<string, number> = {};
-async function section(name: Section, fn: () => Promise<SectionResult | SectionResult[]>): Promise<void> {
-  if (!only.has(name)) return;
-  log(`\n[${name}]`);
-  const t = performance.now();
-  const out = await fn();
-  sectionSeconds[name] = Math.round((performance.now() - t) / 100) / 10;
-  results.push(...(Array.isArray(out) ? out : [out]));
-}
-
-await section('read', () =>
-  benchRead({
-    duration: quick ? 3 : 8,
-    rounds: quick ? 1 : 2,
-    connections: 50,
-    naiveConnections: 8,
-    log,
-  }),
-);
-await section('sync', () =>
-  benchSync({ sizes: quick ? [SIZE_1K] : [SIZE_1K, SIZE_10K], iterations: quick ? 5 : 15, log }),
-);
-await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
-await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
-
-const finished = new Date();
-const report: BenchReport = {
-  date: started.toISOString(),
-  command: `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-  quick,
-  durationSeconds: Math.round((finished.getTime() - started.getTime()) / 1000),
-  sectionSeconds,
-  machine: machine(),
-  loadAverage: { before: loadBefore, after: loadavg() },
-  sections: results,
-};
-
-const dir = join(ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '-')}${quick ? '-quick' : ''}`;
-writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-const table = renderMarkdown(report);
-writeFileSync(join(dir, `${stamp}.md`), `${table}\n`);
-log(`\n${table}\n\nwritten bench/results/${stamp}.json and .md`);
-
-if (values['update-docs']) {
-  updatePerformanceDoc(table);
-  log('updated docs/performance.md');
-}
-const missed = results.flatMap((s) => s.figures).filter((f) => f.met === false);
-if (missed.length) log(`targets missed: ${missed.map((f) => f.metric).join('; ')}`);
+if (values.render) renderStored(values.render);
+else await runSuite();

@@ -43,4 +43,7 @@ server.listen(0, values.host, () => {
   process.stdout.write(`${JSON.stringify({ url: `http://${values.host}:${port}` })}\n`);
 });
 process.stdin.resume();
-process.stdin.on('end', () => process.exit(0));
+process.stdin.on('end', () => {
+  server.close();
+  server.closeAllConnections();
+});

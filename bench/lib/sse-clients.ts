@@ -29,9 +29,9 @@ let reported = false;
 let giveUp: NodeJS.Timeout | null = null;
 
 function report(): void {
+  if (giveUp) clearTimeout(giveUp);
   if (reported) return;
   reported = true;
-  if (giveUp) clearTimeout(giveUp);
   const line = {
     received: receivedAt.length,
     first: receivedAt.length ? Math.min(...receivedAt) : null,
@@ -85,10 +85,10 @@ await Promise.all(
 );
 process.stdout.write(`${JSON.stringify({ connected, errors })}\n`);
 // Never wait forever: report whatever arrived after `--deadline` seconds.
-setTimeout(report, Number(values.deadline) * 1000);
+const deadline = setTimeout(report, Number(values.deadline) * 1000);
 process.stdin.resume();
 process.stdin.on('end', () => {
   report();
+  clearTimeout(deadline);
   for (const req of requests) req.destroy();
-  process.exit(0);
 });
