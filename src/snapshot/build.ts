@@ -1,7 +1,7 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
 import { evaluateRepo } from '../engine/index.js';
 import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource } from '../engine/index.js';
-import { renderDocument } from './render.js';
+import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
   NamespaceVersions,
   RenderedBundle,
@@ -130,7 +130,8 @@ export function snapshotFromData(data: SnapshotData, previous: Snapshot | null):
     }
     const value: JsonObject = {};
     for (const member of members) value[member.namespace] = member.value;
-    bundles.set(environment, { environment, ...renderDocument(value) });
+    // Not spread: that would render the lazy YAML body at once.
+    bundles.set(environment, Object.assign(renderDocumentLazyYaml(value), { environment }));
   }
   const schemas = new Map<string, RenderedDocument>();
   for (const [namespace, schema] of Object.entries(data.schemas)) {
