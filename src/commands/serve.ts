@@ -66,12 +66,6 @@ export interface ServeHandle {
 
 const DEFAULT_POLL = '* * * * *';
 
-/** Drops the repository's isomorphic-git object cache, where it has one (mirrors and local repositories). */
-function releaseObjectCache(repository: object): void {
-  const store = repository as { replaceCache?: () => void };
-  if (typeof store.replaceCache === 'function') store.replaceCache();
-}
-
 /**
  * Starts the sync server and resolves once it listens; the first sync runs in the background (`/readyz` turns
  * 200 once a snapshot is served, at once when one is persisted in the data dir). Never calls `process.exit`:
@@ -128,15 +122,9 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     store,
     file: new SnapshotFile(dataDir),
     cache,
-    history: {
-      async extend(head: string) {
-        const result = await history.extend(head);
-        // Indexing many commits at once (the first start) reads every tree of the history, and isomorphic-git's
-        // object cache keeps each decompressed delta base (~250 MB for 10k files x 2,000 commits): drop it.
-        if (result.added > 100) releaseObjectCache(await origin.open());
-        return result;
-      },
-    },
+    // A first build of the index reads every tree of the history through short-lived scratch readers, so the
+    // serving repository's object cache never holds them (see HistoryIndex).
+    history,
     logger,
     metrics,
   });

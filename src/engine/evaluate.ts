@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { checkChain, parseMigration } from '../migrate/index.js';
 import type { MigrationStep } from '../migrate/index.js';
 import { EngineCache } from './engine-cache.js';
+import { createYielder } from './event-loop-yield.js';
+import type { Yielder } from './event-loop-yield.js';
 import type { PairResult } from './engine-cache.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
@@ -27,7 +29,7 @@ import type {
 } from './types.js';
 
 /** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
-export const ENGINE_VERSION = 'gitcfg-engine/1';
+export const ENGINE_VERSION = 'gitcfg-engine/3';
 
 /** Top-level key of a configuration document that declares its schema version (stripped before merging). */
 export const SCHEMA_VERSION_KEY = '$schemaVersion';
@@ -45,6 +47,11 @@ export interface EvaluateOptions {
    * are always checked. `namespaces` of the result still lists every namespace.
    */
   namespaces?: readonly string[];
+  /**
+   * Longest stretch of uninterrupted work in ms before the evaluation gives the event loop a turn (default 10;
+   * 0 never yields), so a server keeps answering while it evaluates a big repository.
+   */
+  yieldEveryMs?: number;
 }
 
 /** Drops every file of namespaces outside `keep` from the layout. */
@@ -66,12 +73,44 @@ async function mapLimit<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<void>,
+  pause: Yielder,
 ): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length) {
+      await fn(items[next++]!);
+      await pause();
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * `checkChain`, with each missing step reported on the path of the missing migration file itself,
+ * naming the schema and its version, as docs/migrations.md describes.
+ */
+function chainIssues(
+  steps: readonly MigrationStep[],
+  current: number,
+  ns: string,
+  files: ReadonlyMap<number, TreeEntry>,
+): Issue[] {
+  const schemaFile = `schemas/${ns}.schema.json`;
+  // checkChain reports gaps (and only gaps) on the schema file; they are rebuilt below.
+  const issues = checkChain(steps, current, ns).filter((i) => i.file !== schemaFile);
+  const present = new Set(steps.map((s) => s.version));
+  for (let version = 2; version <= current; version++) {
+    // A step file that exists but is invalid already has its own issues, with lines.
+    if (present.has(version) || files.has(version)) continue;
+    const file = `migrations/${ns}/${version}.yaml`;
+    issues.push({
+      code: 'migration-invalid',
+      file,
+      namespace: ns,
+      message: `${file} is missing: ${schemaFile} is at version ${current} (x-gitcfg-version), so every step from 2 to ${current} is needed`,
+    });
+  }
+  return issues;
 }
 
 /** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */
@@ -91,6 +130,7 @@ async function evaluate(
   options: EvaluateOptions,
 ): Promise<Evaluation> {
   const concurrency = Math.max(1, options.concurrency ?? 16);
+  const pause = createYielder(options.yieldEveryMs);
   const apiLimits = options.limits ?? {};
   const issues: Issue[] = [];
   const layout = classifyEntries(source.entries);
@@ -122,8 +162,9 @@ async function evaluate(
       cache.count('parses');
       const parsed = parseJsonBytes(bytes, limits);
       if (parsed.value === undefined) {
-        const { code: _code, message, ...pos } = parsed.issue!;
-        return { version: 1, error: { message, ...pos } };
+        const { code, message, ...pos } = parsed.issue!;
+        // Size and encoding problems keep their own codes, as for every other file.
+        return { version: 1, error: { message, ...pos, ...(code !== 'schema-invalid' ? { code } : {}) } };
       }
       cache.count('compiles');
       deepFreeze(parsed.value);
@@ -163,8 +204,18 @@ async function evaluate(
   const parsedYaml = new Map<string, ParsedYaml>();
   const compiled = new Map<string, CompiledSchema>();
   await Promise.all([
-    mapLimit(yamlEntries, concurrency, async (e) => void parsedYaml.set(e.path, await yamlOf(e, limits))),
-    mapLimit(schemaEntries, concurrency, async (e) => void compiled.set(e.path, await schemaOf(e, limits))),
+    mapLimit(
+      yamlEntries,
+      concurrency,
+      async (e) => void parsedYaml.set(e.path, await yamlOf(e, limits)),
+      pause,
+    ),
+    mapLimit(
+      schemaEntries,
+      concurrency,
+      async (e) => void compiled.set(e.path, await schemaOf(e, limits)),
+      pause,
+    ),
   ]);
 
   const namespaces = [
@@ -177,14 +228,15 @@ async function evaluate(
   const versions = new Map<string, NamespaceVersions>();
 
   const schemaIssue = (file: string, c: CompiledSchema, namespace: string): Issue => ({
-    code: 'schema-invalid',
+    code: c.error!.code ?? 'schema-invalid',
     file,
-    message: `schema does not compile: ${c.error!.message}`,
+    message: c.error!.code ? c.error!.message : `schema does not compile: ${c.error!.message}`,
     ...(c.error!.line !== undefined ? { line: c.error!.line, column: c.error!.column ?? 1 } : {}),
     namespace,
   });
 
   for (const ns of namespaces) {
+    await pause();
     const schemaEntry = layout.schemas.get(ns);
     const defaultsEntry = layout.defaults.get(ns);
     if (!schemaEntry) {
@@ -266,7 +318,7 @@ async function evaluate(
       }
     } else if (v) {
       v.steps = steps;
-      issues.push(...checkChain(steps, v.current, ns));
+      issues.push(...chainIssues(steps, v.current, ns, files));
     }
     migrationKeys.set(ns, keyParts.join(','));
   }
@@ -314,6 +366,7 @@ async function evaluate(
   };
 
   for (const ns of namespaces) {
+    await pause();
     const info = schemaInfo.get(ns);
     const defaultsEntry = layout.defaults.get(ns);
     const docFiles: Array<[TreeEntry, boolean]> = defaultsEntry ? [[defaultsEntry, true]] : [];
@@ -330,6 +383,7 @@ async function evaluate(
     if (!info || !defaultsEntry) continue;
     const migKey = migrationKeys.get(ns) ?? '';
     for (const env of environments) {
+      await pause();
       const chain = chains.get(env);
       if (!chain) continue;
       const layerEntries: TreeEntry[] = [defaultsEntry];

@@ -2,6 +2,8 @@
 export { evaluateRepo, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
 export { EngineCache } from './engine-cache.js';
+export { DEFAULT_YIELD_SLICE_MS, createYielder } from './event-loop-yield.js';
+export type { Yielder } from './event-loop-yield.js';
 export type { EngineCacheStats } from './engine-cache.js';
 export { compareIssues, formatIssue } from './format-issue.js';
 export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } from './config-diff.js';
@@ -9,6 +11,15 @@ export { memorySource } from './memory-source.js';
 export { DEFAULT_LIMITS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
 export { DELETE_TAG } from './yaml-document.js';
 export { VERSION_KEYWORD, SECRET_KEYWORD } from './schema-validator.js';
+export {
+  SECRET_MASK,
+  SecretMatcher,
+  isSecretReference,
+  maskChanges,
+  maskSecrets,
+  maskValueAt,
+  plaintextSecrets,
+} from './secret-fields.js';
 export { escapeToken, parsePointer, valueAtPointer } from './json-pointer.js';
 export type {
   ConfigChange,

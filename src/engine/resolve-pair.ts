@@ -2,6 +2,7 @@
 import { migrateUp } from '../migrate/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
+import { plaintextSecrets } from './secret-fields.js';
 import { mapSchemaErrors } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
@@ -59,6 +60,7 @@ export function prepareDoc(
   let origins = originsFor(parsed.positions, file);
   let value = parsed.value;
   let version = 1;
+  let deletes = parsed.deletes;
   if (ok && Object.prototype.hasOwnProperty.call(value, '$schemaVersion')) {
     const v = value.$schemaVersion;
     const pos = origins.get('/$schemaVersion');
@@ -95,7 +97,8 @@ export function prepareDoc(
       ok = false;
     } else if (version < current) {
       const r = migrateUp(
-        { value: structuredClone(value), origins, version },
+        // Deletions (`key: !delete`) are migrated with the values: a rename moves them too.
+        { value: structuredClone(value), origins, version, deletes: new Map(parsed.deletes) },
         versions?.steps ?? [],
         current,
         {
@@ -108,13 +111,14 @@ export function prepareDoc(
       if (r.doc && r.issues.length === 0) {
         value = deepFreeze(r.doc.value);
         origins = r.doc.origins;
+        deletes = r.doc.deletes ?? deletes;
       } else ok = false;
     }
   }
   return {
     ok,
     value,
-    deletes: parsed.deletes,
+    deletes,
     deleteOnly: parsed.deleteOnly,
     deleteOrigins: originsFor(parsed.deletePositions, file),
     origins,
@@ -132,15 +136,12 @@ export function resolvePair(
 ): PairResult {
   const { value, origins, deleted } = mergeLayers(layers.map(([, d]) => d));
   const validate = info.compiled.validate!;
-  if (!validate(value)) {
-    const issues = mapSchemaErrors(validate.errors ?? [], origins, {
-      namespace,
-      environment,
-      fallbackFile: layers[layers.length - 1]![0],
-      deleted,
-    });
-    return { issues };
-  }
+  const fallbackFile = layers[layers.length - 1]![0];
+  const issues = validate(value)
+    ? []
+    : mapSchemaErrors(validate.errors ?? [], origins, { namespace, environment, fallbackFile, deleted });
+  issues.push(...secretIssues(value, info, origins, { namespace, environment, fallbackFile }));
+  if (issues.length > 0) return { issues };
   return {
     config: {
       namespace,
@@ -153,4 +154,27 @@ export function resolvePair(
     },
     issues: [],
   };
+}
+
+/** A value in a field marked secret must be a reference (`${env:NAME}`); the message never quotes the value. */
+function secretIssues(
+  value: JsonObject,
+  info: SchemaInfo,
+  origins: ReadonlyMap<string, Origin>,
+  at: { namespace: string; environment: string; fallbackFile: string },
+): Issue[] {
+  if (!info.compiled.schema) return [];
+  return plaintextSecrets(value, info.compiled.schema).map((path) => {
+    const origin = origins.get(path);
+    return {
+      code: 'secret-plaintext',
+      file: origin?.file ?? at.fallbackFile,
+      ...(origin ? { line: origin.line, column: origin.column } : {}),
+      namespace: at.namespace,
+      environment: at.environment,
+      path,
+      message:
+        'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
+    };
+  });
 }

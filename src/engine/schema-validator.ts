@@ -3,7 +3,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { escapeToken, isJsonObject, parentPointer } from './json-pointer.js';
-import type { Issue, JsonObject, JsonValue, Origin } from './types.js';
+import type { Issue, IssueCode, JsonObject, JsonValue, Origin } from './types.js';
 
 /** Keyword declaring the schema version of a namespace (absent = 1). */
 export const VERSION_KEYWORD = 'x-gitcfg-version';
@@ -35,8 +35,8 @@ export interface CompiledSchema {
   validate?: ValidateFunction;
   /** `x-gitcfg-version` of the root (1 when absent). */
   version: number;
-  /** Message of the compile failure (the caller names the file). */
-  error?: { message: string; line?: number; column?: number };
+  /** Message of the compile failure (the caller names the file); `code` when it is not `schema-invalid`. */
+  error?: { message: string; line?: number; column?: number; code?: IssueCode };
 }
 
 /** Compiles one schema document; never throws. */
@@ -86,13 +86,23 @@ export function mapSchemaErrors(
   context: { namespace?: string; environment?: string; fallbackFile: string; deleted?: Map<string, Origin> },
 ): Issue[] {
   const issues: Issue[] = [];
+  // Errors raised inside `propertyNames` carry the offending key; the summary error after them adds nothing.
+  const namedKeys = new Set(
+    errors.filter((e) => e.propertyName !== undefined).map((e) => `${e.instancePath}\0${e.propertyName}`),
+  );
   for (const e of errors) {
     if (e.keyword === 'if') continue; // the failing `then`/`else` error carries the detail
     let path = e.instancePath;
     let message: string;
     let origin: Origin | undefined;
     const params = e.params as Record<string, unknown>;
-    if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
+    if (e.keyword === 'propertyNames' && namedKeys.has(`${path}\0${String(params.propertyName)}`)) continue;
+    if (e.propertyName !== undefined || e.keyword === 'propertyNames') {
+      // A bad key: point at the key's own line, not at the mapping that holds it.
+      const key = e.propertyName ?? String(params.propertyName);
+      path = `${path}/${escapeToken(key)}`;
+      message = `invalid key "${key}": ${e.keyword === 'propertyNames' ? 'not allowed by propertyNames' : (e.message ?? `fails "${e.keyword}"`)}`;
+    } else if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
       path = `${path}/${escapeToken(key)}`;
       message = `unknown property "${key}" (not allowed by the schema)`;

@@ -31,7 +31,8 @@ export type IssueCode =
   | 'migration-failed'
   | 'version-unsupported'
   | 'yaml-unsupported'
-  | 'delete-misplaced';
+  | 'delete-misplaced'
+  | 'secret-plaintext';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {

@@ -54,6 +54,11 @@ export class ObjectStore implements GitRepository {
     this.objectFs.invalidate();
   }
 
+  /** A reader of the same gitdir with a fresh cache of its own (see `GitRepository.scratch`). */
+  scratch(): GitRepository {
+    return new ObjectStore({ fs: this.fs, gitdir: this.gitdir });
+  }
+
   /** Common isomorphic-git arguments. */
   protected get args(): { fs: FsPort; gitdir: string; cache: object } {
     return { fs: this.objectFs.port, gitdir: this.gitdir, cache: this.cache };

@@ -61,6 +61,11 @@ export interface GitRepository {
   source(commit: string): Promise<CommitSource>;
   /** Commits from `ref` following first parents, newest first; `depth` defaults to 100. */
   log(ref: string, opts?: { depth?: number }): Promise<CommitInfo[]>;
+  /**
+   * A reader of the same objects with its own object cache, for bulk reads (indexing a long history) whose
+   * decompressed objects must not stay in this repository's long-lived cache; drop it when done.
+   */
+  scratch?(): GitRepository;
 }
 
 /** Credentials for a remote (from options only; never logged). `token` is sent as the basic-auth password. */

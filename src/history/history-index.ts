@@ -4,6 +4,7 @@
  * persisted, so history queries never walk per-file logs. A head whose chain does not contain the indexed head
  * (force-push) truncates the index at the last common commit and re-indexes from there.
  */
+import { createYielder } from '../engine/index.js';
 import type { GitRepository, TreeChange } from '../git/index.js';
 import type { BlobRef, HistoryIndexData, HistoryIndexStore } from './index-file.js';
 
@@ -97,6 +98,12 @@ export interface HistoryIndexOptions {
   concurrency?: number;
   /** Told when saving fails (the index keeps working in memory). */
   onSaveError?: (error: unknown) => void;
+  /**
+   * Indexing more commits than this at once reads through `GitRepository.scratch` readers (default 64), each
+   * used for `scratchBatch` commits (default 250) and then dropped, so memory stays bounded.
+   */
+  scratchAbove?: number;
+  scratchBatch?: number;
 }
 
 /** The commit -> changed paths index of one branch. */
@@ -109,6 +116,8 @@ export class HistoryIndex {
   private readonly store: HistoryIndexStore | undefined;
   private readonly concurrency: number;
   private readonly onSaveError: (error: unknown) => void;
+  private readonly scratchAbove: number;
+  private readonly scratchBatch: number;
   private queue: Promise<unknown> = Promise.resolve();
   private loading: Promise<void> | null = null;
   private readonly counters: HistoryIndexStats = {
@@ -124,6 +133,8 @@ export class HistoryIndex {
     this.store = options.store;
     this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.onSaveError = options.onSaveError ?? (() => {});
+    this.scratchAbove = Math.max(0, options.scratchAbove ?? 64);
+    this.scratchBatch = Math.max(1, options.scratchBatch ?? 250);
   }
 
   /** Newest indexed commit, or null when empty. */
@@ -284,22 +295,35 @@ export class HistoryIndex {
     return { fresh: fresh.reverse(), fork: oid };
   }
 
-  /** Changed paths of each commit against its first parent (`concurrency` diffs at a time). */
+  /**
+   * Changed paths of each commit against its first parent (`concurrency` diffs at a time). Many commits (a
+   * first build) are diffed in batches, each on a scratch reader with its own object cache: the decompressed
+   * trees of a long history would otherwise stay in the serving repository's cache (~250 MB for 2,000 commits
+   * of a 10k-file repository). A few commits (a sync) use the repository itself, whose cache is warm.
+   */
   private async diffAll(
     repository: GitRepository,
     fresh: readonly { oid: string; parent: string | null }[],
   ): Promise<TreeChange[][]> {
     const changed = new Array<TreeChange[]>(fresh.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < fresh.length) {
-        const i = next++;
-        const c = fresh[i]!;
-        changed[i] = await repository.diffCommits(c.parent, c.oid);
-        this.counters.diffed++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, fresh.length) }, worker));
+    const pause = createYielder();
+    const scratch = fresh.length > this.scratchAbove ? repository.scratch?.bind(repository) : undefined;
+    const batch = scratch ? this.scratchBatch : fresh.length;
+    for (let start = 0; start < fresh.length; start += batch) {
+      const reader = scratch ? scratch() : repository;
+      const end = Math.min(fresh.length, start + batch);
+      let next = start;
+      const worker = async () => {
+        while (next < end) {
+          const i = next++;
+          const c = fresh[i]!;
+          changed[i] = await reader.diffCommits(c.parent, c.oid);
+          this.counters.diffed++;
+          await pause(); // CPU-bound once the pack is in memory: let requests in
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, end - start) }, worker));
+    }
     return changed;
   }
 

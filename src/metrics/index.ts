@@ -24,6 +24,10 @@ export interface ServerMetrics {
   readonly stale: Gauge;
   /** Open long-poll and server-sent-event watchers. */
   readonly watchers: Gauge<'kind'>;
+  /** Failed writes of the promoted snapshot to the data dir. */
+  readonly persistFailures: Counter;
+  /** 1 while the last write of the snapshot to the data dir failed (serving continues from memory). */
+  readonly persistFailing: Gauge;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -88,6 +92,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
       name: 'gitcfg_watchers',
       help: 'Open watchers by kind (longpoll, sse)',
       labelNames: ['kind'],
+      registers,
+    }),
+    persistFailures: new Counter({
+      name: 'gitcfg_snapshot_persist_failures_total',
+      help: 'Failed writes of the promoted snapshot to the data dir',
+      registers,
+    }),
+    persistFailing: new Gauge({
+      name: 'gitcfg_snapshot_persist_failing',
+      help: '1 while the last write of the snapshot to the data dir failed (serving continues from memory)',
       registers,
     }),
   };

@@ -1,5 +1,5 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
-import { evaluateRepo } from '../engine/index.js';
+import { createYielder, evaluateRepo } from '../engine/index.js';
 import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource } from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
@@ -52,7 +52,15 @@ export async function buildSnapshot(input: {
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
   const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());
-  return { ok: true, snapshot: snapshotFromData(data, input.previous ?? null), evaluation };
+  // Rendering thousands of configs is seconds of CPU on a cold start: give the event loop turns meanwhile.
+  const steps = renderSnapshot(data, input.previous ?? null);
+  const pause = createYielder();
+  let step = steps.next();
+  while (!step.done) {
+    await pause();
+    step = steps.next();
+  }
+  return { ok: true, snapshot: step.value, evaluation };
 }
 
 /** Versions of every namespace: current version, migration steps and older schemas (plain data). */
@@ -97,6 +105,15 @@ export function snapshotDataFromEvaluation(
 
 /** Renders a snapshot from plain data, reusing `previous` renderings with the same `inputKey`. */
 export function snapshotFromData(data: SnapshotData, previous: Snapshot | null): Snapshot {
+  const steps = renderSnapshot(data, previous);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `snapshotFromData` one unit of work at a time (a pause point after each rendered document). */
+function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generator<void, Snapshot, void> {
   const configs = new Map<string, RenderedConfig>();
   for (const config of data.configs) {
     const key = `${config.namespace}/${config.environment}`;
@@ -105,6 +122,7 @@ export function snapshotFromData(data: SnapshotData, previous: Snapshot | null):
       configs.set(key, old);
       continue;
     }
+    yield;
     configs.set(key, {
       namespace: config.namespace,
       environment: config.environment,
@@ -128,6 +146,7 @@ export function snapshotFromData(data: SnapshotData, previous: Snapshot | null):
       bundles.set(environment, old);
       continue;
     }
+    yield;
     const value: JsonObject = {};
     for (const member of members) value[member.namespace] = member.value;
     // Not spread: that would render the lazy YAML body at once.
@@ -135,6 +154,7 @@ export function snapshotFromData(data: SnapshotData, previous: Snapshot | null):
   }
   const schemas = new Map<string, RenderedDocument>();
   for (const [namespace, schema] of Object.entries(data.schemas)) {
+    yield;
     const old = previous?.schemas.get(namespace);
     schemas.set(
       namespace,

@@ -54,6 +54,8 @@ export interface SyncStatus {
   rejected: { commit: string; at: string; issues: Issue[]; messages: string[] } | null;
   syncs: { total: number; running: boolean; pending: boolean; byOutcome: Record<string, number> };
   counts: { namespaces: number; environments: number; configs: number };
+  /** Last write of the snapshot to the data dir (null before the first, or without a data dir). */
+  persistence: { ok: boolean; at: string; commit: string; error?: StatusError } | null;
 }
 
 /** Dependencies and options of a `SyncService`. */
@@ -91,6 +93,7 @@ export class SyncService {
   private lastFetch: SyncStatus['lastFetch'] = null;
   private lastSync: SyncStatus['lastSync'] = null;
   private rejected: SyncStatus['rejected'] = null;
+  private persistence: SyncStatus['persistence'] = null;
   private total = 0;
   private readonly byOutcome: Record<string, number> = {};
   private readonly refCache = new Map<string, Promise<Snapshot>>();
@@ -220,6 +223,7 @@ export class SyncService {
         environments: snapshot?.environments.length ?? 0,
         configs: snapshot?.configs.size ?? 0,
       },
+      persistence: this.persistence,
     };
   }
 
@@ -349,10 +353,18 @@ export class SyncService {
         'snapshot promoted',
       );
       if (this.options.file) {
+        // A failure is shown in status and metrics, not only in the logs; serving continues from memory.
+        const saved = { at: this.now().toISOString(), commit: head };
         try {
           await this.options.file.save(result.snapshot, promotion.promotedAt);
+          this.persistence = { ok: true, ...saved };
+          metrics.persistFailing.set(0);
         } catch (err) {
-          logger.error({ error: statusError(err) }, 'could not persist the snapshot; serving continues');
+          const persistError = statusError(err);
+          this.persistence = { ok: false, ...saved, error: persistError };
+          metrics.persistFailing.set(1);
+          metrics.persistFailures.inc();
+          logger.error({ error: persistError }, 'could not persist the snapshot; serving continues');
         }
       }
       return (outcome = 'promoted');

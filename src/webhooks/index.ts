@@ -24,6 +24,8 @@ export interface WebhookEvent {
   refs: string[];
   /** New head commit, when the payload gives one. */
   after?: string;
+  /** Set on a push whose payload names no usable branch (not an object, a `ref` that is not a string...). */
+  malformed?: string;
 }
 
 /** Outcome of one delivery; `status` is the HTTP status to answer. */
@@ -122,12 +124,47 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** Parses a verified delivery into an event; unknown shapes give `kind: 'other'` rather than an error. */
+/** Why a push payload names no usable branch, or undefined when it is usable. */
+function pushProblem(provider: WebhookProvider, body: unknown): string | undefined {
+  if (!isRecord(body)) return `payload is ${Array.isArray(body) ? 'an array' : typeof body}, not an object`;
+  const badString = (name: string): string | undefined =>
+    body[name] !== undefined && str(body[name]) === undefined
+      ? `"${name}" is not a non-empty string`
+      : undefined;
+  switch (provider) {
+    case 'generic':
+      // `ref` and `branch` are optional (`{}` means "sync now") but must be strings when given.
+      return badString('ref') ?? badString('branch');
+    case 'bitbucket': {
+      const changes = isRecord(body.push) ? body.push.changes : body.changes;
+      if (!Array.isArray(changes)) return 'payload has no list of changes';
+      for (const change of changes) {
+        if (!isRecord(change)) return 'a change is not an object';
+        // Cloud: `new` is null for a deleted branch; Server: `ref.id`.
+        if (isRecord(change.new) && str(change.new.name) === undefined) return 'a change has no branch name';
+        if (change.ref !== undefined && !(isRecord(change.ref) && str(change.ref.id) !== undefined))
+          return 'a change has no ref id';
+      }
+      return undefined;
+    }
+    default:
+      return str(body.ref) === undefined ? '"ref" is missing or not a non-empty string' : undefined;
+  }
+}
+
+/** Parses a verified delivery into an event; unknown events give `kind: 'other'`, unusable pushes `malformed`. */
 export function parseWebhookEvent(
   provider: WebhookProvider,
   headers: WebhookHeaders,
   body: unknown,
 ): WebhookEvent {
+  const event = parseEvent(provider, headers, body);
+  if (event.kind !== 'push') return event;
+  const problem = pushProblem(provider, body);
+  return problem === undefined ? event : { ...event, malformed: problem };
+}
+
+function parseEvent(provider: WebhookProvider, headers: WebhookHeaders, body: unknown): WebhookEvent {
   const id = deliveryId(provider, headers);
   const payload = isRecord(body) ? body : {};
   const base = { provider, ...(id !== undefined ? { deliveryId: id } : {}) };
@@ -345,6 +382,15 @@ export class WebhookReceiver {
       };
     }
     const event = parseWebhookEvent(provider, headers, payload);
+    // Checked before the delivery id is recorded: a fixed redelivery must not count as a duplicate.
+    if (event.malformed !== undefined) {
+      return {
+        status: 400,
+        outcome: 'malformed',
+        body: error('E_WEBHOOK_PAYLOAD', `push payload names no usable branch: ${event.malformed}`),
+        event,
+      };
+    }
     if (event.deliveryId !== undefined && this.deliveries.seen(`${provider}:${event.deliveryId}`)) {
       return {
         status: 202,

@@ -34,8 +34,8 @@ test('config-repo/ validates clean, with every namespace in every environment', 
   assert.deepEqual(ev.environments, ['development', 'production', 'staging', 'testing']);
   assert.equal(ev.configs.size, 24);
   assert.equal(ev.manifest?.environments.staging?.extends, 'production');
-  // cache stays at version 1 (integer seconds) until a migration moves it.
-  assert.equal(ev.versions.get('cache')?.current, 1);
+  // cache is at version 2 (duration strings); migrations/cache/2.yaml moves it from version 1 (seconds).
+  assert.equal(ev.versions.get('cache')?.current, 2);
 });
 
 test('config-repo/ keeps API keys out: secret fields only hold ${env:NAME} references', async () => {

@@ -160,6 +160,32 @@ test('file-too-large (limit from the manifest and from the API)', async () => {
   expectIssue(api, 'file-too-large', 'environments/production/retry.yaml');
 });
 
+test('a bad environment name in the manifest points at the name, not at `environments:`', async () => {
+  const ev = await evaluate(
+    baseRepo({ 'gitcfg.yaml': 'version: 1\nenvironments:\n  production: {}\n  Prod_X: {}\n  qa: {}\n' }),
+  );
+  const invalid = issuesOf(ev, 'manifest-invalid');
+  assert.equal(invalid.length, 1, invalid.map(formatIssue).join('\n'));
+  assert.deepEqual([invalid[0]!.path, invalid[0]!.line, invalid[0]!.column], ['/environments/Prod_X', 4, 3]);
+  assert.match(invalid[0]!.message, /Prod_X/);
+});
+
+test('an oversized or non-UTF-8 schema is file-too-large / file-not-utf8, like every other file', async () => {
+  const big = JSON.stringify({
+    ...(JSON.parse(RETRY_SCHEMA) as object),
+    description: 'x'.repeat(300),
+  });
+  const ev = await evaluateRepo(memorySource(baseRepo({ 'schemas/retry.schema.json': big })), {
+    limits: { maxFileBytes: 200 },
+  });
+  const issue = expectIssue(ev, 'file-too-large', 'schemas/retry.schema.json');
+  assert.match(issue.message, /above the limit of 200 bytes/);
+  assert.equal(issuesOf(ev, 'schema-invalid').length, 0);
+  const latin1 = Buffer.from('{"description": "caf\xe9"}', 'latin1');
+  const bad = await evaluate(baseRepo({ 'schemas/retry.schema.json': latin1 }));
+  expectIssue(bad, 'file-not-utf8', 'schemas/retry.schema.json');
+});
+
 test('file-not-utf8', async () => {
   const bytes = new Uint8Array([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]);
   expectIssue(

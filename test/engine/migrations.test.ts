@@ -71,15 +71,23 @@ test('a document that cannot be migrated is migration-failed at its own file', a
 });
 
 test('a missing step in the chain is migration-invalid', async () => {
-  const files = repo();
+  const files: Record<string, string> = repo();
   const schema = { ...V2, 'x-gitcfg-version': 3 };
   files['schemas/cache.schema.json'] = JSON.stringify(schema);
   files['defaults/cache.yaml'] = '$schemaVersion: 3\nservices: {}\n';
   const ev = await evaluateRepo(memorySource(files));
-  assert.ok(
-    ev.issues.some((i) => i.code === 'migration-invalid'),
-    ev.issues.map(formatIssue).join('\n'),
-  );
+  const gaps = ev.issues.filter((i) => i.code === 'migration-invalid');
+  assert.equal(gaps.length, 1, ev.issues.map(formatIssue).join('\n'));
+  // Reported on the missing file's own path, naming the schema and its version.
+  assert.equal(gaps[0]!.file, 'migrations/cache/3.yaml');
+  assert.equal(gaps[0]!.namespace, 'cache');
+  assert.match(gaps[0]!.message, /migrations\/cache\/3\.yaml is missing/);
+  assert.match(gaps[0]!.message, /schemas\/cache\.schema\.json is at version 3/);
+  // A step file that exists but is invalid is reported on its own lines, not as missing.
+  files['migrations/cache/3.yaml'] = 'operations: nope\n';
+  const invalid = await evaluateRepo(memorySource(files));
+  const onStep = invalid.issues.filter((i) => i.file === 'migrations/cache/3.yaml');
+  assert.ok(onStep.length > 0 && onStep.every((i) => i.line !== undefined && !/is missing/.test(i.message)));
 });
 
 test('an old schema at or above the current version is schema-invalid', async () => {

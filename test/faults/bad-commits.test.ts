@@ -119,8 +119,7 @@ const CASES: BadCase[] = [
     files: {
       'schemas/db.schema.json': `${JSON.stringify({ type: 'object', description: 'x'.repeat(FIVE_MB) })}\n`,
     },
-    // Reported as schema-invalid (the size limit is checked while compiling), not file-too-large.
-    expect: { file: 'schemas/db.schema.json', message: /above the limit/ },
+    expect: { file: 'schemas/db.schema.json', code: 'file-too-large', message: /above the limit/ },
   },
   {
     name: 'invalid UTF-8 bytes',
@@ -345,9 +344,9 @@ const CASES: BadCase[] = [
       'migrations/app/2.yaml': 'operations:\n  - rename: { from: /retry/max, to: /retry/limit }\n',
     },
     expect: {
-      file: 'schemas/app.schema.json',
+      file: 'migrations/app/3.yaml',
       code: 'migration-invalid',
-      message: /migrations\/app\/3\.yaml/,
+      message: /schemas\/app\.schema\.json is at version 3/,
     },
   },
   {
@@ -387,7 +386,7 @@ const CASES: BadCase[] = [
   {
     name: 'manifest with an uppercase environment',
     files: { 'gitcfg.yaml': 'version: 1\nenvironments:\n  Production: {}\n' },
-    expect: { file: 'gitcfg.yaml', line: 'some', code: 'manifest-invalid' },
+    expect: { file: 'gitcfg.yaml', line: 3, code: 'manifest-invalid' },
   },
 ];
 

@@ -136,6 +136,14 @@ describe('remote outages, force-pushes and an unwritable data dir', () => {
     );
     assert.ok(logged.error, 'the log line carries the error');
     assert.equal((await file.load()).status, 'corrupt');
+    // Also visible without the logs: in /v1/status and in the metrics.
+    const failing = await status(base);
+    assert.equal(failing.persistence?.ok, false);
+    assert.equal(failing.persistence?.commit, next);
+    assert.ok(failing.persistence?.error?.message, 'status names the error');
+    const metricsText = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metricsText, /^gitcfg_snapshot_persist_failing 1$/m);
+    assert.match(metricsText, /^gitcfg_snapshot_persist_failures_total [1-9]/m);
 
     await rm(file.path, { recursive: true, force: true });
     const fixed = await remote.push({ 'defaults/db.yaml': 'host: db.persisted\n' }, 'persisted');
@@ -146,6 +154,9 @@ describe('remote outages, force-pushes and an unwritable data dir', () => {
       return result.status === 'loaded' && result.snapshot.commit === fixed ? result : null;
     });
     assert.equal(loaded.status, 'loaded');
+    const ok = await status(base);
+    assert.deepEqual([ok.persistence?.ok, ok.persistence?.commit], [true, fixed]);
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /^gitcfg_snapshot_persist_failing 0$/m);
   });
 
   it('recovers when the mirror in the data dir is replaced by a file', async () => {

@@ -149,6 +149,24 @@ describe('hostile webhook deliveries', () => {
           },
         ],
         [
+          `${provider}: JSON array (correctly signed)`,
+          () => {
+            const array = Buffer.from(`[${body.toString()}]`);
+            return deliver(base, provider, array, signPayload(provider, secret, array));
+          },
+        ],
+        [
+          `${provider}: ref that is not a string (correctly signed)`,
+          () => {
+            const odd = Buffer.from(
+              provider === 'bitbucket'
+                ? JSON.stringify({ push: { changes: [{ new: { type: 'branch', name: 7 } }] } })
+                : JSON.stringify({ ref: ['refs/heads/main'], after: 'f'.repeat(40) }),
+            );
+            return deliver(base, provider, odd, signPayload(provider, secret, odd));
+          },
+        ],
+        [
           `${provider}: malformed JSON`,
           () => {
             const broken = Buffer.from('{"ref": "refs/heads/main", "after": ');

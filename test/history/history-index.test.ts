@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { openLocalRepository } from '../../src/git/index.js';
+import type { GitRepository, LocalRepository } from '../../src/git/index.js';
 import { HistoryIndex, HistoryIndexFile } from '../../src/history/index.js';
 import type { HistoryView } from '../../src/history/index.js';
 import { cleanupTempDirs, commitFiles, run, tempDir } from '../helpers/git-repo.js';
@@ -173,5 +174,42 @@ describe('history index', () => {
     assert.equal(b.added, 4);
     assert.equal(index.stats().diffed, 8);
     assert.equal(index.head, commits.c8);
+  });
+
+  it('diffs a long history on short-lived scratch readers, never on the serving repository', async () => {
+    const { dir, commits } = await createSeriesRepo();
+    const repo = await openLocalRepository(dir);
+    // Observes which reader each diff goes to; every read is still the real repository's.
+    const calls = { serving: 0, scratch: 0, readers: 0 };
+    const observed: GitRepository = Object.assign(Object.create(repo) as LocalRepository, {
+      diffCommits: (from: string | null, to: string) => {
+        calls.serving++;
+        return repo.diffCommits(from, to);
+      },
+      scratch: (): GitRepository => {
+        calls.readers++;
+        const reader = repo.scratch();
+        return Object.assign(Object.create(reader) as GitRepository, {
+          diffCommits: (from: string | null, to: string) => {
+            calls.scratch++;
+            return reader.diffCommits(from, to);
+          },
+        });
+      },
+    });
+    const index = new HistoryIndex({ branch: 'main', scratchAbove: 4, scratchBatch: 3 });
+    const result = await index.extend(observed, commits.c8);
+    assert.equal(result.added, 8);
+    assert.deepEqual(calls, { serving: 0, scratch: 8, readers: 3 });
+    // Same index as one built entirely on the repository itself.
+    const plain = new HistoryIndex({ branch: 'main' });
+    await plain.extend(repo, commits.c8);
+    assert.deepEqual(index.toData(), plain.toData());
+
+    // A sync's few new commits go to the serving repository, whose cache is warm.
+    const next = await commitFiles(dir, { 'defaults/other.yaml': 'size: 4\n' }, 'other: one more');
+    await repo.refresh();
+    await index.extend(observed, next);
+    assert.deepEqual(calls, { serving: 1, scratch: 8, readers: 3 });
   });
 });

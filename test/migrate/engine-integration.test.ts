@@ -82,6 +82,21 @@ describe('evaluateRepo with migrations', () => {
     assert.deepEqual(down.value, { timeouts: { analytics: 3600, agent: 30 } });
   });
 
+  it('moves a `!delete` of an old override with the key it deletes', async () => {
+    const schema = structuredClone(SCHEMA_V2);
+    schema.properties.services.additionalProperties.required = [];
+    const evaluation = await evaluateRepo(
+      repo({
+        'schemas/cache.schema.json': JSON.stringify(schema),
+        'environments/staging/cache.yaml': 'timeouts:\n  analytics: !delete\n',
+      }),
+    );
+    assert.deepEqual(evaluation.issues, []);
+    const staging = evaluation.configs.get('cache/staging')?.value.services as Record<string, object>;
+    assert.deepEqual(staging.analytics, {});
+    assert.deepEqual(staging.agent, { ttl: '30s' });
+  });
+
   it('reports a failing migration at the line of the old value', async () => {
     const evaluation = await evaluateRepo(
       repo({ 'environments/production/cache.yaml': 'timeouts:\n  agent: soon\n' }),

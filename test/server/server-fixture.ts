@@ -71,6 +71,7 @@ export interface StatusDoc {
   } | null;
   syncs: { total: number; running: boolean; pending: boolean };
   counts: { namespaces: number; environments: number; configs: number };
+  persistence: { ok: boolean; at: string; commit: string; error?: { code: string; message: string } } | null;
 }
 
 /** GET /v1/status. */

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import {
   DeliveryLog,
+  WEBHOOK_PROVIDERS,
   WebhookReceiver,
   parseWebhookEvent,
   signPayload,
@@ -150,6 +151,68 @@ describe('WebhookReceiver', () => {
     assert.equal(decision.event?.after, push.after);
     const empty = Buffer.from('payload=');
     assert.equal(receiver().receive('github', { ...headers, ...signed(empty) }, empty).status, 400);
+  });
+
+  it('answers 400 E_WEBHOOK_PAYLOAD to a signed push naming no usable branch, for every provider', () => {
+    const secrets = { github: 's', gitlab: 's', gitea: 's', bitbucket: 's', generic: 's' };
+    const events: Record<WebhookProvider, Record<string, string>> = {
+      github: { 'x-github-event': 'push' },
+      gitlab: { 'x-gitlab-event': 'Push Hook' },
+      gitea: { 'x-gitea-event': 'push' },
+      bitbucket: { 'x-event-key': 'repo:push' },
+      generic: { 'x-gitcfg-event': 'push' },
+    };
+    const header: Record<WebhookProvider, string> = {
+      github: 'x-hub-signature-256',
+      gitlab: 'x-gitlab-token',
+      gitea: 'x-gitea-signature',
+      bitbucket: 'x-hub-signature',
+      generic: 'x-gitcfg-signature',
+    };
+    const bad: Record<WebhookProvider, unknown[]> = {
+      github: [[{ ref: 'refs/heads/main' }], { ref: 42 }, { ref: ['refs/heads/main'] }, { after: 'a' }],
+      gitlab: [['x'], { ref: { name: 'main' } }, { object_kind: 'push' }],
+      gitea: ['refs/heads/main', { ref: null }],
+      bitbucket: [[], { push: { changes: 'main' } }, { push: { changes: [{ new: { name: 7 } }] } }],
+      generic: [[], 12, { ref: 42 }, { branch: true }],
+    };
+    for (const provider of WEBHOOK_PROVIDERS) {
+      const r = new WebhookReceiver({ secrets, branch: 'main' });
+      for (const [i, payload] of bad[provider].entries()) {
+        const raw = body(payload);
+        const headers = {
+          ...events[provider],
+          [header[provider]]: signPayload(provider, 's', raw),
+          'x-gitcfg-delivery': `d${i}`,
+          'x-github-delivery': `d${i}`,
+        };
+        const decision = r.receive(provider, headers, raw);
+        const label = `${provider} ${JSON.stringify(payload)}`;
+        assert.equal(decision.status, 400, label);
+        assert.equal(decision.outcome, 'malformed', label);
+        assert.equal((decision.body.error as { code: string }).code, 'E_WEBHOOK_PAYLOAD', label);
+      }
+    }
+    // A ping keeps its 200 whatever its payload; a plain generic `{}` is still "sync now".
+    const r = new WebhookReceiver({ secrets, branch: 'main' });
+    const arr = body([1]);
+    const ping = r.receive(
+      'github',
+      { 'x-github-event': 'ping', 'x-hub-signature-256': signPayload('github', 's', arr) },
+      arr,
+    );
+    assert.equal(ping.status, 200);
+    const empty = body({});
+    const generic = r.receive('generic', { 'x-gitcfg-signature': signPayload('generic', 's', empty) }, empty);
+    assert.equal(generic.outcome, 'accepted');
+    // A Bitbucket branch deletion (`new: null`) is still a usable push.
+    const deletion = body({ push: { changes: [{ new: null, old: { type: 'branch', name: 'main' } }] } });
+    const deleted = r.receive(
+      'bitbucket',
+      { 'x-event-key': 'repo:push', 'x-hub-signature': signPayload('bitbucket', 's', deletion) },
+      deletion,
+    );
+    assert.equal(deleted.outcome, 'accepted');
   });
 
   it('accepts a generic delivery with an empty body as "sync now"', () => {
