@@ -102,7 +102,9 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
   try {
     doc = parseDocument(text, {
       lineCounter: lc,
-      uniqueKeys: true,
+      // yaml's own duplicate-key check is quadratic in the keys of a mapping (seconds for a 1 MiB file);
+      // the conversion to JSON below reports them in linear time instead.
+      uniqueKeys: false,
       prettyErrors: false,
       customTags: [deleteTag],
     });
