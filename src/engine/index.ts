@@ -10,7 +10,7 @@ export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } fr
 export { memorySource } from './memory-source.js';
 export { DEFAULT_LIMITS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
 export { DELETE_TAG } from './yaml-document.js';
-export { VERSION_KEYWORD, SECRET_KEYWORD } from './schema-validator.js';
+export { VERSION_KEYWORD, SECRET_KEYWORD, validateAgainstSchema } from './schema-validator.js';
 export {
   SECRET_MASK,
   SecretMatcher,

@@ -137,3 +137,37 @@ export function mapSchemaErrors(
   }
   return issues;
 }
+
+let standaloneAjv: AjvInstance | undefined;
+const standaloneValidators = new WeakMap<JsonObject, CompiledSchema>();
+
+/**
+ * Validates a document outside an evaluation, e.g. a configuration migrated down to an older schema version.
+ * Each schema object is compiled once and memoised; issues carry `file` (the schema's file) and the context.
+ */
+export function validateAgainstSchema(
+  schema: JsonObject,
+  value: JsonValue,
+  context: { file: string; namespace?: string; environment?: string },
+): Issue[] {
+  let compiled = standaloneValidators.get(schema);
+  if (!compiled) {
+    standaloneAjv ??= createAjv();
+    compiled = compileSchema(standaloneAjv, schema);
+    standaloneValidators.set(schema, compiled);
+  }
+  if (!compiled.validate) {
+    return [
+      {
+        code: 'schema-invalid',
+        file: context.file,
+        message: compiled.error?.message ?? 'schema does not compile',
+      },
+    ];
+  }
+  if (compiled.validate(value)) return [];
+  return mapSchemaErrors(compiled.validate.errors ?? [], new Map(), {
+    ...context,
+    fallbackFile: context.file,
+  });
+}

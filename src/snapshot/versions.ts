@@ -1,5 +1,6 @@
 /** Serving a configuration at an older schema version (migrated down on demand, memoised). */
 import { migrateDown } from '../migrate/index.js';
+import { validateAgainstSchema } from '../engine/index.js';
 import type { Issue } from '../engine/index.js';
 import { renderDocument } from './render.js';
 import type { RenderedDocument, Snapshot } from './types.js';
@@ -40,6 +41,15 @@ export function documentAtVersion(
   if (cached) return { document: cached };
   const result = migrateDown(document.value, current, version, info?.steps ?? []);
   if (!result.value || result.issues.length > 0) return { issues: result.issues };
+  // An old client must get a document its own schema accepts: check it when the repository keeps that schema.
+  const oldSchema = info?.oldSchemas[String(version)];
+  if (oldSchema) {
+    const issues = validateAgainstSchema(oldSchema, result.value, {
+      file: `schemas/${namespace}.v${version}.schema.json`,
+      namespace,
+    });
+    if (issues.length > 0) return { issues };
+  }
   const rendered = renderDocument(result.value);
   if (!versions) memo.set(document, (versions = new Map()));
   versions.set(version, rendered);

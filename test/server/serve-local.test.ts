@@ -170,6 +170,52 @@ describe('serve a local repository', () => {
     }
   });
 
+  it('checks a migrated-down document against the old schema the repository keeps', async () => {
+    const work = await createTempRepo({
+      files: {
+        'gitcfg.yaml': 'version: 1\nenvironments:\n  production: {}\n  development: {}\n',
+        'schemas/app.schema.json': JSON.stringify({
+          'x-gitcfg-version': 2,
+          type: 'object',
+          additionalProperties: false,
+          properties: { attempts: { type: 'integer', maximum: 100 } },
+        }),
+        // Version 1 clients could only handle up to 5 attempts.
+        'schemas/app.v1.schema.json': JSON.stringify({
+          'x-gitcfg-version': 1,
+          type: 'object',
+          additionalProperties: false,
+          properties: { max: { type: 'integer', maximum: 5 } },
+        }),
+        'migrations/app/2.yaml': 'operations:\n  - rename: { from: /max, to: /attempts }\n',
+        'defaults/app.yaml': '$schemaVersion: 2\nattempts: 3\n',
+        'environments/production/app.yaml': '$schemaVersion: 2\nattempts: 50\n',
+      },
+    });
+    const handle = await serveCommand({
+      cwd: work,
+      env: { GITCFG_POLL: 'off' },
+      repo: '.',
+      port: 0,
+      dataDir: await tempDir(),
+      logDestination: new LogSink(),
+      print: () => {},
+    });
+    try {
+      await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
+      const fits = await fetch(`${handle.url}/v1/config/app/development?version=1`);
+      assert.equal(fits.status, 200);
+      assert.deepEqual(await fits.json(), { max: 3 });
+      const tooMany = await fetch(`${handle.url}/v1/config/app/production?version=1`);
+      assert.equal(tooMany.status, 400);
+      const body = (await tooMany.json()) as { error: { message: string } };
+      assert.match(JSON.stringify(body), /app\.v1\.schema\.json/);
+      assert.match(JSON.stringify(body), /5/);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('answers plain reads identically with and without the pre-routed fast path', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
     const head = await run(work, 'rev-parse', 'HEAD');
