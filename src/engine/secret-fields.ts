@@ -11,12 +11,15 @@ import type { ConfigChange, JsonObject, JsonValue } from './types.js';
 /** What masked secret values are replaced with. */
 export const SECRET_MASK = '***';
 
-const REFERENCE_RE = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** `${env:NAME}`: resolved by the server from its own environment. */
+const ENV_REFERENCE_RE = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** Any reference: `${env:NAME}`, or `${<provider>:<path>}` (e.g. `${vault:db/password}`) served as is. */
+const REFERENCE_RE = /^\$\{(?:env:[A-Za-z_][A-Za-z0-9_]*|(?!env:)[a-z][a-z0-9-]*:[^\s{}]+)\}$/;
 
 /** Environment variable names the server never resolves (its own settings and credentials). */
 const RESERVED_PREFIX = 'GITCFG_';
 
-/** Whether `value` is a secret reference such as `${env:DB_PASSWORD}`. */
+/** Whether `value` is a secret reference: `${env:DB_PASSWORD}`, or `${<provider>:<path>}` for other resolvers. */
 export function isSecretReference(value: unknown): value is string {
   return typeof value === 'string' && REFERENCE_RE.test(value);
 }
@@ -119,7 +122,7 @@ export class SecretMatcher {
   resolve(value: JsonValue, lookup: (name: string) => string | undefined, missing: Set<string>): JsonValue {
     if (!this.hasSecrets) return value;
     return this.map(value, '', (v) => {
-      const m = typeof v === 'string' ? REFERENCE_RE.exec(v) : null;
+      const m = typeof v === 'string' ? ENV_REFERENCE_RE.exec(v) : null;
       if (!m) return v;
       const name = m[1]!;
       const resolved = name.startsWith(RESERVED_PREFIX) ? undefined : lookup(name);

@@ -75,6 +75,18 @@ describe('secret fields', () => {
     assert.equal(out.plain, '${env:DB_PASSWORD}');
     assert.deepEqual([...missing].sort(), ['GITCFG_GIT_TOKEN', 'T1']);
     assert.ok(isSecretReference('${env:A_1}'));
-    assert.ok(!isSecretReference('${env:1A}') && !isSecretReference('x${env:A}') && !isSecretReference(3));
+    assert.ok(isSecretReference('${vault:db/password#v2}'), 'references for other resolvers are accepted');
+    for (const bad of [
+      '${env:1A}',
+      'x${env:A}',
+      '${env:A} ',
+      'vault:a',
+      '${Vault:a}',
+      '${vault:}',
+      3,
+      null,
+    ]) {
+      assert.ok(!isSecretReference(bad), String(bad));
+    }
   });
 });

@@ -8,7 +8,7 @@
  *   c4 reformat       defaults/app.yaml: comment + blank line + reordered keys, same values (no effect)
  *   c5 other          defaults/other.yaml only             (not an input of app)
  *   c6 development    retry.max 3 -> 7 in development only (development)
- *   c7 secret         db.password "vault:a" -> "vault:b"   (every environment; masked)
+ *   c7 secret         db.password "${vault:a}" -> "${vault:b}"   (every environment; masked)
  *   c8 staging noop   staging sets retry.max: 3, which it already inherits (no effect)
  */
 import { commitFiles, createTempRepo } from '../helpers/git-repo.js';
@@ -70,7 +70,7 @@ export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; comm
       'gitcfg.yaml': MANIFEST,
       'schemas/app.schema.json': JSON.stringify(APP_SCHEMA, null, 2),
       'defaults/app.yaml':
-        'greeting: hello\nretry:\n  max: 3\n  delay_ms: 100\ndb:\n  host: db.internal\n  password: vault:a\ntags: [a, b]\n',
+        'greeting: hello\nretry:\n  max: 3\n  delay_ms: 100\ndb:\n  host: db.internal\n  password: ${vault:a}\ntags: [a, b]\n',
       'environments/production/app.yaml': 'db:\n  host: db.prod\n',
       'environments/staging/app.yaml': 'tags: [s]\n',
       'environments/development/app.yaml': 'greeting: hi dev\n',
@@ -82,7 +82,7 @@ export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; comm
   const c2 = await commit(
     {
       'defaults/app.yaml':
-        'greeting: hello\nretry:\n  max: 3\n  delay_ms: 250\ndb:\n  host: db.internal\n  password: vault:a\ntags: [a, b]\n',
+        'greeting: hello\nretry:\n  max: 3\n  delay_ms: 250\ndb:\n  host: db.internal\n  password: ${vault:a}\ntags: [a, b]\n',
     },
     'defaults: slower retries',
   );
@@ -93,7 +93,7 @@ export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; comm
   const c4 = await commit(
     {
       'defaults/app.yaml':
-        '# Defaults of the app namespace.\n\ndb:\n  password: vault:a\n  host: db.internal\nretry:\n  delay_ms: 250\n  max: 3\ngreeting: "hello"\ntags:\n  - a\n  - b\n',
+        '# Defaults of the app namespace.\n\ndb:\n  password: ${vault:a}\n  host: db.internal\nretry:\n  delay_ms: 250\n  max: 3\ngreeting: "hello"\ntags:\n  - a\n  - b\n',
     },
     'reformat defaults',
   );
@@ -105,7 +105,7 @@ export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; comm
   const c7 = await commit(
     {
       'defaults/app.yaml':
-        '# Defaults of the app namespace.\n\ndb:\n  password: vault:b\n  host: db.internal\nretry:\n  delay_ms: 250\n  max: 3\ngreeting: "hello"\ntags:\n  - a\n  - b\n',
+        '# Defaults of the app namespace.\n\ndb:\n  password: ${vault:b}\n  host: db.internal\nretry:\n  delay_ms: 250\n  max: 3\ngreeting: "hello"\ntags:\n  - a\n  - b\n',
     },
     'rotate the database password reference',
   );
