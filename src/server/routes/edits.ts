@@ -11,6 +11,15 @@ import type { Principal } from '../../auth/index.js';
 import { guarded, principalOf, readBody, sendJson } from './access.js';
 import type { RouteContext } from './access.js';
 
+/** What every edit of a layer file carries, whatever the body. */
+interface EditRequest {
+  namespace: string;
+  env: string;
+  preconditions: Preconditions;
+  author: Author;
+  message?: string;
+}
+
 const YAML_RE = /^(application|text)\/(x-)?yaml$/;
 
 function mediaType(req: Request): string {
@@ -82,6 +91,32 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
   const { writes, logger } = ctx;
   const limit = writes.bodyLimit ?? 1024 * 1024;
 
+  /** Runs one edit of the layer file named by the route for the caller, logs it and sends the result. */
+  async function commitEdit(
+    req: Request,
+    res: Response,
+    what: string,
+    edit: (common: EditRequest) => Promise<EditResult>,
+  ): Promise<void> {
+    const namespace = String(req.params.namespace);
+    const env = String(req.params.env);
+    const principal = principalOf(res);
+    const message = messageOf(req);
+    const pre = preconditions(req);
+    const result = await edit({
+      namespace,
+      env,
+      preconditions: pre,
+      author: authorOf(principal),
+      ...(message !== undefined ? { message } : {}),
+    });
+    logger.info(
+      { namespace, env, by: principal?.name, commit: result.commit, committed: result.committed },
+      what,
+    );
+    sendEditResult(res, result, pre.ifMatch === undefined);
+  }
+
   app.get(
     '/v1/files/:namespace/:env',
     guarded(logger, async (req, res) => {
@@ -139,21 +174,9 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
       } else {
         throw unsupported(type, 'application/yaml or application/json');
       }
-      const message = messageOf(req);
-      const pre = preconditions(req);
-      const result = await edits.replaceFile({
-        namespace,
-        env,
-        content,
-        preconditions: pre,
-        author: authorOf(principal),
-        ...(message !== undefined ? { message } : {}),
-      });
-      logger.info(
-        { namespace, env, by: principal?.name, commit: result.commit, committed: result.committed },
-        'config file replaced',
+      await commitEdit(req, res, 'config file replaced', (common) =>
+        edits.replaceFile({ ...common, content }),
       );
-      sendEditResult(res, result, pre.ifMatch === undefined);
     }),
   );
 
@@ -170,21 +193,7 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
         throw unsupported(type, 'application/merge-patch+json');
       }
       const patch = parseJson(await readBody(req, limit));
-      const message = messageOf(req);
-      const pre = preconditions(req);
-      const result = await edits.patchFile({
-        namespace,
-        env,
-        patch,
-        preconditions: pre,
-        author: authorOf(principal),
-        ...(message !== undefined ? { message } : {}),
-      });
-      logger.info(
-        { namespace, env, by: principal?.name, commit: result.commit, committed: result.committed },
-        'config file patched',
-      );
-      sendEditResult(res, result, pre.ifMatch === undefined);
+      await commitEdit(req, res, 'config file patched', (common) => edits.patchFile({ ...common, patch }));
     }),
   );
 }
