@@ -1,19 +1,8 @@
 /** JSON Pointer (RFC 6901) helpers and safe property writes for plain JSON objects. */
+import { escapeToken, parsePointer } from '../json-pointer/index.js';
 import type { JsonObject, JsonValue } from './types.js';
 
-/** Escapes one reference token of a JSON pointer. */
-export function escapeToken(key: string): string {
-  return key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
-}
-
-/** Splits a JSON pointer into unescaped tokens (`''` -> `[]`). */
-export function parsePointer(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
+export { escapeToken, parsePointer };
 
 /** The pointer of the parent container (`''` for top-level keys and for the root itself). */
 export function parentPointer(pointer: string): string {

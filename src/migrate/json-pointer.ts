@@ -1,21 +1,9 @@
 /** JSON Pointer (RFC 6901) helpers; in migration paths a `*` segment is a wildcard over keys or items. */
 
+export { formatPointer, parsePointer } from '../json-pointer/index.js';
+
 /** The wildcard segment of a migration path. */
 export const WILDCARD = '*';
-
-/** Splits a JSON pointer (`/a/b~1c`) into unescaped segments; `''` is the root (no segments). */
-export function parsePointer(pointer: string): string[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-/** Joins segments into a JSON pointer, escaping `~` and `/`. */
-export function formatPointer(segments: readonly string[]): string {
-  return segments.map((segment) => `/${segment.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-}
 
 /** Number of wildcard segments in a path. */
 export function wildcardCount(segments: readonly string[]): number {
