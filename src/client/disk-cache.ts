@@ -1,7 +1,7 @@
 /** The client's disk copy of the last good document per namespace: one JSON file, replaced atomically. */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data-file/index.js';
 import type { JsonObject } from '../engine/types.js';
 
 /** Marker of the file format, checked on read. */
@@ -85,19 +85,5 @@ export async function readCacheFile(path: string): Promise<{ record?: CacheRecor
 
 /** Writes a record atomically: temp file in the same folder, fsync, rename over the old one. */
 export async function writeCacheFile(path: string, record: CacheRecord): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(serializeCacheRecord(record), 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(path, Buffer.from(serializeCacheRecord(record), 'utf8'));
 }

@@ -19,7 +19,7 @@ function runtimeImports(file: string): string[] {
 }
 
 describe('client import graph', () => {
-  it('loads only its own files, src/errors and node built-ins (no server code, no packages)', () => {
+  it('loads only its own files, src/errors, src/data-file and node built-ins (no server code, no packages)', () => {
     const seen = new Set<string>();
     const packages = new Set<string>();
     const queue = [resolve(SRC, 'client/index.ts')];
@@ -36,7 +36,7 @@ describe('client import graph', () => {
     assert.ok(files.includes('client/client.ts'));
     assert.deepEqual(
       files.filter((f) => !f.startsWith('client/')),
-      ['errors/index.ts'],
+      ['data-file/index.ts', 'errors/index.ts'],
     );
     assert.deepEqual(
       [...packages].filter((p) => !p.startsWith('node:')),
