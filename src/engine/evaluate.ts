@@ -85,34 +85,6 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/**
- * `checkChain`, with each missing step reported on the path of the missing migration file itself,
- * naming the schema and its version, as docs/migrations.md describes.
- */
-function chainIssues(
-  steps: readonly MigrationStep[],
-  current: number,
-  ns: string,
-  files: ReadonlyMap<number, TreeEntry>,
-): Issue[] {
-  const schemaFile = `schemas/${ns}.schema.json`;
-  // checkChain reports gaps (and only gaps) on the schema file; they are rebuilt below.
-  const issues = checkChain(steps, current, ns).filter((i) => i.file !== schemaFile);
-  const present = new Set(steps.map((s) => s.version));
-  for (let version = 2; version <= current; version++) {
-    // A step file that exists but is invalid already has its own issues, with lines.
-    if (present.has(version) || files.has(version)) continue;
-    const file = `migrations/${ns}/${version}.yaml`;
-    issues.push({
-      code: 'migration-invalid',
-      file,
-      namespace: ns,
-      message: `${file} is missing: ${schemaFile} is at version ${current} (x-gitcfg-version), so every step from 2 to ${current} is needed`,
-    });
-  }
-  return issues;
-}
-
 /** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */
 export async function evaluateRepo(source: RepoSource, options: EvaluateOptions = {}): Promise<Evaluation> {
   const cache = options.cache ?? new EngineCache({ keepGenerations: 1 });
@@ -318,7 +290,7 @@ async function evaluate(
       }
     } else if (v) {
       v.steps = steps;
-      issues.push(...chainIssues(steps, v.current, ns, files));
+      issues.push(...checkChain(steps, v.current, ns, new Set(files.keys())));
     }
     migrationKeys.set(ns, keyParts.join(','));
   }

@@ -122,8 +122,17 @@ export function parseMigration(
   };
 }
 
-/** Issues for a chain that cannot take documents from version 1 to `current` (gaps, steps above current). */
-export function checkChain(steps: readonly MigrationStep[], current: number, namespace: string): Issue[] {
+/**
+ * Issues for a chain that cannot take documents from version 1 to `current` (gaps, steps above current). A gap is
+ * reported on the missing step's own path; versions in `present` have a step file that failed to parse (it has
+ * its own issues), so no gap is reported for them.
+ */
+export function checkChain(
+  steps: readonly MigrationStep[],
+  current: number,
+  namespace: string,
+  present: ReadonlySet<number> = new Set(),
+): Issue[] {
   const issues: Issue[] = [];
   const byVersion = new Map<number, MigrationStep>();
   for (const step of steps) {
@@ -152,13 +161,16 @@ export function checkChain(steps: readonly MigrationStep[], current: number, nam
       byVersion.set(step.version, step);
     }
   }
+  const schemaFile = `schemas/${namespace}.schema.json`;
   for (let version = 2; version <= current; version++) {
-    if (byVersion.has(version)) continue;
+    // A step file that exists but did not parse already has its own issues, with lines.
+    if (byVersion.has(version) || present.has(version)) continue;
+    const file = `migrations/${namespace}/${version}.yaml`;
     issues.push({
       code: 'migration-invalid',
-      file: `schemas/${namespace}.schema.json`,
+      file,
       namespace,
-      message: `namespace ${namespace} is at version ${current} but migrations/${namespace}/${version}.yaml is missing or invalid (every step from 2 to ${current} is needed)`,
+      message: `${file} is missing: ${schemaFile} is at version ${current} (x-gitcfg-version), so every step from 2 to ${current} is needed`,
     });
   }
   return issues;

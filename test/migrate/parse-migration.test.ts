@@ -125,7 +125,10 @@ describe('checkChain', () => {
     const issues = checkChain([at(2), at(4)], 4, 'cache');
     assert.equal(issues.length, 1);
     assert.equal(issues[0]?.code, 'migration-invalid');
+    assert.equal(issues[0]?.file, 'migrations/cache/3.yaml');
     assert.match(issues[0]?.message ?? '', /migrations\/cache\/3\.yaml is missing/);
+    // A step file that exists but did not parse has its own issues: no gap on top of them.
+    assert.deepEqual(checkChain([at(2), at(4)], 4, 'cache', new Set([3])), []);
   });
 
   it('reports a step above the current version and a step numbered 1', () => {
