@@ -125,7 +125,10 @@ export class SecretMatcher {
       const m = typeof v === 'string' ? ENV_REFERENCE_RE.exec(v) : null;
       if (!m) return v;
       const name = m[1]!;
-      const resolved = name.startsWith(RESERVED_PREFIX) ? undefined : lookup(name);
+      // Case-blind: on Windows `process.env` ignores case, so `gitcfg_git_token` would reach GITCFG_GIT_TOKEN.
+      const found = name.toUpperCase().startsWith(RESERVED_PREFIX) ? undefined : lookup(name);
+      // A plain-object lookup answers inherited names (`toString`, `__proto__`) with non-strings.
+      const resolved = typeof found === 'string' ? found : undefined;
       if (resolved === undefined) missing.add(name);
       return resolved ?? v;
     });

@@ -7,6 +7,9 @@ import type { CommitInfo, CommitSource, FsPort, GitRepository, TreeChange } from
 
 const FULL_OID = /^[0-9a-f]{40}$/;
 const SHORT_OID = /^[0-9a-f]{4,40}$/;
+// isomorphic-git reads `<gitdir>/<ref>` as given: a name git itself refuses (`..`, a leading `/` or `.`
+// component, control characters) would read files outside the repository, so it never reaches it.
+const UNSAFE_REF = /\.\.|^\/|\/\/|(^|\/)\.|[\p{Cc}\s~^:?*[\\]/u;
 
 type RawEntry = { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' };
 
@@ -103,6 +106,7 @@ export class ObjectStore implements GitRepository {
       if (await this.hasObject(base)) return base;
       throw new NotFoundError('ref', ref);
     }
+    if (UNSAFE_REF.test(base)) throw new NotFoundError('ref', ref);
     try {
       return await git.resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: base });
     } catch (err) {

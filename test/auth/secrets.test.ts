@@ -89,4 +89,22 @@ describe('secret fields', () => {
       assert.ok(!isSecretReference(bad), String(bad));
     }
   });
+  it('never resolve GITCFG_* in another case, nor inherited names of a plain-object environment', () => {
+    const env: Record<string, string> = { GITCFG_GIT_TOKEN: 'server-credential', DB_PASSWORD: 'pw' };
+    // Windows `process.env` answers names case-blind.
+    const caseBlind = (n: string) =>
+      Object.entries(env).find(([k]) => k.toUpperCase() === n.toUpperCase())?.[1];
+    const input: JsonObject = {
+      db: { password: '${env:db_password}' },
+      apiKeys: { a: '${env:gitcfg_git_token}', b: '${env:Gitcfg_Git_Token}' },
+    };
+    const missing = new Set<string>();
+    const out = new SecretMatcher(schema).resolve(input, caseBlind, missing) as JsonObject;
+    assert.deepEqual(out.db, { password: 'pw' });
+    assert.deepEqual(out.apiKeys, input.apiKeys);
+    assert.deepEqual([...missing].sort(), ['Gitcfg_Git_Token', 'gitcfg_git_token']);
+    const inherited: JsonObject = { tokens: ['${env:toString}', '${env:__proto__}', '${env:constructor}'] };
+    const plain = new SecretMatcher(schema).resolve(inherited, (n) => env[n], new Set()) as JsonObject;
+    assert.deepEqual(plain.tokens, inherited.tokens);
+  });
 });

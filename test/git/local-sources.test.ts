@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chmod, mkdir, symlink } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { blobOid, openLocalRepository, stagedSource, workingTreeSource } from '../../src/git/index.js';
@@ -174,5 +174,22 @@ describe('local repositories, index and work tree', () => {
     assert.deepEqual((await stagedSource(dir)).entries, []);
     const repo = await openLocalRepository(dir);
     assert.equal(repo.head, null);
+  });
+  it('never resolves a ref that names a file outside the repository', async () => {
+    const dir = await createTempRepo({ files: { 'a.yaml': 'a: 1\n' } });
+    const repo = await openLocalRepository(dir);
+    const head = await run(dir, 'rev-parse', 'HEAD');
+    // A file outside the repository that looks like a loose ref: reachable only through `..` or an absolute path.
+    const outside = path.join(await tempDir(), 'looks-like-a-ref');
+    await writeFile(outside, `${head}\n`);
+    const gitdir = path.join(dir, '.git');
+    for (const ref of [
+      path.relative(gitdir, outside),
+      `refs/../${path.relative(gitdir, outside)}`,
+      outside,
+    ]) {
+      await assert.rejects(repo.resolveRef(ref), NotFoundError, ref);
+    }
+    assert.equal(await repo.resolveRef('refs/heads/main'), head);
   });
 });
