@@ -152,7 +152,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     logger,
     history,
     fastPath: opts.fastPath ?? true,
-    writes: { access, edits, pins, secretsEnv: env },
+    writes: { access, edits, pins, secretsEnv: allowedSecretEnv(env) },
   });
   const running = await listen(serverApp, { port, host });
   if (poll !== 'off') sync.startPolling(poll, opts.pollJitterMs ?? 5000);
@@ -216,6 +216,25 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     process.on('SIGINT', onSignal);
   }
   return { url: running.url, close, closed };
+}
+
+/**
+ * The variables a `${env:NAME}` secret reference may resolve to: only those `GITCFG_SECRET_ENV` names (a
+ * comma-separated list of names, or prefixes ending in `*`), never `GITCFG_*`. Without the list nothing resolves:
+ * otherwise anyone who can commit could have any variable of the server (cloud keys...) served to secret readers.
+ */
+export function allowedSecretEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const patterns = (env.GITCFG_SECRET_ENV ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  const allowed = (name: string) =>
+    patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/^GITCFG_/i.test(name) && allowed(name)) out[name] = value;
+  }
+  return out;
 }
 
 function parsePort(value: number | string): number {

@@ -1,4 +1,5 @@
 /** Secret fields: which pointers are secret, masking and resolution. */
+import { allowedSecretEnv } from '../../src/commands/serve.js';
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -106,5 +107,25 @@ describe('secret fields', () => {
     const inherited: JsonObject = { tokens: ['${env:toString}', '${env:__proto__}', '${env:constructor}'] };
     const plain = new SecretMatcher(schema).resolve(inherited, (n) => env[n], new Set()) as JsonObject;
     assert.deepEqual(plain.tokens, inherited.tokens);
+  });
+});
+
+describe('allowedSecretEnv (what `${env:NAME}` may resolve to on the server)', () => {
+  const env = {
+    DB_PASSWORD: 'db',
+    DB_USER: 'u',
+    AWS_SECRET_ACCESS_KEY: 'aws',
+    OPENAI_API_KEY: 'oa',
+    GITCFG_GIT_TOKEN: 'git',
+    GITCFG_SECRET_ENV: 'DB_*,OPENAI_API_KEY,GITCFG_*',
+  };
+
+  it('resolves only the names and prefixes GITCFG_SECRET_ENV lists, never GITCFG_*', () => {
+    assert.deepEqual({ ...allowedSecretEnv(env) }, { DB_PASSWORD: 'db', DB_USER: 'u', OPENAI_API_KEY: 'oa' });
+  });
+
+  it('resolves nothing without the list', () => {
+    const { GITCFG_SECRET_ENV: _unused, ...rest } = env;
+    assert.deepEqual({ ...allowedSecretEnv(rest) }, {});
   });
 });
