@@ -9,7 +9,7 @@ import * as git from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { GitOperationError, NotFoundError, UsageError, redactUrl } from '../errors/index.js';
 import { ObjectStore, isGitError } from './object-store.js';
-import { authHeaders, isRemoteFailure, remoteError } from './remote-errors.js';
+import { authHeaders, isRemoteFailure, remoteError, scrub } from './remote-errors.js';
 import type { FsPort, HttpPort, MirrorEvent, RemoteAuth } from './types.js';
 
 /** Options of `openMirror`. */
@@ -233,7 +233,8 @@ export class GitMirror extends ObjectStore {
   private async recover(reason: string, type: MirrorEvent['type']): Promise<void> {
     const started = Date.now();
     await this.cloneAndSwap();
-    this.onEvent({ type, reason, durationMs: Date.now() - started });
+    // `reason` may quote a raw local failure; events end up in logs, so no credential may pass through.
+    this.onEvent({ type, reason: scrub(reason, this.url, this.auth), durationMs: Date.now() - started });
   }
 
   /** Fetches the branch into `gitdir`; remote failures become typed errors, local ones are rethrown raw. */
