@@ -52,8 +52,8 @@ export function namespacesForFiles(files: number, environments = 4): number {
   return Math.max(1, Math.round((files - 1) / (2 + environments)));
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32); the fault suite replays its random kill points with it too. */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -3,10 +3,10 @@
  * (`schemas/<namespace>.schema.json`) with json-schema-to-typescript: one interface per namespace plus
  * `GitcfgNamespaces`, the map to pass to `createClient<GitcfgNamespaces>(...)`.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../data-file/index.js';
 import type { JsonObject, JsonValue } from '../engine/types.js';
 
 /** Anything with a `write(string)`. */
@@ -168,13 +168,9 @@ export async function typesCommand(options: TypesOptions): Promise<{ exitCode: n
     return { exitCode: 0 };
   }
   const out = resolve(options.cwd, options.out);
-  const temp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(temp, source, 'utf8');
-    await rename(temp, out);
+    await writeFileAtomic(out, Buffer.from(source, 'utf8'), 0o644);
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
     return fail(2, `cannot write ${shown(options.cwd, out)}: ${(error as Error).message}`);
   }
   options.stdout.write(`wrote ${schemas.size} namespace type(s) to ${shown(options.cwd, out)}\n`);

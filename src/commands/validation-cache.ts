@@ -10,9 +10,10 @@
  * the manifest are always checked by the engine. The cache is an optimisation only: unreadable or missing
  * means "check everything", and `--no-cache` ignores it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data-file/index.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue, TreeEntry } from '../engine/index.js';
@@ -72,12 +73,12 @@ export function cleanNamespaces(checked: readonly string[], issues: readonly Iss
 
 let fingerprint: string | undefined;
 
-/** Names, sizes and mtimes of the files of the modules a validation result depends on (engine, migrate). */
+/** Names, sizes and mtimes of the files of the modules a validation result depends on. */
 export function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash('sha256');
   const modules = dirname(dirname(fileURLToPath(import.meta.url)));
-  for (const name of ['engine', 'migrate']) {
+  for (const name of ['engine', 'migrate', 'json-pointer']) {
     const dir = join(modules, name);
     let files: string[] = [];
     try {
@@ -137,11 +138,8 @@ export class ValidationCache {
     if (fresh.length === 0) return;
     for (const key of fresh) this.#known.add(key);
     this.#keys = [...this.#keys, ...fresh].slice(-MAX_KEYS);
-    const temp = `${this.#file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await mkdir(dirname(this.#file), { recursive: true });
-      await writeFile(temp, `${this.#keys.join('\n')}\n`);
-      await rename(temp, this.#file);
+      await writeFileAtomic(this.#file, Buffer.from(`${this.#keys.join('\n')}\n`, 'utf8'), 0o644);
     } catch {
       // A read-only git dir only loses the speed-up.
     }

@@ -176,6 +176,15 @@ function maskedDiff(before: Evaluation, after: Evaluation): ConfigDiff[] {
 }
 
 /** The edit, rollback and revert service (see the module comment). */
+/** What every edit of one layer file names: the file, the caller's preconditions, author and message. */
+export interface LayerEdit {
+  namespace: string;
+  env: string;
+  preconditions: Preconditions;
+  author: Author;
+  message?: string;
+}
+
 export class EditService {
   private readonly queue = new WriteLock();
   private readonly prefix: string;
@@ -207,56 +216,41 @@ export class EditService {
   }
 
   /** Replaces (or creates) a layer file with `content` (YAML text). */
-  replaceFile(opts: {
-    namespace: string;
-    env: string;
-    content: string;
-    preconditions: Preconditions;
-    author: Author;
-    message?: string;
-  }): Promise<EditResult> {
-    const rel = layerFile(opts.namespace, opts.env);
-    return this.run(
-      opts.author,
-      async (ctx) => {
-        const current = ctx.files.get(rel);
-        checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
-        return {
-          changes: new Map([[rel, encoder.encode(opts.content)]]),
-          message: opts.message ?? `Update ${this.prefix + rel}`,
-        };
-      },
-      rel,
-    );
+  replaceFile(opts: LayerEdit & { content: string }): Promise<EditResult> {
+    return this.editLayer(opts, 'Update', async () => opts.content);
   }
 
   /** Applies a JSON merge patch (RFC 7396) to a layer file, keeping comments and order of untouched parts. */
-  patchFile(opts: {
-    namespace: string;
-    env: string;
-    patch: JsonValue;
-    preconditions: Preconditions;
-    author: Author;
-    message?: string;
-  }): Promise<EditResult> {
+  patchFile(opts: LayerEdit & { patch: JsonValue }): Promise<EditResult> {
+    return this.editLayer(opts, 'Patch', async (ctx, rel) => {
+      const bytes = await ctx.read(rel);
+      let text: string | null = null;
+      if (bytes !== null) {
+        try {
+          text = decoder.decode(bytes);
+        } catch {
+          throw new UsageError(`${this.prefix + rel} is not UTF-8; replace it with PUT instead`);
+        }
+      }
+      return applyMergePatchToYaml(text, opts.patch);
+    });
+  }
+
+  /** One edit of one layer file: checks the caller's preconditions against the file, then writes `content`. */
+  private editLayer(
+    opts: LayerEdit,
+    verb: string,
+    content: (ctx: PlanContext, rel: string) => Promise<string>,
+  ): Promise<EditResult> {
     const rel = layerFile(opts.namespace, opts.env);
     return this.run(
       opts.author,
       async (ctx) => {
         const current = ctx.files.get(rel);
         checkPreconditions(current ? fileEtag(current.oid) : null, opts.preconditions, this.prefix + rel);
-        const bytes = await ctx.read(rel);
-        let text: string | null = null;
-        if (bytes !== null) {
-          try {
-            text = decoder.decode(bytes);
-          } catch {
-            throw new UsageError(`${this.prefix + rel} is not UTF-8; replace it with PUT instead`);
-          }
-        }
         return {
-          changes: new Map([[rel, encoder.encode(applyMergePatchToYaml(text, opts.patch))]]),
-          message: opts.message ?? `Patch ${this.prefix + rel}`,
+          changes: new Map([[rel, encoder.encode(await content(ctx, rel))]]),
+          message: opts.message ?? `${verb} ${this.prefix + rel}`,
         };
       },
       rel,

@@ -3,7 +3,14 @@
  * of an environment to a commit. Writes go through a `WriteTarget` port (mirror + push, or local repository).
  */
 export { EditService, checkPreconditions, fileEtag } from './edit-service.js';
-export type { Author, EditResult, EditServiceOptions, FileVersion, Preconditions } from './edit-service.js';
+export type {
+  Author,
+  EditResult,
+  EditServiceOptions,
+  FileVersion,
+  LayerEdit,
+  Preconditions,
+} from './edit-service.js';
 export { applyMergePatch, applyMergePatchToYaml } from './merge-patch.js';
 export { checkName, isNamespaceFile, layerFile } from './repo-paths.js';
 export { WriteLock, localWriteTarget, mirrorWriteTarget } from './write-target.js';

@@ -12,23 +12,12 @@ import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
 import { status, waitFor } from '../server/server-fixture.js';
 import { SECRETS, startFaultRemote } from './fault-fixture.js';
 import type { FaultRemote } from './fault-fixture.js';
+import { rng } from '../../bench/lib/generate-repo.js';
 import { postGenericWebhook, startServeProcess } from './serve-process.js';
 import type { ServeProcess } from './serve-process.js';
 
 const ROUNDS = 20;
 const SEED = Number(process.env.GITCFG_FAULT_SEED ?? 20261122);
-
-/** Deterministic delays (mulberry32), so a failing round can be replayed with the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('kill -9 during syncs', () => {
   let remote: FaultRemote;

@@ -20,6 +20,19 @@ function underSubdir(files: Record<string, string>, subdir: string): Record<stri
   return Object.fromEntries(Object.entries(files).map(([p, c]) => [`${subdir}/${p}`, c]));
 }
 
+/** `gitcfg serve` of the local repository `work` on a free port, polling off, logs kept out of the output. */
+async function serveQuietly(work: string): ReturnType<typeof serveCommand> {
+  return serveCommand({
+    cwd: work,
+    env: { GITCFG_POLL: 'off' },
+    repo: '.',
+    port: 0,
+    dataDir: await tempDir(),
+    logDestination: new LogSink(),
+    print: () => {},
+  });
+}
+
 describe('serve a local repository', () => {
   after(cleanupTempDirs);
 
@@ -89,15 +102,7 @@ describe('serve a local repository', () => {
 
   it('drains on close: long-polls and event streams end, the server stops accepting', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
-    const handle = await serveCommand({
-      cwd: work,
-      env: { GITCFG_POLL: 'off' },
-      repo: work,
-      port: 0,
-      dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
-    });
+    const handle = await serveQuietly(work);
     const head = await run(work, 'rev-parse', 'HEAD');
     await waitForServed(handle.url, head);
     const poll = fetch(`${handle.url}/v1/watch/production?since=${head}&timeout=60`);
@@ -135,15 +140,7 @@ describe('serve a local repository', () => {
         'defaults/app.yaml': 'greeting: hello\nretry:\n  max: 3\n',
       },
     });
-    const handle = await serveCommand({
-      cwd: work,
-      env: { GITCFG_POLL: 'off' },
-      repo: '.',
-      port: 0,
-      dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
-    });
+    const handle = await serveQuietly(work);
     try {
       await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
       const current = await fetch(`${handle.url}/v1/config/app/production`);
@@ -192,15 +189,7 @@ describe('serve a local repository', () => {
         'environments/production/app.yaml': '$schemaVersion: 2\nattempts: 50\n',
       },
     });
-    const handle = await serveCommand({
-      cwd: work,
-      env: { GITCFG_POLL: 'off' },
-      repo: '.',
-      port: 0,
-      dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
-    });
+    const handle = await serveQuietly(work);
     try {
       await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
       const fits = await fetch(`${handle.url}/v1/config/app/development?version=1`);

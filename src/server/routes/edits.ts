@@ -5,20 +5,11 @@
 import type { Express, Request, Response } from 'express';
 import { stringify } from 'yaml';
 import { ForbiddenError, GitcfgError, UsageError } from '../../errors/index.js';
-import type { Author, EditResult, EditService, Preconditions } from '../../edits/index.js';
+import type { Author, EditResult, EditService, LayerEdit, Preconditions } from '../../edits/index.js';
 import type { JsonValue } from '../../engine/index.js';
 import type { Principal } from '../../auth/index.js';
 import { guarded, principalOf, readBody, sendJson } from './access.js';
 import type { RouteContext } from './access.js';
-
-/** What every edit of a layer file carries, whatever the body. */
-interface EditRequest {
-  namespace: string;
-  env: string;
-  preconditions: Preconditions;
-  author: Author;
-  message?: string;
-}
 
 const YAML_RE = /^(application|text)\/(x-)?yaml$/;
 
@@ -91,12 +82,18 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
   const { writes, logger } = ctx;
   const limit = writes.bodyLimit ?? 1024 * 1024;
 
+  /** Checks the caller may write the layer file named by the route (before the body is read). */
+  function authorizeEdit(req: Request, res: Response): EditService {
+    writes.access.authorize(principalOf(res), 'write', String(req.params.namespace), String(req.params.env));
+    return requireEdits(writes.edits);
+  }
+
   /** Runs one edit of the layer file named by the route for the caller, logs it and sends the result. */
   async function commitEdit(
     req: Request,
     res: Response,
     what: string,
-    edit: (common: EditRequest) => Promise<EditResult>,
+    edit: (common: LayerEdit) => Promise<EditResult>,
   ): Promise<void> {
     const namespace = String(req.params.namespace);
     const env = String(req.params.env);
@@ -151,11 +148,7 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
   app.put(
     '/v1/config/:namespace/:env',
     guarded(logger, async (req, res) => {
-      const namespace = String(req.params.namespace);
-      const env = String(req.params.env);
-      const principal = principalOf(res);
-      writes.access.authorize(principal, 'write', namespace, env);
-      const edits = requireEdits(writes.edits);
+      const edits = authorizeEdit(req, res);
       const type = mediaType(req);
       const body = await readBody(req, limit);
       let content: string;
@@ -183,11 +176,7 @@ export function registerEditRoutes(app: Express, ctx: RouteContext): void {
   app.patch(
     '/v1/config/:namespace/:env',
     guarded(logger, async (req, res) => {
-      const namespace = String(req.params.namespace);
-      const env = String(req.params.env);
-      const principal = principalOf(res);
-      writes.access.authorize(principal, 'write', namespace, env);
-      const edits = requireEdits(writes.edits);
+      const edits = authorizeEdit(req, res);
       const type = mediaType(req);
       if (type !== 'application/merge-patch+json' && type !== 'application/json') {
         throw unsupported(type, 'application/merge-patch+json');
