@@ -1,6 +1,6 @@
 /**
  * Access control of the HTTP API (bearer tokens from a server-side tokens file, scopes per namespace x
- * environment, admin) and secret fields (references, resolution for allowed readers, masking everywhere else).
+ * environment, admin). Secret fields (references, masking) live in the engine, which validation needs them for.
  */
 export { AccessControl, ENABLE_WRITES_HINT, hashToken } from './access-control.js';
 export type { Principal } from './access-control.js';
@@ -9,12 +9,3 @@ export type { Access, Scope } from './scopes.js';
 export { loadTokensFile, parseTokensFile } from './tokens-file.js';
 export type { TokenEntry } from './tokens-file.js';
 export { TOKENS_FILE_SCHEMA } from './tokens-schema.js';
-export {
-  SECRET_MASK,
-  SecretMatcher,
-  isSecretReference,
-  maskChanges,
-  maskSecrets,
-  maskValueAt,
-  plaintextSecrets,
-} from './secrets.js';

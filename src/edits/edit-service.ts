@@ -4,7 +4,7 @@
  * resulting tree with the engine, commit (author = caller, committer = server), publish. A publish lost to a
  * moved branch is redone on the new head a bounded number of times.
  */
-import { maskChanges } from '../auth/index.js';
+import { maskChanges } from '../engine/index.js';
 import { diffConfigs, evaluateRepo } from '../engine/index.js';
 import type { ConfigDiff, EngineCache, Evaluation, RepoSource, TreeEntry } from '../engine/index.js';
 import {

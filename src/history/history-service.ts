@@ -10,7 +10,7 @@ import { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator
 import type { NamespaceFiles, PairState } from './commit-evaluator.js';
 import { parseBlobRef } from './history-index.js';
 import type { ExtendResult, HistoryIndex, HistoryView, IndexedCommit } from './history-index.js';
-import { maskChanges, maskValueAt } from '../auth/index.js';
+import { maskChanges, maskValueAt } from '../engine/index.js';
 import type {
   AuditQueries,
   CommitSummary,

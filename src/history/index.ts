@@ -16,8 +16,7 @@ export { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator
 export type { CommitEvaluatorOptions, PairState } from './commit-evaluator.js';
 export { HISTORY_LIMITS, HistoryService } from './history-service.js';
 export type { HistoryQuery, HistoryServiceOptions } from './history-service.js';
-// Secret masking lives in src/auth (one implementation); re-exported for audit callers.
-export { SECRET_MASK as MASK, maskChanges, maskSecrets, maskValueAt } from '../auth/index.js';
+
 export type {
   AuditQueries,
   CommitSummary,

@@ -8,7 +8,7 @@ import {
   isSecretReference,
   maskChanges,
   maskSecrets,
-} from '../../src/auth/index.js';
+} from '../../src/engine/index.js';
 import type { JsonObject } from '../../src/engine/index.js';
 
 const schema: JsonObject = {

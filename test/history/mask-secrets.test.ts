@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JsonObject } from '../../src/engine/index.js';
-import { MASK, maskChanges, maskSecrets, maskValueAt } from '../../src/history/index.js';
+import { SECRET_MASK as MASK, maskChanges, maskSecrets, maskValueAt } from '../../src/engine/index.js';
 
 const SCHEMA: JsonObject = {
   type: 'object',

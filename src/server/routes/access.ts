@@ -5,7 +5,7 @@
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import { SecretMatcher } from '../../auth/index.js';
+import { SecretMatcher } from '../../engine/index.js';
 import type { AccessControl, Principal } from '../../auth/index.js';
 import type { EditService, PinStore } from '../../edits/index.js';
 import type { JsonObject } from '../../engine/index.js';
