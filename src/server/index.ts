@@ -5,4 +5,7 @@ export { listen } from './listen.js';
 export type { RunningServer } from './listen.js';
 export { WatchHub } from './watch-hub.js';
 export type { WatchEvent } from './watch-hub.js';
-export type { WriteDeps } from './routes/access.js';
+export type { WriteDeps } from './app.js';
+export { ERROR_STATUS } from './http-io.js';
+export type { HttpErrorCode } from './http-io.js';
+export type { RouteAccess, RouteSpec } from './route-table.js';

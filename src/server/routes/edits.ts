@@ -2,14 +2,16 @@
  * Edit routes: `GET /v1/files/:namespace/:env` (the raw layer file and its ETag), `PUT /v1/config/:namespace/:env`
  * (replace it with a YAML or JSON body) and `PATCH` (JSON merge patch). Env `defaults` is the defaults file.
  */
-import type { Express, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { stringify } from 'yaml';
-import { ForbiddenError, GitcfgError, UsageError } from '../../errors/index.js';
+import { ForbiddenError, GitcfgError, InvalidConfigError, UsageError } from '../../errors/index.js';
 import type { Author, EditResult, EditService, LayerEdit, Preconditions } from '../../edits/index.js';
 import type { JsonValue } from '../../engine/index.js';
 import type { Principal } from '../../auth/index.js';
-import { guarded, principalOf, readBody, sendJson } from './access.js';
-import type { RouteContext } from './access.js';
+import type { Logger } from '../../log/index.js';
+import type { Snapshot, SnapshotStore } from '../../snapshot/index.js';
+import { parseJsonBody, readBody, sendJson, statusOf } from '../http-io.js';
+import type { AccessGuard, RouteSpec } from '../route-table.js';
 
 const YAML_RE = /^(application|text)\/(x-)?yaml$/;
 
@@ -54,14 +56,6 @@ export function authorOf(principal: Principal | null): Author {
   return { name: principal.name, email: principal.email };
 }
 
-function parseJson(body: Buffer): JsonValue {
-  try {
-    return JSON.parse(body.toString('utf8')) as JsonValue;
-  } catch {
-    throw new UsageError('the body is not valid JSON');
-  }
-}
-
 /** Answers an edit: 201 when a file was created, 200 otherwise; headers carry the commit and the file ETag. */
 export function sendEditResult(res: Response, result: EditResult, created = false): void {
   const headers: Record<string, string> = { 'Gitcfg-Commit': result.commit };
@@ -77,112 +71,163 @@ function requireEdits(edits: EditService | undefined): EditService {
   return edits;
 }
 
-/** Registers the edit routes. */
-export function registerEditRoutes(app: Express, ctx: RouteContext): void {
-  const { writes, logger } = ctx;
-  const limit = writes.bodyLimit ?? 1024 * 1024;
+/** What the write routes (edits, rollback, pins) need. */
+export interface WriteRouteDeps {
+  /** Absent: the write routes answer 403 (nothing to write to). */
+  edits?: EditService | undefined;
+  store: SnapshotStore;
+  sync: { snapshotAt(ref: string): Promise<Snapshot> };
+  logger: Logger;
+  /** Largest accepted request body, bytes (default 1 MiB). */
+  bodyLimit?: number | undefined;
+}
 
-  /** Checks the caller may write the layer file named by the route (before the body is read). */
-  function authorizeEdit(req: Request, res: Response): EditService {
-    writes.access.authorize(principalOf(res), 'write', String(req.params.namespace), String(req.params.env));
-    return requireEdits(writes.edits);
+/**
+ * Runs a write; a failure of the remote (5xx) says that nothing was committed, so the caller knows a retry is safe.
+ */
+export async function committing<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof GitcfgError && (statusOf(err.code) ?? 0) >= 502) {
+      throw new GitcfgError(err.code, `${err.message}; nothing was committed`, err.data, { cause: err });
+    }
+    throw err;
   }
+}
+
+/** The edit routes. */
+export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
+  const { logger } = deps;
+  const limit = deps.bodyLimit ?? 1024 * 1024;
+  const edits = (): EditService => requireEdits(deps.edits);
 
   /** Runs one edit of the layer file named by the route for the caller, logs it and sends the result. */
   async function commitEdit(
     req: Request,
     res: Response,
+    guard: AccessGuard,
     what: string,
     edit: (common: LayerEdit) => Promise<EditResult>,
   ): Promise<void> {
     const namespace = String(req.params.namespace);
     const env = String(req.params.env);
-    const principal = principalOf(res);
     const message = messageOf(req);
     const pre = preconditions(req);
-    const result = await edit({
-      namespace,
-      env,
-      preconditions: pre,
-      author: authorOf(principal),
-      ...(message !== undefined ? { message } : {}),
-    });
+    const result = await committing(() =>
+      edit({
+        namespace,
+        env,
+        preconditions: pre,
+        author: authorOf(guard.principal),
+        ...(message !== undefined ? { message } : {}),
+      }),
+    );
     logger.info(
-      { namespace, env, by: principal?.name, commit: result.commit, committed: result.committed },
+      { namespace, env, by: guard.principal?.name, commit: result.commit, committed: result.committed },
       what,
     );
     sendEditResult(res, result, pre.ifMatch === undefined);
   }
 
-  app.get(
-    '/v1/files/:namespace/:env',
-    guarded(logger, async (req, res) => {
-      const namespace = String(req.params.namespace);
-      const env = String(req.params.env);
-      writes.access.authorize(principalOf(res), 'read', namespace, env);
-      const file = await requireEdits(writes.edits).readFile(namespace, env);
-      const headers: Record<string, string> = { 'Gitcfg-Commit': file.commit, 'Cache-Control': 'no-cache' };
-      if (!file.etag || !file.content) {
-        sendJson(
-          res,
-          404,
-          { error: { code: 'E_NOT_FOUND', message: `file not found: ${file.path}` } },
-          headers,
-        );
-        return;
-      }
-      headers.ETag = file.etag;
-      headers['Gitcfg-File-ETag'] = file.etag;
-      if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === file.etag)) {
-        res.writeHead(304, headers);
-        res.end();
-        return;
-      }
-      headers['Content-Type'] = 'application/yaml; charset=utf-8';
-      headers['Content-Length'] = String(file.content.byteLength);
-      res.writeHead(200, headers);
-      res.end(req.method === 'HEAD' ? undefined : Buffer.from(file.content));
-    }),
-  );
-
-  app.put(
-    '/v1/config/:namespace/:env',
-    guarded(logger, async (req, res) => {
-      const edits = authorizeEdit(req, res);
-      const type = mediaType(req);
-      const body = await readBody(req, limit);
-      let content: string;
-      if (type === 'application/json') {
-        const value = parseJson(body);
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          throw new UsageError('the body must be a JSON object');
-        }
-        content = stringify(value, { lineWidth: 0 });
-      } else if (type === '' || YAML_RE.test(type)) {
-        try {
-          content = new TextDecoder('utf-8', { fatal: true }).decode(body);
-        } catch {
-          throw new UsageError('the body is not UTF-8');
-        }
-      } else {
-        throw unsupported(type, 'application/yaml or application/json');
-      }
-      await commitEdit(req, res, 'config file replaced', (common) =>
-        edits.replaceFile({ ...common, content }),
+  /**
+   * The branch head may be a commit the server rejected (e.g. a plaintext secret): its raw files are answered
+   * only to callers who may read that pair's secrets; others are told which commit is served instead.
+   */
+  async function assertHeadReadable(commit: string, guard: AccessGuard, ns: string, env: string) {
+    if (commit === deps.store.current?.commit || guard.canReadSecrets(ns, env)) return;
+    try {
+      await deps.sync.snapshotAt(commit);
+    } catch (err) {
+      if (!(err instanceof InvalidConfigError)) throw err;
+      throw new ForbiddenError(
+        `the branch head ${commit.slice(0, 12)} was rejected by validation; its raw files are readable only ` +
+          `with read-secrets on ${ns}/${env} (served: ${deps.store.current?.commit.slice(0, 12) ?? 'none'})`,
+        { commit },
       );
-    }),
-  );
+    }
+  }
 
-  app.patch(
-    '/v1/config/:namespace/:env',
-    guarded(logger, async (req, res) => {
-      const edits = authorizeEdit(req, res);
-      const type = mediaType(req);
-      if (type !== 'application/merge-patch+json' && type !== 'application/json') {
-        throw unsupported(type, 'application/merge-patch+json');
-      }
-      const patch = parseJson(await readBody(req, limit));
-      await commitEdit(req, res, 'config file patched', (common) => edits.patchFile({ ...common, patch }));
-    }),
-  );
+  return [
+    {
+      method: 'GET',
+      path: '/v1/files/:namespace/:env',
+      access: { kind: 'read', namespaceParam: 'namespace', envParam: 'env' },
+      summary: 'the raw layer file at the branch head, with its ETag for edits',
+      handler: async (req, res, { guard }) => {
+        const namespace = String(req.params.namespace);
+        const env = String(req.params.env);
+        const file = await edits().readFile(namespace, env);
+        await assertHeadReadable(file.commit, guard, namespace, env);
+        const headers: Record<string, string> = { 'Gitcfg-Commit': file.commit, 'Cache-Control': 'no-cache' };
+        if (!file.etag || !file.content) {
+          sendJson(
+            res,
+            404,
+            { error: { code: 'E_NOT_FOUND', message: `file not found: ${file.path}` } },
+            headers,
+          );
+          return;
+        }
+        headers.ETag = file.etag;
+        headers['Gitcfg-File-ETag'] = file.etag;
+        if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === file.etag)) {
+          res.writeHead(304, headers);
+          res.end();
+          return;
+        }
+        headers['Content-Type'] = 'application/yaml; charset=utf-8';
+        headers['Content-Length'] = String(file.content.byteLength);
+        res.writeHead(200, headers);
+        res.end(req.method === 'HEAD' ? undefined : Buffer.from(file.content));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/config/:namespace/:env',
+      access: { kind: 'write', namespaceParam: 'namespace', envParam: 'env' },
+      summary: 'replace a layer file (YAML or JSON body; If-Match)',
+      handler: async (req, res, { guard }) => {
+        const service = edits();
+        const type = mediaType(req);
+        const body = await readBody(req, limit);
+        let content: string;
+        if (type === 'application/json') {
+          const value = parseJsonBody(body) as JsonValue;
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+            throw new UsageError('the body must be a JSON object');
+          }
+          content = stringify(value, { lineWidth: 0 });
+        } else if (type === '' || YAML_RE.test(type)) {
+          try {
+            content = new TextDecoder('utf-8', { fatal: true }).decode(body);
+          } catch {
+            throw new UsageError('the body is not UTF-8');
+          }
+        } else {
+          throw unsupported(type, 'application/yaml or application/json');
+        }
+        await commitEdit(req, res, guard, 'config file replaced', (common) =>
+          service.replaceFile({ ...common, content }),
+        );
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/config/:namespace/:env',
+      access: { kind: 'write', namespaceParam: 'namespace', envParam: 'env' },
+      summary: 'JSON merge patch of a layer file (comments kept; If-Match)',
+      handler: async (req, res, { guard }) => {
+        const service = edits();
+        const type = mediaType(req);
+        if (type !== 'application/merge-patch+json' && type !== 'application/json') {
+          throw unsupported(type, 'application/merge-patch+json');
+        }
+        const patch = parseJsonBody(await readBody(req, limit)) as JsonValue;
+        await commitEdit(req, res, guard, 'config file patched', (common) =>
+          service.patchFile({ ...common, patch }),
+        );
+      },
+    },
+  ];
 }

@@ -1,12 +1,14 @@
 /**
  * Audit routes: `GET /v1/history/:namespace/:env` (commits that changed the effective config, newest first) and
- * `GET /v1/diff?from=&to=[&env=]` (effective changes between two commits). Both read the served snapshot's
- * commit and delegate to the history module; errors go to the app's error handler.
+ * `GET /v1/diff?from=&to=[&env=]` (effective changes between two commits). A diff reads names of other commits
+ * than the served one: the caller must be allowed to read every pair the answer mentions.
  */
-import type { Express, Request, Response } from 'express';
+import type { Request } from 'express';
 import { UsageError } from '../../errors/index.js';
 import type { AuditQueries } from '../../history/index.js';
 import type { SnapshotStore } from '../../snapshot/index.js';
+import { NotReadyError, queryParam, sendJson } from '../http-io.js';
+import type { RouteSpec } from '../route-table.js';
 
 /** What the audit routes need. */
 export interface HistoryRouteDeps {
@@ -14,52 +16,59 @@ export interface HistoryRouteDeps {
   store: SnapshotStore;
 }
 
-function query(req: Request, name: string): string | undefined {
-  const value = (req.query as Record<string, unknown>)[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new UsageError(`query parameter ${name} must be given once`);
-  return value;
-}
-
-function send(res: Response, body: unknown, status = 200): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(bytes.length),
-    'Cache-Control': 'no-cache',
-  });
-  res.end(bytes);
-}
-
-/** Registers the audit routes on `app` (before its 404 fallback). */
-export function registerHistoryRoutes(app: Express, deps: HistoryRouteDeps): void {
+/** The audit routes. */
+export function historyRoutes(deps: HistoryRouteDeps): RouteSpec[] {
   // Both answer about the served commit: without a snapshot there is nothing to answer about yet.
-  const notReady = (res: Response): boolean => {
-    if (deps.store.current) return false;
-    send(res, { error: { code: 'E_NOT_READY', message: 'no snapshot loaded yet' } }, 503);
-    return true;
+  const served = () => {
+    const snapshot = deps.store.current;
+    if (!snapshot) throw new NotReadyError();
+    return snapshot;
   };
-
-  app.get('/v1/history/:namespace/:env', async (req, res) => {
-    if (notReady(res)) return;
-    const limitParam = query(req, 'limit');
-    if (limitParam !== undefined && !/^[0-9]+$/.test(limitParam))
-      throw new UsageError(`limit must be a positive integer: ${limitParam}`);
-    const before = query(req, 'before');
-    const page = await deps.history.history(String(req.params.namespace), String(req.params.env), {
-      at: deps.store.current!.commit,
-      ...(limitParam !== undefined ? { limit: Number(limitParam) } : {}),
-      ...(before !== undefined ? { before } : {}),
-    });
-    send(res, page);
-  });
-
-  app.get('/v1/diff', async (req, res) => {
-    if (notReady(res)) return;
-    const from = query(req, 'from');
-    if (from === undefined || from === '') throw new UsageError('missing query parameter from');
-    const to = query(req, 'to') || deps.store.current!.commit;
-    const env = query(req, 'env');
-    send(res, await deps.history.diff(from, to, env !== undefined ? { environment: env } : {}));
-  });
+  const param = (req: Request, name: string) => String(req.params[name]);
+  return [
+    {
+      method: 'GET',
+      path: '/v1/history/:namespace/:env',
+      access: { kind: 'read', namespaceParam: 'namespace', envParam: 'env' },
+      summary: 'commits that changed the effective config of a pair',
+      handler: async (req, res) => {
+        const at = served().commit;
+        const limitParam = queryParam(req, 'limit');
+        if (limitParam !== undefined && !/^[0-9]+$/.test(limitParam))
+          throw new UsageError(`limit must be a positive integer: ${limitParam}`);
+        const before = queryParam(req, 'before');
+        const page = await deps.history.history(param(req, 'namespace'), param(req, 'env'), {
+          at,
+          ...(limitParam !== undefined ? { limit: Number(limitParam) } : {}),
+          ...(before !== undefined ? { before } : {}),
+        });
+        sendJson(res, 200, page, { 'Cache-Control': 'no-cache' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/diff',
+      access: { kind: 'read-checked' },
+      summary: 'effective changes between two commits (read on every pair involved)',
+      handler: async (req, res, { guard }) => {
+        const snapshot = served();
+        const from = queryParam(req, 'from');
+        if (from === undefined || from === '') throw new UsageError('missing query parameter from');
+        const to = queryParam(req, 'to') || snapshot.commit;
+        const env = queryParam(req, 'env');
+        // A diff spans every namespace (of one environment with ?env=) of the served commit...
+        for (const e of env !== undefined ? [env] : snapshot.environments) {
+          for (const ns of snapshot.namespaces) guard.read(ns, e);
+        }
+        const diff = await deps.history.diff(from, to, env !== undefined ? { environment: env } : {});
+        // ...and of both commits it compares, which may have names the served one no longer has.
+        for (const pair of diff.pairs) guard.read(pair.namespace, pair.environment);
+        for (const key of [...diff.invalid.from, ...diff.invalid.to]) {
+          const [ns, e] = key.split('/') as [string, string];
+          guard.read(ns, e);
+        }
+        sendJson(res, 200, diff, { 'Cache-Control': 'no-cache' });
+      },
+    },
+  ];
 }

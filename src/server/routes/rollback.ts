@@ -3,13 +3,12 @@
  * content at `to` as one commit; `{revert, namespace?, message?, dryRun?}` reverts one commit (409 with the
  * conflicting paths when they changed since).
  */
-import type { Express } from 'express';
-import { UsageError } from '../../errors/index.js';
+import { ForbiddenError, UsageError } from '../../errors/index.js';
 import type { JsonObject } from '../../engine/index.js';
-import { authorOf, sendEditResult } from './edits.js';
-import { guarded, principalOf, readBody } from './access.js';
-import type { RouteContext } from './access.js';
-import { ForbiddenError } from '../../errors/index.js';
+import { parseJsonBody, readBody } from '../http-io.js';
+import type { RouteSpec } from '../route-table.js';
+import { authorOf, committing, sendEditResult } from './edits.js';
+import type { WriteRouteDeps } from './edits.js';
 
 function field(body: JsonObject, name: string, required: boolean): string | undefined {
   const value = body[name];
@@ -22,24 +21,19 @@ function field(body: JsonObject, name: string, required: boolean): string | unde
   return value;
 }
 
-/** Registers the rollback route. */
-export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
-  const { writes, logger } = ctx;
-  app.post(
-    '/v1/rollback',
-    guarded(logger, async (req, res) => {
-      const principal = principalOf(res);
-      writes.access.authorizeAdmin(principal);
-      if (!writes.edits) throw new ForbiddenError('this server accepts no edits');
-      let body: JsonObject;
-      try {
-        body = JSON.parse(
-          (await readBody(req, writes.bodyLimit ?? 1024 * 1024)).toString('utf8'),
-        ) as JsonObject;
-      } catch (err) {
-        if (err instanceof SyntaxError) throw new UsageError('the body is not valid JSON');
-        throw err;
-      }
+/** The rollback route. */
+export function rollbackRoutes(deps: WriteRouteDeps): RouteSpec[] {
+  const { logger } = deps;
+  const route: RouteSpec = {
+    method: 'POST',
+    path: '/v1/rollback',
+    access: { kind: 'admin' },
+    summary: 'restore a namespace to an earlier commit, or revert one commit',
+    handler: async (req, res, { guard }) => {
+      const principal = guard.principal;
+      const edits = deps.edits;
+      if (!edits) throw new ForbiddenError('this server accepts no edits');
+      const body = parseJsonBody(await readBody(req, deps.bodyLimit ?? 1024 * 1024)) as JsonObject;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new UsageError('the body must be a JSON object');
       }
@@ -57,23 +51,27 @@ export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
         if (body.to !== undefined || body.env !== undefined)
           throw new UsageError('revert cannot be combined with to or env');
         const namespace = field(body, 'namespace', false);
-        result = await writes.edits.revert({
-          commit: revert,
-          dryRun,
-          author,
-          ...(namespace !== undefined ? { namespace } : {}),
-          ...(message !== undefined ? { message } : {}),
-        });
+        result = await committing(() =>
+          edits.revert({
+            commit: revert,
+            dryRun,
+            author,
+            ...(namespace !== undefined ? { namespace } : {}),
+            ...(message !== undefined ? { message } : {}),
+          }),
+        );
       } else {
         const env = field(body, 'env', false);
-        result = await writes.edits.rollback({
-          namespace: field(body, 'namespace', true)!,
-          to: field(body, 'to', true)!,
-          dryRun,
-          author,
-          ...(env !== undefined ? { env } : {}),
-          ...(message !== undefined ? { message } : {}),
-        });
+        result = await committing(() =>
+          edits.rollback({
+            namespace: field(body, 'namespace', true)!,
+            to: field(body, 'to', true)!,
+            dryRun,
+            author,
+            ...(env !== undefined ? { env } : {}),
+            ...(message !== undefined ? { message } : {}),
+          }),
+        );
       }
       logger.info(
         {
@@ -86,6 +84,7 @@ export function registerRollbackRoutes(app: Express, ctx: RouteContext): void {
         revert !== undefined ? 'revert' : 'rollback',
       );
       sendEditResult(res, result);
-    }),
-  );
+    },
+  };
+  return [route];
 }

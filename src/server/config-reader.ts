@@ -1,0 +1,237 @@
+/**
+ * The one read resolver of configs and bundles: which snapshot answers (the served one, `?ref=`, or an
+ * environment's pin), which names the caller must be allowed to read in *that* snapshot, whether secret
+ * references are resolved for the caller, and the headers of the answer. Both the routes and the pre-routed fast
+ * path answer through it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessControl } from '../auth/index.js';
+import { SecretMatcher } from '../engine/index.js';
+import type { JsonObject } from '../engine/index.js';
+import type { PinStore } from '../edits/index.js';
+import { NotFoundError, UsageError } from '../errors/index.js';
+import type { AuditQueries } from '../history/index.js';
+import {
+  currentVersion,
+  documentAtVersion,
+  etagOf,
+  renderJson,
+  renderYaml,
+  subtree,
+} from '../snapshot/index.js';
+import type { RenderedBody, RenderedDocument, Snapshot, SnapshotStore } from '../snapshot/index.js';
+import { formatFromAccept, formatOf, NotReadyError, queryParam, sendJson, writeRendered } from './http-io.js';
+import type { Format } from './http-io.js';
+import { authenticate, guardFor } from './route-table.js';
+import type { AccessGuard } from './route-table.js';
+
+/** What the reader needs from the sync service. */
+export interface ReaderSync {
+  readonly isStale: boolean;
+  snapshotAt(ref: string): Promise<Snapshot>;
+  trigger(reason: string): Promise<unknown>;
+}
+
+export interface ConfigReaderDeps {
+  store: SnapshotStore;
+  sync: ReaderSync;
+  access: AccessControl;
+  pins?: PinStore | undefined;
+  history?: AuditQueries | undefined;
+  /** The value of secret reference `${env:name}` for `namespace`/`env`, if the operator allows it there. */
+  resolveSecret: (namespace: string, env: string, name: string) => string | undefined;
+}
+
+/** Where an answer comes from. */
+interface Source {
+  snapshot: Snapshot;
+  /** The pinned commit when the environment's pin chose the snapshot. */
+  pinned?: string;
+  /** Whether the answer is the served snapshot while the remote is unreachable. */
+  stale: boolean;
+}
+
+const matchers = new WeakMap<RenderedDocument, SecretMatcher>();
+
+/** The secret matcher of a namespace's schema, or null when it marks no secret field. */
+function secretsOf(snapshot: Snapshot, namespace: string): SecretMatcher | null {
+  const schema = snapshot.schemas.get(namespace);
+  if (!schema) return null;
+  let m = matchers.get(schema);
+  if (!m) matchers.set(schema, (m = new SecretMatcher(schema.value as JsonObject)));
+  return m.hasSecrets ? m : null;
+}
+
+function missingPair(snapshot: Snapshot, namespace: string, env: string): NotFoundError {
+  if (!snapshot.namespaces.includes(namespace)) return new NotFoundError('namespace', namespace);
+  if (!snapshot.environments.includes(env)) return new NotFoundError('environment', env);
+  return new NotFoundError('config', `${namespace}/${env}`);
+}
+
+function commonHeaders(source: Source): Record<string, string> {
+  const headers: Record<string, string> = { 'Gitcfg-Commit': source.snapshot.commit, Vary: 'Accept' };
+  if (source.stale) headers['Gitcfg-Stale'] = 'true';
+  if (source.pinned) headers['Gitcfg-Pinned'] = source.pinned;
+  return headers;
+}
+
+/** Names are lower-case; anything else cannot be a namespace or environment (and never reaches a lookup). */
+const PLAIN_CONFIG = /^\/v1\/config\/([a-z][a-z0-9-]*)\/([a-z][a-z0-9-]*)$/;
+const PLAIN_BUNDLE = /^\/v1\/bundle\/([a-z][a-z0-9-]*)$/;
+
+export class ConfigReader {
+  constructor(private readonly deps: ConfigReaderDeps) {}
+
+  /** The snapshot that answers for `env`: `?ref=`, else the environment's pin, else the served one. */
+  async source(env: string, ref: string | undefined): Promise<Source> {
+    const { store, sync, pins } = this.deps;
+    if (ref !== undefined) return { snapshot: await sync.snapshotAt(ref), stale: false };
+    const pin = pins?.get(env);
+    if (pin) return { snapshot: await this.pinned(pin.commit), pinned: pin.commit, stale: false };
+    const snapshot = store.current;
+    if (!snapshot) throw new NotReadyError();
+    return { snapshot, stale: sync.isStale };
+  }
+
+  /**
+   * Right after a restart the sync may not have opened the repository yet (pins must be served even with the
+   * remote down): wait for one sync run (it opens the local mirror before fetching), then build the pin.
+   */
+  private async pinned(commit: string): Promise<Snapshot> {
+    try {
+      return await this.deps.sync.snapshotAt(commit);
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || err.data.reason === undefined) throw err;
+      await this.deps.sync.trigger('pinned read');
+      return this.deps.sync.snapshotAt(commit);
+    }
+  }
+
+  /** `GET /v1/config/:namespace/:env` (`ref`, `version`, `explain`, `path`, `format`). */
+  async config(req: IncomingMessage, res: ServerResponse, guard: AccessGuard, ns: string, env: string) {
+    guard.read(ns, env);
+    const ref = queryParam(req, 'ref');
+    const source = await this.source(env, ref);
+    const { snapshot } = source;
+    const config = snapshot.configs.get(`${ns}/${env}`);
+    if (!config) throw missingPair(snapshot, ns, env);
+    if (queryParam(req, 'explain') === '1' && this.deps.history) {
+      sendJson(res, 200, await this.deps.history.explain(ns, env, { at: snapshot.commit }), {
+        ...commonHeaders(source),
+        'Cache-Control': 'no-cache',
+      });
+      return;
+    }
+    const versionParam = queryParam(req, 'version');
+    let document: RenderedDocument = config;
+    let version = currentVersion(snapshot, ns);
+    if (versionParam !== undefined) {
+      if (!/^\d+$/.test(versionParam))
+        throw new UsageError(`version must be a positive integer: ${versionParam}`);
+      const migrated = documentAtVersion(snapshot, ns, config, Number(versionParam));
+      if (!migrated.document) {
+        throw new UsageError(migrated.issues.map((i) => i.message).join('; '), { issues: migrated.issues });
+      }
+      document = migrated.document;
+      version = Number(versionParam);
+    }
+    const headers = { ...commonHeaders(source), 'Gitcfg-Schema-Version': String(version) };
+    const format = formatOf(req);
+    const matcher =
+      versionParam === undefined && guard.canReadSecrets(ns, env) ? secretsOf(snapshot, ns) : null;
+    if (matcher) {
+      this.sendResolved(req, res, matcher, document.value as JsonObject, ns, env, format, headers);
+      return;
+    }
+    writeRendered(req, res, selected(req, document, format), format, headers);
+  }
+
+  /** `GET /v1/bundle/:env`: needs read on every namespace of the answering snapshot. */
+  async bundle(req: IncomingMessage, res: ServerResponse, guard: AccessGuard, env: string) {
+    if (queryParam(req, 'version') !== undefined) {
+      throw new UsageError('version is per namespace: use /v1/config/:namespace/:env?version=N');
+    }
+    const source = await this.source(env, queryParam(req, 'ref'));
+    const bundle = source.snapshot.bundles.get(env);
+    if (!bundle) throw new NotFoundError('environment', env);
+    for (const ns of source.snapshot.namespaces) guard.read(ns, env);
+    const format = formatOf(req);
+    writeRendered(req, res, selected(req, bundle, format), format, commonHeaders(source));
+  }
+
+  /**
+   * The pre-routed fast path: a plain GET/HEAD of a current config or bundle, without a query string, answered
+   * here when nothing but the served snapshot is involved (no pin, no secret resolution) and the caller is
+   * allowed; false for anything else, which the routes then answer (and refuse) in full.
+   */
+  tryPlainRead(req: IncomingMessage, res: ServerResponse): { route: string } | null {
+    const url = req.url;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url) return null;
+    const config = PLAIN_CONFIG.exec(url);
+    const bundle = config ? null : PLAIN_BUNDLE.exec(url);
+    if (!config && !bundle) return null;
+    const env = config ? config[2]! : bundle![1]!;
+    const { store, sync, access, pins } = this.deps;
+    const snapshot = store.current;
+    if (!snapshot || pins?.get(env)) return null;
+    let guard: AccessGuard;
+    try {
+      guard = guardFor(access, authenticate(access, req));
+    } catch {
+      return null;
+    }
+    const source: Source = { snapshot, stale: sync.isStale };
+    const format = formatFromAccept(req.headers.accept);
+    if (config) {
+      const ns = config[1]!;
+      const document = snapshot.configs.get(`${ns}/${env}`);
+      if (!document || !guard.canRead(ns, env)) return null;
+      if (guard.canReadSecrets(ns, env) && secretsOf(snapshot, ns)) return null;
+      const headers = {
+        ...commonHeaders(source),
+        'Gitcfg-Schema-Version': String(currentVersion(snapshot, ns)),
+      };
+      writeRendered(req, res, document[format], format, headers);
+      return { route: '/v1/config/:namespace/:env' };
+    }
+    const document = snapshot.bundles.get(env);
+    if (!document || !snapshot.namespaces.every((ns) => guard.canRead(ns, env))) return null;
+    writeRendered(req, res, document[format], format, commonHeaders(source));
+    return { route: '/v1/bundle/:env' };
+  }
+
+  /** Renders a config with its secret references resolved for this caller (never cached, never stored). */
+  private sendResolved(
+    req: IncomingMessage,
+    res: ServerResponse,
+    matcher: SecretMatcher,
+    value: JsonObject,
+    ns: string,
+    env: string,
+    format: Format,
+    headers: Record<string, string>,
+  ): void {
+    const missing = new Set<string>();
+    const resolved = matcher.resolve(value, (name) => this.deps.resolveSecret(ns, env, name), missing);
+    const p = queryParam(req, 'path');
+    const part = p === undefined || p === '' ? resolved : subtree(resolved, p);
+    if (part === undefined) throw new NotFoundError('path', p!);
+    const body = format === 'yaml' ? renderYaml(part).body : renderJson(part).body;
+    const rendered: RenderedBody = { body, etag: etagOf(body) };
+    writeRendered(req, res, rendered, format, {
+      ...headers,
+      'Gitcfg-Secrets': missing.size > 0 ? `unresolved=${[...missing].sort().join(',')}` : 'resolved',
+      'Cache-Control': 'no-store',
+      Vary: 'Accept, Authorization',
+    });
+  }
+}
+
+/** The rendering of `document` in `format`, or of its `?path=` part. */
+function selected(req: IncomingMessage, document: RenderedDocument, format: Format): RenderedBody {
+  const path = queryParam(req, 'path');
+  if (path === undefined || path === '') return document[format];
+  const value = subtree(document.value as JsonObject, path);
+  if (value === undefined) throw new NotFoundError('path', path);
+  return format === 'json' ? renderJson(value) : renderYaml(value);
+}

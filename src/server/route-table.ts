@@ -1,0 +1,235 @@
+/**
+ * Route-declared access, deny by default. Every route states what it needs in its `RouteSpec.access`; the table
+ * authenticates, enforces the declaration before the handler runs, and refuses to mount a route without one.
+ * Routes whose answer spans names only known while answering (`read-checked`) must pass every namespace and
+ * environment they answer about through `ctx.guard`: a success written before any check is turned into a 500,
+ * so a forgotten check fails closed instead of leaking.
+ */
+import type { Express, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessControl, Principal } from '../auth/index.js';
+import { ForbiddenError, GitcfgError, UnauthorizedError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { sendFailure } from './http-io.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a route needs from its caller. Names in `read`/`write` are route parameters. */
+export type RouteAccess =
+  /** Probes and metrics: no token, no configuration data. */
+  | { kind: 'public' }
+  /** Webhooks: the handler verifies the provider's signature over the raw body. */
+  | { kind: 'signature' }
+  /** Any valid token (open when the server has no tokens file). */
+  | { kind: 'token' }
+  /** Read of one namespace x environment named by route parameters (checked before the handler). */
+  | { kind: 'read'; namespaceParam: string; envParam: string }
+  /** A read whose names are known only while answering: the handler checks each through `ctx.guard`. */
+  | { kind: 'read-checked' }
+  /** Write of one namespace x environment named by route parameters. */
+  | { kind: 'write'; namespaceParam: string; envParam: string }
+  /** Admin actions (rollback, pins). */
+  | { kind: 'admin' };
+
+/** Scope checks bound to the caller of one request. */
+export interface AccessGuard {
+  readonly principal: Principal | null;
+  /** Throws (401/403) unless the caller may read `namespace`/`env`. */
+  read(namespace: string, env: string): void;
+  /** Throws unless the caller may read some namespace of `env` among `namespaces`. */
+  readSomeIn(env: string, namespaces: readonly string[]): void;
+  /** Throws unless the caller may read `namespace` in some environment among `envs` (or its defaults). */
+  readSomewhere(namespace: string, envs: readonly string[]): void;
+  /** Throws unless the caller may read some namespace among `namespaces` in some environment among `envs`. */
+  readAny(namespaces: readonly string[], envs: readonly string[]): void;
+  /** Whether the caller may read resolved secrets of `namespace`/`env` (never without a tokens file). */
+  canReadSecrets(namespace: string, env: string): boolean;
+  /** Whether the caller may read `namespace`/`env` (no throw: for filtering). */
+  canRead(namespace: string, env: string): boolean;
+}
+
+/** What a handler gets besides the request and response. */
+export interface RouteContext {
+  guard: AccessGuard;
+}
+
+export interface RouteSpec {
+  method: HttpMethod;
+  /** Express path (matched case-sensitively and strictly: `/V1/...` and a trailing `/` are other paths). */
+  path: string;
+  access: RouteAccess;
+  /** One line for the route table in the docs and the route-table test. */
+  summary: string;
+  handler: (req: Request, res: Response, ctx: RouteContext) => Promise<void> | void;
+}
+
+/** Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token). */
+export function authenticate(access: AccessControl, req: IncomingMessage): Principal | null {
+  try {
+    return access.authenticate(req.headers.authorization);
+  } catch (err) {
+    if (err instanceof UnauthorizedError) throw new UnauthorizedError(err.message, { invalid: true });
+    throw err;
+  }
+}
+
+/** The scope checks of one caller. `onCheck` is told of every passed check (the fail-closed bookkeeping). */
+export function guardFor(
+  access: AccessControl,
+  principal: Principal | null,
+  onCheck = () => {},
+): AccessGuard {
+  const deny = (what: string): never => {
+    if (access.enabled && !principal) throw new UnauthorizedError();
+    throw new ForbiddenError(`token "${principal?.name ?? ''}" has no read scope for ${what}`);
+  };
+  return {
+    principal,
+    read(namespace, env) {
+      access.authorize(principal, 'read', namespace, env);
+      onCheck();
+    },
+    readSomeIn(env, namespaces) {
+      if (access.enabled && !namespaces.some((ns) => access.canRead(principal, ns, env))) {
+        deny(`any namespace in ${env}`);
+      }
+      onCheck();
+    },
+    readSomewhere(namespace, envs) {
+      if (access.enabled && !['defaults', ...envs].some((e) => access.canRead(principal, namespace, e))) {
+        deny(namespace);
+      }
+      onCheck();
+    },
+    readAny(namespaces, envs) {
+      const some = namespaces.some((ns) =>
+        ['defaults', ...envs].some((e) => access.canRead(principal, ns, e)),
+      );
+      if (!some && access.enabled) deny('any namespace');
+      onCheck();
+    },
+    canReadSecrets: (namespace, env) => access.canReadSecrets(principal, namespace, env),
+    canRead: (namespace, env) => access.canRead(principal, namespace, env),
+  };
+}
+
+/** Turns a success written before any access check into a 500 (for `read-checked` routes). */
+function failClosed(res: ServerResponse, logger: Logger, route: string): { checked(): void } {
+  let checked = false;
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  (res as { writeHead: unknown }).writeHead = (status: number, ...rest: unknown[]) => {
+    if (!checked && status < 400) {
+      logger.error({ route }, 'route answered without an access check');
+      const body = Buffer.from(JSON.stringify({ error: { code: 'E_INTERNAL', message: 'internal error' } }));
+      return writeHead(500, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': String(body.length),
+        'Cache-Control': 'no-store',
+      });
+    }
+    return writeHead(status, ...rest);
+  };
+  return { checked: () => void (checked = true) };
+}
+
+/** Enforces `spec.access` for one request; returns the handler's context. */
+function admit(spec: RouteSpec, access: AccessControl, req: Request, res: Response, logger: Logger) {
+  const a = spec.access;
+  if (a.kind === 'public' || a.kind === 'signature') {
+    return { guard: guardFor(access, null) };
+  }
+  const principal = authenticate(access, req);
+  res.locals.principal = principal;
+  const bookkeeping = a.kind === 'read-checked' ? failClosed(res, logger, spec.path) : null;
+  const guard = guardFor(access, principal, bookkeeping?.checked);
+  switch (a.kind) {
+    case 'token':
+      access.authorizeAny(principal);
+      break;
+    case 'admin':
+      access.authorizeAdmin(principal);
+      break;
+    case 'read':
+      access.authorize(
+        principal,
+        'read',
+        String(req.params[a.namespaceParam]),
+        String(req.params[a.envParam]),
+      );
+      break;
+    case 'write':
+      access.authorize(
+        principal,
+        'write',
+        String(req.params[a.namespaceParam]),
+        String(req.params[a.envParam]),
+      );
+      break;
+    case 'read-checked':
+      // A tokens file means no anonymous answers at all, whatever the handler checks later.
+      access.authorizeAny(principal);
+      break;
+  }
+  return { guard };
+}
+
+/** A route table that has been mounted: what the route-table test and the docs enumerate. */
+export interface MountedRoutes {
+  readonly specs: readonly RouteSpec[];
+}
+
+const MOUNTED = Symbol('gitcfg.route');
+
+/**
+ * Mounts `specs` on `app` (which must route case-sensitively and strictly). Each route authenticates and
+ * enforces its declared access before its handler; every failure is answered through the one status map.
+ */
+export function mountRoutes(
+  app: Express,
+  specs: readonly RouteSpec[],
+  deps: { access: AccessControl; logger: Logger },
+): MountedRoutes {
+  if (!app.get('case sensitive routing') || !app.get('strict routing')) {
+    throw new GitcfgError('E_INTERNAL', 'routes must be matched case-sensitively and strictly');
+  }
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const key = `${spec.method} ${spec.path}`;
+    if (seen.has(key)) throw new GitcfgError('E_INTERNAL', `route declared twice: ${key}`);
+    seen.add(key);
+    if (!spec.access) throw new GitcfgError('E_INTERNAL', `route without declared access: ${key}`);
+    const handler = async (req: Request, res: Response): Promise<void> => {
+      try {
+        const ctx = admit(spec, deps.access, req, res, deps.logger);
+        await spec.handler(req, res, ctx);
+      } catch (err) {
+        sendFailure(res, err, deps.logger);
+      }
+    };
+    (handler as unknown as Record<symbol, RouteSpec>)[MOUNTED] = spec;
+    app[spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](spec.path, handler);
+  }
+  assertEveryRouteDeclared(app);
+  return { specs };
+}
+
+interface RouterLayer {
+  route?: { path: string; stack: { handle: unknown }[] };
+}
+
+/** The declared spec of every route layer of `app`; throws for a route mounted outside `mountRoutes`. */
+export function assertEveryRouteDeclared(app: Express): RouteSpec[] {
+  const stack = (app as unknown as { router: { stack: RouterLayer[] } }).router.stack;
+  const found: RouteSpec[] = [];
+  for (const layer of stack) {
+    if (!layer.route) continue;
+    for (const entry of layer.route.stack) {
+      const spec = (entry.handle as Record<symbol, RouteSpec | undefined>)[MOUNTED];
+      if (!spec) {
+        throw new GitcfgError('E_INTERNAL', `route without declared access: ${layer.route.path}`);
+      }
+      found.push(spec);
+    }
+  }
+  return found;
+}
