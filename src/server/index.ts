@@ -8,4 +8,5 @@ export type { WatchEvent } from './watch-hub.js';
 export type { WriteDeps } from './app.js';
 export { ERROR_STATUS } from './http-io.js';
 export type { HttpErrorCode } from './http-io.js';
-export type { RouteAccess, RouteSpec } from './route-table.js';
+export { assertEveryRouteDeclared, mountRoutes } from './route-table.js';
+export type { AccessGuard, MountedRoutes, RouteAccess, RouteSpec } from './route-table.js';

@@ -121,11 +121,17 @@ function failClosed(res: ServerResponse, logger: Logger, route: string): { check
     if (!checked && status < 400) {
       logger.error({ route }, 'route answered without an access check');
       const body = Buffer.from(JSON.stringify({ error: { code: 'E_INTERNAL', message: 'internal error' } }));
-      return writeHead(500, {
+      writeHead(500, {
         'Content-Type': 'application/json; charset=utf-8',
         'Content-Length': String(body.length),
         'Cache-Control': 'no-store',
       });
+      res.end(body);
+      // Whatever the handler writes next is dropped.
+      const drop = res as unknown as { write: unknown; end: unknown };
+      drop.write = () => true;
+      drop.end = () => res;
+      return res;
     }
     return writeHead(status, ...rest);
   };

@@ -49,6 +49,8 @@ export const TOKENS = {
   reader: 'gcfg-reader-1a2b3c4d5e6f7a8b9c0d',
   secretReader: 'gcfg-secrets-5f4e3d2c1b0a9f8e7d6c',
   dbReader: 'gcfg-db-reader-0f1e2d3c4b5a6978',
+  /** Reads every namespace the fixture has (`app`, `db`) and nothing else. */
+  appDbReader: 'gcfg-app-db-reader-3c5e7a9b1d2f',
 } as const;
 
 /** The tokens file matching `TOKENS`. */
@@ -62,7 +64,8 @@ export function tokensYaml(): string {
     entry('stagingwriter', TOKENS.stagingWriter, ['write:app/staging']) +
     entry('reader', TOKENS.reader, ['read:app/*']) +
     entry('secretreader', TOKENS.secretReader, ['read-secrets:db/*']) +
-    entry('dbreader', TOKENS.dbReader, ['read:db/*'])
+    entry('dbreader', TOKENS.dbReader, ['read:db/*']) +
+    entry('appdbreader', TOKENS.appDbReader, ['read:app/*', 'read:db/*'])
   );
 }
 
@@ -85,6 +88,7 @@ export async function startServer(opts: {
   dataDir: string;
   tokens?: boolean;
   env?: Record<string, string>;
+  fastPath?: boolean;
 }): Promise<TestServer> {
   const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: 'DB_*', ...opts.env };
   if (opts.tokens !== false) {
@@ -105,6 +109,7 @@ export async function startServer(opts: {
     logLevel: 'debug',
     logDestination: logs,
     print: () => {},
+    ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
   });
   return { handle, base: handle.url, logs };
 }
