@@ -10,6 +10,8 @@ export interface Principal {
   name: string;
   email: string;
   scopes: readonly Scope[];
+  /** The token's own rate limits per route class (unparsed, as in the tokens file). */
+  limits?: Readonly<Record<string, string>>;
 }
 
 /** Hex sha256 of a token, as stored in the tokens file. */
@@ -63,7 +65,12 @@ export class AccessControl {
       if (timingSafeEqual(digest, entry.digest) && found === null) found = entry;
     }
     if (!found) throw new UnauthorizedError('invalid token');
-    return { name: found.name, email: found.email, scopes: found.scopes };
+    return {
+      name: found.name,
+      email: found.email,
+      scopes: found.scopes,
+      ...(found.limits ? { limits: found.limits } : {}),
+    };
   }
 
   /** Throws unless `principal` may `access` `namespace`/`environment` (401 without a principal, else 403). */

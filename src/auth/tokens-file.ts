@@ -13,6 +13,8 @@ export interface TokenEntry {
   /** sha256 of the token, 32 bytes. */
   digest: Buffer;
   scopes: Scope[];
+  /** Own rate limits per route class (`20/s:40`, `off`), replacing the server's. */
+  limits?: Record<string, string>;
 }
 
 interface RawEntry {
@@ -20,6 +22,7 @@ interface RawEntry {
   email: string;
   sha256: string;
   scopes: string[];
+  limits?: Record<string, string>;
 }
 
 let validator: ReturnType<InstanceType<typeof Ajv2020.default>['compile']> | undefined;
@@ -63,6 +66,7 @@ export function parseTokensFile(text: string, file = 'tokens file'): TokenEntry[
       email: t.email,
       digest: Buffer.from(hex, 'hex'),
       scopes: t.scopes.map(parseScope),
+      ...(t.limits ? { limits: t.limits } : {}),
     };
   });
   if (problems.length > 0) throw new TokensFileError(`${file} is invalid: ${problems.join('; ')}`, { file });

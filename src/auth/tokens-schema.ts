@@ -4,6 +4,9 @@
  */
 import { SCOPE_PATTERN } from './scopes.js';
 
+/** A rate limit as the tokens file and the server flags write it. */
+export const RATE_PATTERN = '^(off|[0-9]+(\\.[0-9]+)?/(s|sec|m|min|h)(:[0-9]+)?)$';
+
 /** The schema every tokens file must satisfy. */
 export const TOKENS_FILE_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -51,6 +54,18 @@ export const TOKENS_FILE_SCHEMA = {
             description:
               'admin | read:<ns-glob>/<env-glob> | write:<ns-glob>/<env-glob> | read-secrets:<ns-glob>/<env-glob>; `*` matches any run of characters; the defaults file is environment `defaults`.',
             items: { type: 'string', pattern: SCOPE_PATTERN },
+          },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              "This token's own rate limits per route class, replacing the server's (`20/s`, `600/min:100`, or `off`); see docs/limits.md.",
+            properties: Object.fromEntries(
+              ['cheap', 'expensive', 'write', 'webhook'].map((c) => [
+                c,
+                { type: 'string', pattern: RATE_PATTERN },
+              ]),
+            ),
           },
           description: { type: 'string' },
         },

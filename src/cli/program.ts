@@ -131,6 +131,27 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       new Option('--poll <cron|off>', 'poll schedule, node-cron syntax, or off (default every minute)'),
     )
     .addOption(new Option('--log-level <level>', 'pino log level (default info)'))
+    .addOption(
+      new Option(
+        '--limit-cheap <rate>',
+        'reads of the served snapshot per principal, e.g. 1000/s:2000 (default off)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--limit-expensive <rate>',
+        '?ref=/?version=/explain/history/diff reads per principal (default 20/s:40)',
+      ),
+    )
+    .addOption(new Option('--limit-write <rate>', 'edits, rollbacks and pins per principal (default 5/s:60)'))
+    .addOption(new Option('--limit-webhook <rate>', 'signed deliveries per provider (default 20/s:100)'))
+    .addOption(
+      new Option('--limit-streams <n|off>', 'open watch/SSE connections per principal (default 1000)'),
+    )
+    .addOption(new Option('--expensive-concurrency <n>', 'expensive requests served at once (default 2)'))
+    .addOption(
+      new Option('--trust-proxy <off|hops|cidrs>', 'whose X-Forwarded-For names the client (default off)'),
+    )
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

@@ -18,6 +18,8 @@ import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile } from '../auth/index.js';
 import { EditService, PinStore, WriteLock, localWriteTarget, mirrorWriteTarget } from '../edits/index.js';
 import type { WriteTarget } from '../edits/index.js';
+import { limitSettingsFrom, parseTrustProxy } from '../limits/index.js';
+import type { LimitSettings } from '../limits/index.js';
 
 /** Options of `serveCommand`; every option falls back to its environment variable, then to the default. */
 export interface ServeOptions {
@@ -52,6 +54,41 @@ export interface ServeOptions {
   pollJitterMs?: number;
   /** Answer plain config/bundle GETs before express routing (default true; false for comparisons). */
   fastPath?: boolean;
+  /** `--limit-<class>` rate limits (`20/s:40`, `600/min`, `off`); env `GITCFG_LIMIT_<CLASS>`. See docs/limits.md. */
+  limitCheap?: string;
+  limitExpensive?: string;
+  limitWrite?: string;
+  limitWebhook?: string;
+  /** `--limit-bad-signatures`: webhook deliveries with a failing signature per client address. */
+  limitBadSignatures?: string;
+  /** `--limit-streams`: open watch/SSE connections per principal, or `off` (env `GITCFG_LIMIT_STREAMS`). */
+  limitStreams?: string;
+  /** `--expensive-concurrency`: expensive requests served at once (env `GITCFG_EXPENSIVE_CONCURRENCY`). */
+  expensiveConcurrency?: string;
+  /** `--trust-proxy`: `off` (default), a hop count, or addresses/CIDRs whose `X-Forwarded-For` names the client. */
+  trustProxy?: string;
+}
+
+/** The abuse limits of `serve` from its options and environment. */
+function limitSettings(opts: ServeOptions, env: Record<string, string | undefined>): LimitSettings {
+  const pick = (flag: string | undefined, name: string) => flag ?? env[`GITCFG_${name}`];
+  const values: Parameters<typeof limitSettingsFrom>[0] = {};
+  const set = (key: keyof typeof values, value: string | undefined) => {
+    if (value !== undefined) values[key] = value;
+  };
+  set('cheap', pick(opts.limitCheap, 'LIMIT_CHEAP'));
+  set('expensive', pick(opts.limitExpensive, 'LIMIT_EXPENSIVE'));
+  set('write', pick(opts.limitWrite, 'LIMIT_WRITE'));
+  set('webhook', pick(opts.limitWebhook, 'LIMIT_WEBHOOK'));
+  set('bad-signatures', pick(opts.limitBadSignatures, 'LIMIT_BAD_SIGNATURES'));
+  set('streams', pick(opts.limitStreams, 'LIMIT_STREAMS'));
+  set('expensive-concurrency', pick(opts.expensiveConcurrency, 'EXPENSIVE_CONCURRENCY'));
+  try {
+    return limitSettingsFrom(values, parseTrustProxy(pick(opts.trustProxy, 'TRUST_PROXY')));
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(`invalid limit: ${err.message}`);
+    throw err;
+  }
 }
 
 /** A running server. */
@@ -152,6 +189,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     logger,
     history,
     fastPath: opts.fastPath ?? true,
+    limits: limitSettings(opts, env),
     writes: { access, edits, pins, secretsEnv: allowedSecretEnv(env) },
   });
   const running = await listen(serverApp, { port, host });

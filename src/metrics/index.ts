@@ -28,6 +28,8 @@ export interface ServerMetrics {
   readonly persistFailures: Counter;
   /** 1 while the last write of the snapshot to the data dir failed (serving continues from memory). */
   readonly persistFailing: Gauge;
+  /** Requests refused by an abuse limit, by route class and principal (a token's name, `anonymous`, a provider). */
+  readonly limitedRequests: Counter<'class' | 'principal'>;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -102,6 +104,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
     persistFailing: new Gauge({
       name: 'gitcfg_snapshot_persist_failing',
       help: '1 while the last write of the snapshot to the data dir failed (serving continues from memory)',
+      registers,
+    }),
+    limitedRequests: new Counter({
+      name: 'gitcfg_limited_requests_total',
+      help: 'Requests refused by an abuse limit, by route class and principal (token name, anonymous, or provider)',
+      labelNames: ['class', 'principal'],
       registers,
     }),
   };

@@ -15,6 +15,8 @@ import type { ServerMetrics } from '../metrics/index.js';
 import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
 import type { SyncStatus } from '../sync/index.js';
 import type { WebhookReceiver } from '../webhooks/index.js';
+import { DEFAULT_LIMITS, RequestLimits } from '../limits/index.js';
+import type { LimitSettings } from '../limits/index.js';
 import { ConfigReader } from './config-reader.js';
 import { sendFailure } from './http-io.js';
 import { mountRoutes } from './route-table.js';
@@ -61,6 +63,8 @@ export interface AppDeps {
   history?: AuditQueries;
   /** Access control (tokens, scopes, secrets), edits, rollback and pins; absent: open reads, no writes. */
   writes?: WriteDeps;
+  /** Abuse limits (docs/limits.md); absent: the defaults. */
+  limits?: LimitSettings;
 }
 
 /** The built app: the express app, the request handler to serve with, and the watcher hub to drain. */
@@ -90,7 +94,16 @@ export function buildApp(deps: AppDeps): ServerApp {
   const hub = new WatchHub(store, metrics, deps.watch?.heartbeatMs);
   const access = deps.writes?.access ?? AccessControl.open();
   const secretsEnv = deps.writes?.secretsEnv ?? {};
+  const limits = new RequestLimits(deps.limits ?? { ...DEFAULT_LIMITS, trustProxy: null });
+  const table = {
+    access,
+    logger,
+    limits,
+    onLimited: (routeClass: string, principal: string) =>
+      metrics.limitedRequests.inc({ class: routeClass, principal }),
+  };
   const reader = new ConfigReader({
+    limits,
     store,
     sync,
     access,
@@ -140,13 +153,14 @@ export function buildApp(deps: AppDeps): ServerApp {
           defaultTimeoutSeconds: deps.watch?.defaultTimeoutSeconds ?? 30,
           maxTimeoutSeconds: deps.watch?.maxTimeoutSeconds ?? 60,
         },
+        table,
       }),
       ...(deps.history ? historyRoutes({ history: deps.history, store }) : []),
       ...editRoutes(writeDeps),
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
     ],
-    { access, logger },
+    table,
   );
 
   app.use((req: Request, res: Response) => {

@@ -11,6 +11,7 @@ import type { JsonObject } from '../engine/index.js';
 import type { PinStore } from '../edits/index.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import type { AuditQueries } from '../history/index.js';
+import type { RequestLimits } from '../limits/index.js';
 import {
   currentVersion,
   documentAtVersion,
@@ -38,6 +39,8 @@ export interface ConfigReaderDeps {
   access: AccessControl;
   pins?: PinStore | undefined;
   history?: AuditQueries | undefined;
+  /** Abuse limits: the fast path takes its cheap-read token here, exactly as the routes would. */
+  limits?: RequestLimits | undefined;
   /** The value of secret reference `${env:name}` for `namespace`/`env`, if the operator allows it there. */
   resolveSecret: (namespace: string, env: string, name: string) => string | undefined;
 }
@@ -182,22 +185,27 @@ export class ConfigReader {
     }
     const source: Source = { snapshot, stale: sync.isStale };
     const format = formatFromAccept(req.headers.accept);
+    let document: RenderedDocument | undefined;
+    let headers = commonHeaders(source);
     if (config) {
       const ns = config[1]!;
-      const document = snapshot.configs.get(`${ns}/${env}`);
+      document = snapshot.configs.get(`${ns}/${env}`);
       if (!document || !guard.canRead(ns, env)) return null;
       if (guard.canReadSecrets(ns, env) && secretsOf(snapshot, ns)) return null;
-      const headers = {
-        ...commonHeaders(source),
-        'Gitcfg-Schema-Version': String(currentVersion(snapshot, ns)),
-      };
-      writeRendered(req, res, document[format], format, headers);
-      return { route: '/v1/config/:namespace/:env' };
+      headers['Gitcfg-Schema-Version'] = String(currentVersion(snapshot, ns));
+    } else {
+      document = snapshot.bundles.get(env);
+      if (!document || !snapshot.namespaces.every((ns) => guard.canRead(ns, env))) return null;
     }
-    const document = snapshot.bundles.get(env);
-    if (!document || !snapshot.namespaces.every((ns) => guard.canRead(ns, env))) return null;
-    writeRendered(req, res, document[format], format, commonHeaders(source));
-    return { route: '/v1/bundle/:env' };
+    const { limits } = this.deps;
+    if (limits) {
+      const admission = limits.take('cheap', limits.principal(req, guard.principal));
+      // Over the limit: the routes answer (and count) the 429.
+      if (!admission.allowed) return null;
+      headers = { ...admission.headers, ...headers };
+    }
+    writeRendered(req, res, document[format], format, headers);
+    return { route: config ? '/v1/config/:namespace/:env' : '/v1/bundle/:env' };
   }
 
   /** Renders a config with its secret references resolved for this caller (never cached, never stored). */

@@ -53,12 +53,14 @@ export const ERROR_STATUS = {
   E_UNSUPPORTED_MEDIA_TYPE: 415,
   E_INVALID_CONFIG: 422,
   E_PRECONDITION_REQUIRED: 428,
+  E_RATE_LIMITED: 429,
   E_INTERNAL: 500,
   // The server's upstream (the git remote) failed or could not be reached.
   E_GIT: 502,
   E_AUTH_FAILED: 502,
   E_REMOTE_UNREACHABLE: 503,
   E_NOT_READY: 503,
+  E_BUSY: 503,
 } as const satisfies Record<string, number>;
 
 /** Every error code the HTTP API answers with (documented in docs/openapi.yaml). */
@@ -114,6 +116,9 @@ export function sendFailure(res: ServerResponse, err: unknown, logger: Logger): 
     if (typeof err.data.etag === 'string') headers['Gitcfg-File-ETag'] = err.data.etag;
   }
   if (typeof err.data.commit === 'string') body.commit = err.data.commit;
+  // Limits carry their Retry-After and RateLimit headers.
+  const extra = err.data.headers;
+  if (extra && typeof extra === 'object') Object.assign(headers, extra as Record<string, string>);
   sendJson(res, status, { error: body }, headers);
 }
 

@@ -10,7 +10,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessControl, Principal } from '../auth/index.js';
 import { ForbiddenError, GitcfgError, UnauthorizedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { sendFailure } from './http-io.js';
+import { RateLimitedError } from '../limits/index.js';
+import type { PrincipalRef, RequestLimits, RouteClass } from '../limits/index.js';
+import { queryParam, sendFailure } from './http-io.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -51,7 +53,12 @@ export interface AccessGuard {
 /** What a handler gets besides the request and response. */
 export interface RouteContext {
   guard: AccessGuard;
+  /** Who the request counts against for abuse limits (null when the server has none). */
+  principal: PrincipalRef | null;
 }
+
+/** The cost class a request is limited in; `none` for probes (and webhooks, which limit after their signature). */
+export type RouteLimit = RouteClass | 'none';
 
 export interface RouteSpec {
   method: HttpMethod;
@@ -60,7 +67,69 @@ export interface RouteSpec {
   access: RouteAccess;
   /** One line for the route table in the docs and the route-table test. */
   summary: string;
+  /** Default: `none` for public and signed routes, `write` for writes and admin, reads by their query. */
+  limit?: RouteLimit | ((req: Request) => RouteLimit);
   handler: (req: Request, res: Response, ctx: RouteContext) => Promise<void> | void;
+}
+
+/** A read is expensive when it makes the server build or migrate something: an old commit, version or explain. */
+export function readCost(req: IncomingMessage): RouteLimit {
+  for (const name of ['ref', 'version', 'explain'])
+    if (queryParam(req, name) !== undefined) return 'expensive';
+  return 'cheap';
+}
+
+function limitOf(spec: RouteSpec, req: Request): RouteLimit {
+  if (typeof spec.limit === 'function') return spec.limit(req);
+  if (spec.limit) return spec.limit;
+  switch (spec.access.kind) {
+    case 'public':
+    case 'signature':
+      return 'none';
+    case 'write':
+    case 'admin':
+      return 'write';
+    default:
+      return readCost(req);
+  }
+}
+
+/** What the table needs. */
+export interface RouteTableDeps {
+  access: AccessControl;
+  logger: Logger;
+  limits?: RequestLimits | undefined;
+  /** Told of every request refused by a limit (metrics). */
+  onLimited?: ((routeClass: RouteClass, principal: string) => void) | undefined;
+}
+
+/**
+ * Applies the abuse limits of `cls` to a request: a token of the class's bucket (headers on the answer), or one
+ * open-connection slot for streams (released when the connection closes). Throws RateLimitedError when over.
+ */
+export function applyLimit(
+  deps: RouteTableDeps,
+  cls: RouteLimit,
+  who: PrincipalRef,
+  res: ServerResponse,
+): void {
+  const { limits } = deps;
+  if (!limits || cls === 'none') return;
+  if (cls === 'stream') {
+    const release = limits.streams.acquire(who.key);
+    if (!release) {
+      deps.onLimited?.('stream', who.label);
+      throw new RateLimitedError('stream', 1, {});
+    }
+    res.once('close', release);
+    return;
+  }
+  const admission = limits.take(cls, who);
+  for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
+  if (!admission.allowed) {
+    deps.onLimited?.(cls, who.label);
+    throw new RateLimitedError(cls, admission.retryAfterSeconds, admission.headers);
+  }
 }
 
 /** Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token). */
@@ -138,13 +207,25 @@ function failClosed(res: ServerResponse, logger: Logger, route: string): { check
   return { checked: () => void (checked = true) };
 }
 
-/** Enforces `spec.access` for one request; returns the handler's context. */
-function admit(spec: RouteSpec, access: AccessControl, req: Request, res: Response, logger: Logger) {
+/** Limits, then enforces `spec.access` for one request; returns the handler's context. */
+function admit(spec: RouteSpec, deps: RouteTableDeps, req: Request, res: Response): RouteContext {
+  const { access, logger } = deps;
   const a = spec.access;
-  if (a.kind === 'public' || a.kind === 'signature') {
-    return { guard: guardFor(access, null) };
+  const signed = a.kind === 'public' || a.kind === 'signature';
+  // Authenticate first so a token's requests count against the token; a failed login counts against the address.
+  let principal: Principal | null = null;
+  let failure: unknown = null;
+  if (!signed) {
+    try {
+      principal = authenticate(access, req);
+    } catch (err) {
+      failure = err;
+    }
   }
-  const principal = authenticate(access, req);
+  const who = deps.limits ? deps.limits.principal(req, principal) : null;
+  if (who) applyLimit(deps, limitOf(spec, req), who, res);
+  if (failure) throw failure;
+  if (signed) return { guard: guardFor(access, null), principal: who };
   res.locals.principal = principal;
   const bookkeeping = a.kind === 'read-checked' ? failClosed(res, logger, spec.path) : null;
   const guard = guardFor(access, principal, bookkeeping?.checked);
@@ -176,7 +257,7 @@ function admit(spec: RouteSpec, access: AccessControl, req: Request, res: Respon
       access.authorizeAny(principal);
       break;
   }
-  return { guard };
+  return { guard, principal: who };
 }
 
 /** A route table that has been mounted: what the route-table test and the docs enumerate. */
@@ -190,11 +271,7 @@ const MOUNTED = Symbol('gitcfg.route');
  * Mounts `specs` on `app` (which must route case-sensitively and strictly). Each route authenticates and
  * enforces its declared access before its handler; every failure is answered through the one status map.
  */
-export function mountRoutes(
-  app: Express,
-  specs: readonly RouteSpec[],
-  deps: { access: AccessControl; logger: Logger },
-): MountedRoutes {
+export function mountRoutes(app: Express, specs: readonly RouteSpec[], deps: RouteTableDeps): MountedRoutes {
   if (!app.get('case sensitive routing') || !app.get('strict routing')) {
     throw new GitcfgError('E_INTERNAL', 'routes must be matched case-sensitively and strictly');
   }
@@ -206,8 +283,13 @@ export function mountRoutes(
     if (!spec.access) throw new GitcfgError('E_INTERNAL', `route without declared access: ${key}`);
     const handler = async (req: Request, res: Response): Promise<void> => {
       try {
-        const ctx = admit(spec, deps.access, req, res, deps.logger);
-        await spec.handler(req, res, ctx);
+        const ctx = admit(spec, deps, req, res);
+        if (deps.limits && limitOf(spec, req) === 'expensive') {
+          // Expensive work also waits its turn globally, so a burst of it cannot starve cheap reads.
+          await deps.limits.gate.run(async () => spec.handler(req, res, ctx));
+        } else {
+          await spec.handler(req, res, ctx);
+        }
       } catch (err) {
         sendFailure(res, err, deps.logger);
       }

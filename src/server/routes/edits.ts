@@ -154,6 +154,8 @@ export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
       path: '/v1/files/:namespace/:env',
       access: { kind: 'read', namespaceParam: 'namespace', envParam: 'env' },
       summary: 'the raw layer file at the branch head, with its ETag for edits',
+      // Read from git, and a rejected head is built to know whether it validates.
+      limit: 'expensive',
       handler: async (req, res, { guard }) => {
         const namespace = String(req.params.namespace);
         const env = String(req.params.env);

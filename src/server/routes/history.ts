@@ -31,6 +31,7 @@ export function historyRoutes(deps: HistoryRouteDeps): RouteSpec[] {
       path: '/v1/history/:namespace/:env',
       access: { kind: 'read', namespaceParam: 'namespace', envParam: 'env' },
       summary: 'commits that changed the effective config of a pair',
+      limit: 'expensive',
       handler: async (req, res) => {
         const at = served().commit;
         const limitParam = queryParam(req, 'limit');
@@ -50,6 +51,7 @@ export function historyRoutes(deps: HistoryRouteDeps): RouteSpec[] {
       path: '/v1/diff',
       access: { kind: 'read-checked' },
       summary: 'effective changes between two commits (read on every pair involved)',
+      limit: 'expensive',
       handler: async (req, res, { guard }) => {
         const snapshot = served();
         const from = queryParam(req, 'from');

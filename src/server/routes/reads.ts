@@ -13,7 +13,9 @@ import { WEBHOOK_PROVIDERS } from '../../webhooks/index.js';
 import type { WebhookProvider, WebhookReceiver } from '../../webhooks/index.js';
 import type { ConfigReader, ReaderSync } from '../config-reader.js';
 import { formatOf, NotReadyError, queryParam, sendJson, writeRendered } from '../http-io.js';
-import type { RouteSpec } from '../route-table.js';
+import { applyLimit } from '../route-table.js';
+import type { RouteSpec, RouteTableDeps } from '../route-table.js';
+import { RateLimitedError } from '../../limits/index.js';
 import type { WatchHub } from '../watch-hub.js';
 
 export interface ReadRouteDeps {
@@ -26,6 +28,8 @@ export interface ReadRouteDeps {
   webhooks: WebhookReceiver;
   pins?: PinStore | undefined;
   watch: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number };
+  /** The route table's limits (webhooks apply theirs once the signature is checked). */
+  table: RouteTableDeps;
 }
 
 const param = (req: Request, name: string): string => String(req.params[name]);
@@ -129,6 +133,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
       path: '/v1/watch/:env',
       access: { kind: 'read-checked' },
       summary: 'long-poll until the served commit changes (read somewhere in the environment)',
+      limit: 'stream',
       handler: async (req, res, { guard }) => {
         const env = param(req, 'env');
         const snapshot = store.current;
@@ -165,6 +170,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
       path: '/v1/events',
       access: { kind: 'read-checked' },
       summary: 'server-sent events of promotions (of one environment with ?env=)',
+      limit: 'stream',
       handler: (req, res, { guard }) => {
         const env = queryParam(req, 'env') ?? null;
         const snapshot = store.current;
@@ -187,6 +193,18 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         const p = provider as WebhookProvider;
         const body = webhooks.enabled(p) ? await readWebhookBody(req, webhooks.bodyLimit) : Buffer.alloc(0);
         const decision = body === null ? webhooks.tooLarge() : webhooks.receive(p, req.headers, body);
+        const limits = deps.table.limits;
+        if (limits && decision.outcome === 'unauthorized') {
+          // An unsigned flood costs one HMAC each, counted per address.
+          const admission = limits.takeBadSignature(req);
+          if (!admission.allowed) {
+            deps.table.onLimited?.('webhook', 'anonymous');
+            throw new RateLimitedError('webhook', admission.retryAfterSeconds, admission.headers);
+          }
+        } else if (decision.event) {
+          // A signed delivery is limited per provider; over the limit it answers 429 so the git host retries.
+          applyLimit(deps.table, 'webhook', { key: `webhook:${provider}`, label: provider }, res);
+        }
         metrics.webhookDeliveries.inc({ provider, outcome: decision.outcome });
         // Never log headers or bodies here: they carry signatures and tokens.
         logger.info(
