@@ -17,8 +17,12 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '100' },
     wait: { type: 'string', default: '20' },
     deadline: { type: 'string', default: '180' },
+    // Watchers come from this many loopback addresses (127.0.1.1, ...), as pods would: the server caps open
+    // streams per client address (docs/limits.md), and a real fleet is many addresses.
+    addresses: { type: 'string', default: '32' },
   },
 });
+let streamNumber = 0;
 const url = new URL(values.url ?? '');
 const count = Number(values.count);
 const requests: ClientRequest[] = [];
@@ -44,7 +48,13 @@ function report(): void {
 function open(): Promise<void> {
   return new Promise((resolve) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        agent: false,
+        localAddress: `127.0.1.${(streamNumber++ % Number(values.addresses)) + 1}`,
+      },
       (res) => {
         let buffer = '';
         let seen = false;
