@@ -8,7 +8,7 @@ import type { Yielder } from './event-loop-yield.js';
 import type { PairResult } from './engine-cache.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
-import { DEFAULT_LIMITS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
+import { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
 import { compileSchema } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
@@ -29,7 +29,7 @@ import type {
 } from './types.js';
 
 /** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
-export const ENGINE_VERSION = 'gitcfg-engine/3';
+export const ENGINE_VERSION = 'gitcfg-engine/4';
 
 /** Top-level key of a configuration document that declares its schema version (stripped before merging). */
 export const SCHEMA_VERSION_KEY = '$schemaVersion';
@@ -52,6 +52,30 @@ export interface EvaluateOptions {
    * 0 never yields), so a server keeps answering while it evaluates a big repository.
    */
   yieldEveryMs?: number;
+  /** Ceilings for what the manifest's `options` may raise (default `LIMIT_CAPS`); `limits` is not capped. */
+  caps?: Partial<Limits>;
+  /**
+   * Called before each stretch of synchronous work on a file (parse, compile) or a pair (merge, validate), so
+   * a supervisor that must stop a runaway evaluation can say which input caused it.
+   */
+  onProgress?: (at: EvaluationProgress) => void;
+}
+
+/** What an evaluation is working on. */
+export interface EvaluationProgress {
+  file: string;
+  namespace?: string;
+  environment?: string;
+}
+
+/** The manifest's options, each lowered to its cap. */
+function capped(options: Partial<Limits>, caps: Readonly<Limits>): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const key of Object.keys(options) as (keyof Limits)[]) {
+    const value = options[key];
+    if (value !== undefined) out[key] = Math.min(value, caps[key]);
+  }
+  return out;
 }
 
 /** Drops every file of namespaces outside `keep` from the layout. */
@@ -119,10 +143,11 @@ async function evaluate(
   const yamlOf = (entry: TreeEntry, limits: Limits) =>
     cache.getOrLoad<ParsedYaml>(
       'yaml',
-      `${entry.oid}|${limits.maxFileBytes}|${limits.maxAliasCount}`,
+      `${entry.oid}|${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`,
       async () => {
         const bytes = await readBytes(entry);
         cache.count('parses');
+        options.onProgress?.({ file: entry.path });
         const parsed = parseYamlBytes(bytes, limits);
         deepFreeze(parsed.value);
         return parsed;
@@ -132,6 +157,7 @@ async function evaluate(
     cache.getOrLoad<CompiledSchema>('schema', `${entry.oid}|${limits.maxFileBytes}`, async () => {
       const bytes = await readBytes(entry);
       cache.count('parses');
+      options.onProgress?.({ file: entry.path });
       const parsed = parseJsonBytes(bytes, limits);
       if (parsed.value === undefined) {
         const { code, message, ...pos } = parsed.issue!;
@@ -140,7 +166,7 @@ async function evaluate(
       }
       cache.count('compiles');
       deepFreeze(parsed.value);
-      return compileSchema(cache.ajv(), parsed.value);
+      return compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes));
     });
 
   // Manifest first: its options set the limits for every other file.
@@ -164,8 +190,9 @@ async function evaluate(
       chains = resolved.chains;
     }
   }
-  const limits: Limits = { ...DEFAULT_LIMITS, ...(manifest?.options ?? {}), ...apiLimits };
-  const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}`;
+  const caps: Limits = { ...LIMIT_CAPS, ...(options.caps ?? {}) };
+  const limits: Limits = { ...DEFAULT_LIMITS, ...capped(manifest?.options ?? {}, caps), ...apiLimits };
+  const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`;
 
   // Read and parse everything not cached yet, in parallel.
   const yamlEntries: TreeEntry[] = [...layout.defaults.values()];
@@ -380,6 +407,8 @@ async function evaluate(
       if (result) cache.count('reused');
       else {
         cache.count('merges');
+        // The data is where runaway validation (uniqueItems over huge arrays) comes from: name the top layer.
+        options.onProgress?.({ file: layerEntries.at(-1)!.path, namespace: ns, environment: env });
         result = cache.set(
           'pair',
           inputKey,
