@@ -61,6 +61,15 @@ export interface EvaluateOptions {
   onProgress?: (at: EvaluationProgress) => void;
 }
 
+/**
+ * The port through which services evaluate untrusted content: `evaluateRepo` itself (in process) or an
+ * isolated, bounded evaluator (worker threads). `cache` is only used in process.
+ */
+export type RepoEvaluator = (
+  source: RepoSource,
+  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces'>,
+) => Promise<Evaluation>;
+
 /** What an evaluation is working on. */
 export interface EvaluationProgress {
   file: string;
@@ -109,6 +118,14 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** Every namespace of a tree (those with a schema, old schemas or defaults), sorted: how to split an evaluation. */
+export function listNamespaces(entries: readonly TreeEntry[]): string[] {
+  const layout = classifyEntries(entries);
+  return [
+    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
+  ].sort();
+}
+
 /** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */
 export async function evaluateRepo(source: RepoSource, options: EvaluateOptions = {}): Promise<Evaluation> {
   const cache = options.cache ?? new EngineCache({ keepGenerations: 1 });
@@ -131,9 +148,7 @@ async function evaluate(
   const issues: Issue[] = [];
   const layout = classifyEntries(source.entries);
   issues.push(...layout.issues);
-  const allNamespaces = [
-    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
-  ].sort();
+  const allNamespaces = listNamespaces(source.entries);
   if (options.namespaces) restrictLayout(layout, new Set(options.namespaces));
 
   const readBytes = async (entry: TreeEntry) => {
