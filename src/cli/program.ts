@@ -131,6 +131,11 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       new Option('--poll <cron|off>', 'poll schedule, node-cron syntax, or off (default every minute)'),
     )
     .addOption(new Option('--log-level <level>', 'pino log level (default info)'))
+    .addOption(
+      new Option('--validation-workers <n>', 'worker threads validating commits (default min(2, cores))'),
+    )
+    .addOption(new Option('--validation-timeout-ms <ms>', 'time bound of one validation job (default 20000)'))
+    .addOption(new Option('--validation-heap-mb <mb>', 'heap bound of one validation worker (default 512)'))
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

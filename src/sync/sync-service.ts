@@ -5,7 +5,7 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, Issue, RepoSource } from '../engine/index.js';
+import type { EngineCache, Issue, RepoEvaluator, RepoSource } from '../engine/index.js';
 import { GitcfgError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
@@ -69,6 +69,8 @@ export interface SyncServiceOptions {
   file: SnapshotFile | null;
   /** The process-wide engine cache (parsed documents by blob oid, configs by input key). */
   cache: EngineCache;
+  /** Evaluates fetched commits (default: in process); the server passes an isolated, bounded evaluator. */
+  evaluate?: RepoEvaluator;
   logger: Logger;
   metrics: ServerMetrics;
   now?: () => Date;
@@ -279,6 +281,7 @@ export class SyncService {
       source: this.subdir ? subdirSource(source, this.subdir) : source,
       previous: this.options.store.current,
       cache: this.options.cache,
+      ...(this.options.evaluate ? { evaluate: this.options.evaluate } : {}),
       now: this.now,
     });
   }
