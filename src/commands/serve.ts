@@ -13,7 +13,7 @@ import type { Logger } from '../log/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { buildApp, listen } from '../server/index.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
-import { SyncService, assertPollSchedule } from '../sync/index.js';
+import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
 import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile } from '../auth/index.js';
@@ -112,6 +112,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const metrics = createMetrics();
   const store = new SnapshotStore();
   const cache = new EngineCache();
+  const rejections = new RejectedCommitsFile(dataDir);
+  await rejections.load();
   // Commits, ?ref= reads, history and edits are untrusted content: validated in bounded worker threads.
   const pool = new EvaluationPool({
     size: positiveInt('validation workers', opts.validationWorkers ?? env.GITCFG_VALIDATION_WORKERS),
@@ -140,6 +142,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     file: new SnapshotFile(dataDir),
     cache,
     evaluate: pool.evaluator('sync'),
+    rejections,
     // A first build of the index reads every tree of the history through short-lived scratch readers, so the
     // serving repository's object cache never holds them (see HistoryIndex).
     history,
