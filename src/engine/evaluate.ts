@@ -390,6 +390,7 @@ async function evaluate(
     }
     const prepared = new Map<string, PreparedDoc>();
     for (const [entry, isDefaults] of docFiles) {
+      options.onProgress?.({ file: entry.path, namespace: ns });
       const doc = prepare(entry, ns, isDefaults);
       prepared.set(entry.path, doc);
       issues.push(...doc.issues);
