@@ -118,12 +118,21 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** Every namespace of a tree (those with a schema, old schemas or defaults), sorted: how to split an evaluation. */
-export function listNamespaces(entries: readonly TreeEntry[]): string[] {
+/**
+ * Every namespace of a tree (those with a schema, old schemas or defaults), sorted; with `referenced`, also
+ * those only named by overrides or migrations (how to split an evaluation without losing their issues).
+ */
+export function listNamespaces(
+  entries: readonly TreeEntry[],
+  options: { referenced?: boolean } = {},
+): string[] {
   const layout = classifyEntries(entries);
-  return [
-    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
-  ].sort();
+  const names = new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]);
+  if (options.referenced) {
+    for (const files of layout.overrides.values()) for (const ns of files.keys()) names.add(ns);
+    for (const ns of layout.migrations.keys()) names.add(ns);
+  }
+  return [...names].sort();
 }
 
 /** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */

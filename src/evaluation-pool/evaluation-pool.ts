@@ -104,8 +104,11 @@ export class EvaluationPool {
     options: { channel?: string; limits?: Partial<Limits>; namespaces?: readonly string[] } = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
-    const all = listNamespaces(source.entries);
-    const wanted = options.namespaces ? all.filter((ns) => options.namespaces!.includes(ns)) : all;
+    // Split over every namespace name, also those only an override or a migration names (their issues).
+    const referenced = listNamespaces(source.entries, { referenced: true });
+    const wanted = options.namespaces
+      ? referenced.filter((ns) => options.namespaces!.includes(ns))
+      : referenced;
     const groups: string[][] = Array.from(
       { length: Math.min(this.size, Math.max(1, wanted.length)) },
       () => [],
@@ -136,7 +139,7 @@ export class EvaluationPool {
           }),
       ),
     );
-    return mergeEvaluations(parts, all);
+    return mergeEvaluations(parts, listNamespaces(source.entries));
   }
 
   /** Terminates every worker; pending jobs fail. */

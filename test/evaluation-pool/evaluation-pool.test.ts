@@ -53,6 +53,15 @@ test('the pool evaluates like evaluateRepo, namespaces split across workers', as
     assert.ok(Object.isFrozen(pooled.configs.values().next().value!.value));
     // Broken repositories too: layout and manifest issues are reported once.
     const broken = { ...files, 'gitcfg.yaml': 'version: 2\n', 'stray.txt': 'x' };
+    // Namespaces only an override or a migration names: their issues must not get lost in the split.
+    const orphans = {
+      ...files,
+      'environments/production/ghost.yaml': 'a: 1\n',
+      'migrations/phantom/2.yaml': 'operations: []\n',
+    };
+    const orphanIssues = plain(await pool.evaluate(memorySource(orphans))).issues;
+    assert.ok(orphanIssues.length >= 2, orphanIssues.join('\n'));
+    assert.deepEqual(orphanIssues, plain(await evaluateRepo(memorySource(orphans))).issues);
     assert.deepEqual(
       plain(await pool.evaluate(memorySource(broken))),
       plain(await evaluateRepo(memorySource(broken))),
@@ -68,8 +77,8 @@ test('a job over the time bound is an issue on the file being checked, and the p
     const ev = await pool.evaluate(memorySource(uniqueItemsRepo()));
     assert.equal(ev.ok, false);
     assert.deepEqual(
-      ev.issues.map((i) => [i.code, i.file, i.line, i.namespace]),
-      [['validation-timeout', 'defaults/retry.yaml', 1, 'retry']],
+      ev.issues.map((i) => [i.code, i.file, i.line]),
+      [['validation-timeout', 'defaults/retry.yaml', 1]],
     );
     const next = await pool.evaluate(memorySource(baseRepo()));
     assert.deepEqual(next.issues, []);
