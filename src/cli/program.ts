@@ -134,7 +134,12 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(
       new Option('--validation-workers <n>', 'worker threads validating commits (default min(2, cores))'),
     )
-    .addOption(new Option('--validation-timeout-ms <ms>', 'time bound of one validation job (default 20000)'))
+    .addOption(
+      new Option(
+        '--validation-timeout-ms <ms>',
+        'time bound of one validation step: a file, a namespace x environment (default 20000)',
+      ),
+    )
     .addOption(new Option('--validation-heap-mb <mb>', 'heap bound of one validation worker (default 512)'))
     .addHelpText(
       'after',

@@ -55,7 +55,7 @@ export interface ServeOptions {
   fastPath?: boolean;
   /** `--validation-workers`: worker threads validating commits (env `GITCFG_VALIDATION_WORKERS`, default min(2, cores)). */
   validationWorkers?: number | string;
-  /** `--validation-timeout-ms`: bound of one validation job (env `GITCFG_VALIDATION_TIMEOUT_MS`, default 20000). */
+  /** `--validation-timeout-ms`: bound of one validation step (a file, a pair) (env `GITCFG_VALIDATION_TIMEOUT_MS`, default 20000). */
   validationTimeoutMs?: number | string;
   /** `--validation-heap-mb`: heap bound of one validation worker (env `GITCFG_VALIDATION_HEAP_MB`, default 512). */
   validationHeapMb?: number | string;

@@ -21,7 +21,10 @@ import type { FromWorker, ToWorker } from './protocol.js';
 export interface EvaluationPoolOptions {
   /** Worker threads (default min(2, cores)). */
   size?: number;
-  /** Wall-clock bound of one job in ms (default 20000). */
+  /**
+   * Wall-clock bound in ms (default 20000) of each step of a job: parsing or compiling one file, checking one
+   * namespace x environment. The clock restarts at every step, so a big but healthy repository never hits it.
+   */
   timeoutMs?: number;
   /** Old-generation heap bound of one worker in MB (default 512). */
   maxHeapMb?: number;
@@ -170,6 +173,13 @@ export class EvaluationPool {
     }
   }
 
+  #restartClock(slot: Slot): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0 || slot.timer === undefined) return;
+    clearTimeout(slot.timer);
+    this.#startClock(index, slot);
+  }
+
   #startClock(index: number, slot: Slot): void {
     slot.timer = setTimeout(() => this.#fail(index, 'validation-timeout'), this.timeoutMs);
   }
@@ -227,6 +237,7 @@ export class EvaluationPool {
         return;
       case 'progress':
         job.at = message.at;
+        this.#restartClock(slot);
         return;
       case 'done':
         this.#finish(slot);
@@ -241,6 +252,7 @@ export class EvaluationPool {
 
   #finish(slot: Slot): void {
     clearTimeout(slot.timer);
+    slot.timer = undefined;
     slot.job = null;
     slot.worker.unref();
     this.#dispatch();
