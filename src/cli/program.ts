@@ -146,12 +146,28 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(new Option('--limit-write <rate>', 'edits, rollbacks and pins per principal (default 5/s:60)'))
     .addOption(new Option('--limit-webhook <rate>', 'signed deliveries per provider (default 20/s:100)'))
     .addOption(
+      new Option(
+        '--limit-bad-signatures <rate>',
+        'webhook deliveries failing their signature per address (default 5/s:50)',
+      ),
+    )
+    .addOption(
       new Option('--limit-streams <n|off>', 'open watch/SSE connections per principal (default 1000)'),
     )
     .addOption(new Option('--expensive-concurrency <n>', 'expensive requests served at once (default 2)'))
     .addOption(
       new Option('--trust-proxy <off|hops|cidrs>', 'whose X-Forwarded-For names the client (default off)'),
     )
+    .addOption(
+      new Option('--validation-workers <n>', 'worker threads validating commits (default min(2, cores))'),
+    )
+    .addOption(
+      new Option(
+        '--validation-timeout-ms <ms>',
+        'time bound of one validation step: a file, a namespace x environment (default 20000)',
+      ),
+    )
+    .addOption(new Option('--validation-heap-mb <mb>', 'heap bound of one validation worker (default 512)'))
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

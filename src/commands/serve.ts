@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { EngineCache } from '../engine/index.js';
+import { EvaluationPool } from '../evaluation-pool/index.js';
 import { UsageError, redactUrl } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
 import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../log/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { buildApp, listen } from '../server/index.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
-import { SyncService, assertPollSchedule } from '../sync/index.js';
+import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
 import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile } from '../auth/index.js';
@@ -67,6 +68,12 @@ export interface ServeOptions {
   expensiveConcurrency?: string;
   /** `--trust-proxy`: `off` (default), a hop count, or addresses/CIDRs whose `X-Forwarded-For` names the client. */
   trustProxy?: string;
+  /** `--validation-workers`: worker threads validating commits (env `GITCFG_VALIDATION_WORKERS`, default min(2, cores)). */
+  validationWorkers?: number | string;
+  /** `--validation-timeout-ms`: bound of one validation step (a file, a pair) (env `GITCFG_VALIDATION_TIMEOUT_MS`, default 20000). */
+  validationTimeoutMs?: number | string;
+  /** `--validation-heap-mb`: heap bound of one validation worker (env `GITCFG_VALIDATION_HEAP_MB`, default 512). */
+  validationHeapMb?: number | string;
 }
 
 /** The abuse limits of `serve` from its options and environment. */
@@ -142,6 +149,17 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const metrics = createMetrics();
   const store = new SnapshotStore();
   const cache = new EngineCache();
+  const rejections = new RejectedCommitsFile(dataDir);
+  await rejections.load();
+  // Commits, ?ref= reads, history and edits are untrusted content: validated in bounded worker threads.
+  const pool = new EvaluationPool({
+    size: positiveInt('validation workers', opts.validationWorkers ?? env.GITCFG_VALIDATION_WORKERS),
+    timeoutMs: positiveInt(
+      'validation timeout',
+      opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS,
+    ),
+    maxHeapMb: positiveInt('validation heap', opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB),
+  });
   // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
   const history = new HistoryService({
     index: new HistoryIndex({
@@ -151,6 +169,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     }),
     repository: () => origin.open(),
     subdir,
+    evaluate: pool.evaluator('history'),
   });
   const sync = new SyncService({
     origin,
@@ -159,6 +178,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     store,
     file: new SnapshotFile(dataDir),
     cache,
+    evaluate: pool.evaluator('sync'),
+    rejections,
     // A first build of the index reads every tree of the history through short-lived scratch readers, so the
     // serving repository's object cache never holds them (see HistoryIndex).
     history,
@@ -173,6 +194,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       email: env.GITCFG_COMMITTER_EMAIL ?? 'gitcfg@localhost',
     },
     cache,
+    evaluate: pool.evaluator('edits'),
     // The response of an edit carries the commit served once the sync has picked it up.
     onCommitted: async () => {
       await sync.trigger('edit');
@@ -243,6 +265,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       }
       await running.close();
       await sync.close();
+      await pool.close();
       logger.info('gitcfg server stopped');
       logger.flush();
       resolveClosed();
@@ -273,6 +296,14 @@ export function allowedSecretEnv(env: Record<string, string | undefined>): Recor
     if (value !== undefined && !/^GITCFG_/i.test(name) && allowed(name)) out[name] = value;
   }
   return out;
+}
+
+/** A positive integer option, or undefined when not set (the default applies). */
+function positiveInt(what: string, value: number | string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${what}: ${value}`);
+  return n;
 }
 
 function parsePort(value: number | string): number {

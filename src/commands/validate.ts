@@ -1,5 +1,6 @@
 /** `gitcfg validate`: checks the whole configuration (working tree, index or a commit) and lists every issue. */
-import { ENGINE_VERSION, evaluateRepo, formatIssue } from '../engine/index.js';
+import { ENGINE_VERSION, formatIssue } from '../engine/index.js';
+import { EvaluationPool } from '../evaluation-pool/index.js';
 import type { Issue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
@@ -52,7 +53,18 @@ export async function validateCommand(
     ? [...remembered.keys].filter(([, key]) => !remembered.cache.has(key)).map(([ns]) => ns)
     : undefined;
   const reused = remembered && toCheck ? remembered.keys.size - toCheck.length : 0;
-  const evaluation = await evaluateRepo(opened.source, reused > 0 ? { namespaces: toCheck } : {});
+  // One bounded worker: a hostile file gives a validation-timeout/-memory issue instead of a hang.
+  const pool = new EvaluationPool({
+    size: 1,
+    ...numberFromEnv(options.env?.GITCFG_VALIDATION_TIMEOUT_MS, 'timeoutMs'),
+    ...numberFromEnv(options.env?.GITCFG_VALIDATION_HEAP_MB, 'maxHeapMb'),
+  });
+  let evaluation;
+  try {
+    evaluation = await pool.evaluate(opened.source, reused > 0 ? { namespaces: toCheck } : {});
+  } finally {
+    await pool.close();
+  }
   if (remembered) {
     const clean = cleanNamespaces(toCheck ?? [], evaluation.issues);
     if (clean) await remembered.cache.add(clean.map((ns) => remembered.keys.get(ns) as string));
@@ -105,4 +117,10 @@ export function summaryLine(report: ValidateReport): string {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** `{ [key]: n }` when `value` is a positive integer (from the environment), else nothing. */
+function numberFromEnv<K extends string>(value: string | undefined, key: K): Partial<Record<K, number>> {
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 ? ({ [key]: n } as Record<K, number>) : {};
 }

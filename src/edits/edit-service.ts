@@ -6,7 +6,14 @@
  */
 import { maskChanges } from '../engine/index.js';
 import { diffConfigs, evaluateRepo } from '../engine/index.js';
-import type { ConfigDiff, EngineCache, Evaluation, RepoSource, TreeEntry } from '../engine/index.js';
+import type {
+  ConfigDiff,
+  EngineCache,
+  Evaluation,
+  RepoEvaluator,
+  RepoSource,
+  TreeEntry,
+} from '../engine/index.js';
 import {
   ConflictError,
   GitcfgError,
@@ -75,6 +82,8 @@ export interface EditServiceOptions {
   /** The server's identity: committer of every commit. */
   committer: Author;
   cache?: EngineCache;
+  /** Evaluates edited trees (default: in process); the server passes an isolated, bounded evaluator. */
+  evaluate?: RepoEvaluator;
   /** Attempts before giving up with 409 when the branch keeps moving (default 5). */
   maxAttempts?: number;
   /** Called after each published commit, outside the queue (e.g. sync and wait); returns the served commit. */
@@ -377,9 +386,10 @@ export class EditService {
         }
         const after = overlaySource(before, planned.changes);
         const evalOpts = cache ? { cache } : {};
+        const evaluate = this.options.evaluate ?? evaluateRepo;
         const [evBefore, evAfter] = await Promise.all([
-          evaluateRepo(before, evalOpts),
-          evaluateRepo(after, evalOpts),
+          evaluate(before, evalOpts),
+          evaluate(after, evalOpts),
         ]);
         if (!evAfter.ok) throw new InvalidConfigError(evAfter.issues, 'the changed configuration');
         const base = {

@@ -8,7 +8,7 @@ import type { Yielder } from './event-loop-yield.js';
 import type { PairResult } from './engine-cache.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
-import { DEFAULT_LIMITS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
+import { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
 import { compileSchema } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
@@ -29,7 +29,7 @@ import type {
 } from './types.js';
 
 /** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
-export const ENGINE_VERSION = 'gitcfg-engine/3';
+export const ENGINE_VERSION = 'gitcfg-engine/4';
 
 /** Top-level key of a configuration document that declares its schema version (stripped before merging). */
 export const SCHEMA_VERSION_KEY = '$schemaVersion';
@@ -52,6 +52,39 @@ export interface EvaluateOptions {
    * 0 never yields), so a server keeps answering while it evaluates a big repository.
    */
   yieldEveryMs?: number;
+  /** Ceilings for what the manifest's `options` may raise (default `LIMIT_CAPS`); `limits` is not capped. */
+  caps?: Partial<Limits>;
+  /**
+   * Called before each stretch of synchronous work on a file (parse, compile) or a pair (merge, validate), so
+   * a supervisor that must stop a runaway evaluation can say which input caused it.
+   */
+  onProgress?: (at: EvaluationProgress) => void;
+}
+
+/**
+ * The port through which services evaluate untrusted content: `evaluateRepo` itself (in process) or an
+ * isolated, bounded evaluator (worker threads). `cache` is only used in process.
+ */
+export type RepoEvaluator = (
+  source: RepoSource,
+  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces'>,
+) => Promise<Evaluation>;
+
+/** What an evaluation is working on. */
+export interface EvaluationProgress {
+  file: string;
+  namespace?: string;
+  environment?: string;
+}
+
+/** The manifest's options, each lowered to its cap. */
+function capped(options: Partial<Limits>, caps: Readonly<Limits>): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const key of Object.keys(options) as (keyof Limits)[]) {
+    const value = options[key];
+    if (value !== undefined) out[key] = Math.min(value, caps[key]);
+  }
+  return out;
 }
 
 /** Drops every file of namespaces outside `keep` from the layout. */
@@ -85,6 +118,23 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * Every namespace of a tree (those with a schema, old schemas or defaults), sorted; with `referenced`, also
+ * those only named by overrides or migrations (how to split an evaluation without losing their issues).
+ */
+export function listNamespaces(
+  entries: readonly TreeEntry[],
+  options: { referenced?: boolean } = {},
+): string[] {
+  const layout = classifyEntries(entries);
+  const names = new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]);
+  if (options.referenced) {
+    for (const files of layout.overrides.values()) for (const ns of files.keys()) names.add(ns);
+    for (const ns of layout.migrations.keys()) names.add(ns);
+  }
+  return [...names].sort();
+}
+
 /** Evaluates a whole repository; never throws for content problems (they are issues), only for I/O failures. */
 export async function evaluateRepo(source: RepoSource, options: EvaluateOptions = {}): Promise<Evaluation> {
   const cache = options.cache ?? new EngineCache({ keepGenerations: 1 });
@@ -107,9 +157,7 @@ async function evaluate(
   const issues: Issue[] = [];
   const layout = classifyEntries(source.entries);
   issues.push(...layout.issues);
-  const allNamespaces = [
-    ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
-  ].sort();
+  const allNamespaces = listNamespaces(source.entries);
   if (options.namespaces) restrictLayout(layout, new Set(options.namespaces));
 
   const readBytes = async (entry: TreeEntry) => {
@@ -119,10 +167,11 @@ async function evaluate(
   const yamlOf = (entry: TreeEntry, limits: Limits) =>
     cache.getOrLoad<ParsedYaml>(
       'yaml',
-      `${entry.oid}|${limits.maxFileBytes}|${limits.maxAliasCount}`,
+      `${entry.oid}|${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`,
       async () => {
         const bytes = await readBytes(entry);
         cache.count('parses');
+        options.onProgress?.({ file: entry.path });
         const parsed = parseYamlBytes(bytes, limits);
         deepFreeze(parsed.value);
         return parsed;
@@ -132,6 +181,7 @@ async function evaluate(
     cache.getOrLoad<CompiledSchema>('schema', `${entry.oid}|${limits.maxFileBytes}`, async () => {
       const bytes = await readBytes(entry);
       cache.count('parses');
+      options.onProgress?.({ file: entry.path });
       const parsed = parseJsonBytes(bytes, limits);
       if (parsed.value === undefined) {
         const { code, message, ...pos } = parsed.issue!;
@@ -140,7 +190,7 @@ async function evaluate(
       }
       cache.count('compiles');
       deepFreeze(parsed.value);
-      return compileSchema(cache.ajv(), parsed.value);
+      return compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes));
     });
 
   // Manifest first: its options set the limits for every other file.
@@ -164,8 +214,9 @@ async function evaluate(
       chains = resolved.chains;
     }
   }
-  const limits: Limits = { ...DEFAULT_LIMITS, ...(manifest?.options ?? {}), ...apiLimits };
-  const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}`;
+  const caps: Limits = { ...LIMIT_CAPS, ...(options.caps ?? {}) };
+  const limits: Limits = { ...DEFAULT_LIMITS, ...capped(manifest?.options ?? {}, caps), ...apiLimits };
+  const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`;
 
   // Read and parse everything not cached yet, in parallel.
   const yamlEntries: TreeEntry[] = [...layout.defaults.values()];
@@ -348,6 +399,7 @@ async function evaluate(
     }
     const prepared = new Map<string, PreparedDoc>();
     for (const [entry, isDefaults] of docFiles) {
+      options.onProgress?.({ file: entry.path, namespace: ns });
       const doc = prepare(entry, ns, isDefaults);
       prepared.set(entry.path, doc);
       issues.push(...doc.issues);
@@ -380,6 +432,8 @@ async function evaluate(
       if (result) cache.count('reused');
       else {
         cache.count('merges');
+        // The data is where runaway validation (uniqueItems over huge arrays) comes from: name the top layer.
+        options.onProgress?.({ file: layerEntries.at(-1)!.path, namespace: ns, environment: env });
         result = cache.set(
           'pair',
           inputKey,

@@ -1,6 +1,6 @@
 /** Public surface of the validation engine (pure: it only reads through a `RepoSource`). */
-export { evaluateRepo, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
-export type { EvaluateOptions } from './evaluate.js';
+export { evaluateRepo, listNamespaces, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
+export type { EvaluateOptions, EvaluationProgress, RepoEvaluator } from './evaluate.js';
 export { EngineCache } from './engine-cache.js';
 export { DEFAULT_YIELD_SLICE_MS, createYielder } from './event-loop-yield.js';
 export type { Yielder } from './event-loop-yield.js';
@@ -8,8 +8,8 @@ export type { EngineCacheStats } from './engine-cache.js';
 export { compareIssues, formatIssue } from './format-issue.js';
 export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } from './config-diff.js';
 export { memorySource } from './memory-source.js';
-export { DEFAULT_LIMITS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
-export { DELETE_TAG } from './yaml-document.js';
+export { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
+export { DELETE_TAG, deepFreeze } from './yaml-document.js';
 export { VERSION_KEYWORD, SECRET_KEYWORD, validateAgainstSchema } from './schema-validator.js';
 export {
   SECRET_MASK,

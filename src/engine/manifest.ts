@@ -19,6 +19,17 @@ export const NAME_MAX_LENGTH = 64;
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFileBytes: 1024 * 1024,
   maxAliasCount: 100,
+  maxNodes: 1_000_000,
+});
+
+/**
+ * The server's own ceilings: a manifest's `options` may raise a limit up to these and no further (a committer
+ * must not be able to let one file take the server's memory). Deployments may set other caps.
+ */
+export const LIMIT_CAPS: Readonly<Limits> = Object.freeze({
+  maxFileBytes: 8 * 1024 * 1024,
+  maxAliasCount: 100_000,
+  maxNodes: 1_000_000,
 });
 
 /** JSON Schema of `gitcfg.yaml` (kept identical to `schemas/gitcfg-manifest.schema.json`, a test checks it). */

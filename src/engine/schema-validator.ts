@@ -2,6 +2,7 @@
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { RE2JS } from 're2js';
 import { escapeToken, isJsonObject, parentPointer } from './json-pointer.js';
 import type { Issue, IssueCode, JsonObject, JsonValue, Origin } from './types.js';
 
@@ -12,6 +13,41 @@ export const SECRET_KEYWORD = 'x-gitcfg-secret';
 
 type AjvInstance = InstanceType<typeof Ajv2020.default>;
 
+/** A `pattern` (or `patternProperties` key) the linear-time engine cannot express (backreference, lookaround). */
+class UnsupportedPatternError extends Error {
+  constructor(
+    readonly pattern: string,
+    reason: string,
+  ) {
+    super(
+      `pattern ${JSON.stringify(pattern)} is not supported (${reason}); use RE2 syntax: no backreferences or lookaround`,
+    );
+  }
+}
+
+/**
+ * Ajv's regular-expression engine: RE2 semantics (re2js, pure JS), linear in the input, so a schema from the
+ * repository cannot make validation backtrack for ever (`^(a+)+$`).
+ */
+const linearRegExp = Object.assign(
+  (pattern: string, flags: string): { test: (s: string) => boolean; toString: () => string } => {
+    let re: ReturnType<typeof RE2JS.compile>;
+    try {
+      re = RE2JS.compile(pattern, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
+    } catch (err) {
+      throw new UnsupportedPatternError(
+        pattern,
+        (err as Error).message.replace(/^error parsing regexp: /, ''),
+      );
+    }
+    // Ajv shares compiled patterns by `toString()`: it must be unique per pattern and flags.
+    const key = `re2:${flags}:${pattern}`;
+    return { test: (s: string) => re.test(s), toString: () => key };
+  },
+  // Only used by standalone code generation, which gitcfg does not do.
+  { code: 'linearRegExp' },
+);
+
 /** Creates the Ajv instance every schema is compiled with (strict, all errors, `$data`, formats, gitcfg keywords). */
 export function createAjv(): AjvInstance {
   const ajv = new Ajv2020.default({
@@ -20,7 +56,7 @@ export function createAjv(): AjvInstance {
     allowUnionTypes: true,
     $data: true,
     // Compile time dominates a cold evaluation of many namespaces; the optimiser saves little at validation time.
-    code: { optimize: false },
+    code: { optimize: false, regExp: linearRegExp },
     logger: false, // the engine reports through issues only
   });
   addFormats.default(ajv);
@@ -39,8 +75,19 @@ export interface CompiledSchema {
   error?: { message: string; line?: number; column?: number; code?: IssueCode };
 }
 
-/** Compiles one schema document; never throws. */
-export function compileSchema(ajv: AjvInstance, value: JsonValue): CompiledSchema {
+/** Line and column of the first occurrence of `needle` in `text` (1-based), if any. */
+function positionOf(text: string, needle: string): { line: number; column: number } | undefined {
+  const at = text.indexOf(needle);
+  if (at < 0) return undefined;
+  const before = text.slice(0, at);
+  return { line: before.split('\n').length, column: at - before.lastIndexOf('\n') };
+}
+
+/**
+ * Compiles one schema document; never throws. `text` (the file's source) locates unsupported patterns.
+ * The shared Ajv registry is restored afterwards, so no schema can remove or shadow another (or a meta-schema).
+ */
+export function compileSchema(ajv: AjvInstance, value: JsonValue, text?: string): CompiledSchema {
   if (!isJsonObject(value)) return { version: 1, error: { message: 'a schema must be a JSON object' } };
   const declared = value.$schema;
   if (declared !== undefined && declared !== 'https://json-schema.org/draft/2020-12/schema') {
@@ -54,19 +101,47 @@ export function compileSchema(ajv: AjvInstance, value: JsonValue): CompiledSchem
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     return { version: 1, error: { message: `${VERSION_KEYWORD} must be an integer >= 1` } };
   }
+  const id = value.$id;
+  const normalizedId = typeof id === 'string' ? id.replace(/#$/, '') : undefined;
+  if (normalizedId !== undefined && (normalizedId in ajv.schemas || normalizedId in ajv.refs)) {
+    const pos = text !== undefined ? positionOf(text, JSON.stringify(id)) : undefined;
+    return {
+      version,
+      error: {
+        message: `$id ${JSON.stringify(normalizedId)} is already taken (a meta-schema or a built-in schema)`,
+        ...pos,
+      },
+    };
+  }
+  const schemasBefore = { ...ajv.schemas };
+  const refsBefore = { ...ajv.refs };
   try {
     const validate = ajv.compile(value);
     return { schema: value, validate, version };
   } catch (err) {
+    if (err instanceof UnsupportedPatternError) {
+      const pos = text !== undefined ? positionOf(text, JSON.stringify(err.pattern)) : undefined;
+      return { version, error: { message: err.message, ...pos } };
+    }
     return { version, error: { message: (err as Error).message } };
   } finally {
-    // Free the instance-level registry (and `$id` slots) so schemas with the same `$id` can be recompiled.
+    // Free the `$id` slots this schema took (so it can be recompiled) and put back anything it displaced.
     try {
       ajv.removeSchema(value);
     } catch {
       /* not registered */
     }
+    restoreRegistry(ajv.schemas, schemasBefore);
+    restoreRegistry(ajv.refs, refsBefore);
   }
+}
+
+function restoreRegistry<T>(
+  registry: { [id: string]: T | undefined },
+  before: { [id: string]: T | undefined },
+): void {
+  for (const id of Object.keys(registry)) if (!(id in before)) delete registry[id];
+  for (const [id, entry] of Object.entries(before)) registry[id] = entry;
 }
 
 /** Finds the origin of a pointer, or of its nearest ancestor that has one. */

@@ -20,6 +20,7 @@ export type IssueCode =
   | 'yaml-syntax'
   | 'yaml-duplicate-key'
   | 'yaml-alias-limit'
+  | 'yaml-node-limit'
   | 'yaml-not-mapping'
   | 'schema-missing'
   | 'schema-invalid'
@@ -32,7 +33,9 @@ export type IssueCode =
   | 'version-unsupported'
   | 'yaml-unsupported'
   | 'delete-misplaced'
-  | 'secret-plaintext';
+  | 'secret-plaintext'
+  | 'validation-timeout'
+  | 'validation-memory';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {
@@ -80,6 +83,11 @@ export interface Limits {
   maxFileBytes: number;
   /** Passed to yaml's `maxAliasCount`: bounds alias expansion (`-1` disables the check, `0` forbids aliases). */
   maxAliasCount: number;
+  /**
+   * Most YAML nodes one file may expand to, an alias counting as the size of what it points to (bounds
+   * alias bombs that stay within `maxAliasCount`).
+   */
+  maxNodes: number;
 }
 
 /** One environment declared in `gitcfg.yaml`. */

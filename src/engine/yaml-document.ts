@@ -2,7 +2,7 @@
  * Reading one file: size and UTF-8 checks, YAML parsing with positions, limits and the `!delete` tag, JSON parsing.
  * Results are path-free (positions only) so they can be cached by blob oid and shared by identical files.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode, ScalarTag } from 'yaml';
 import { escapeToken, setKey } from './json-pointer.js';
 import type { IssueCode, JsonObject, JsonValue, Limits, Origin } from './types.js';
@@ -156,6 +156,17 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
     }
   }
 
+  // Before the conversion below, which copies every alias target: aliases within maxAliasCount can still
+  // expand a small file to gigabytes.
+  if (expandedNodeCount(doc, limits.maxNodes) > limits.maxNodes) {
+    issues.push({
+      code: 'yaml-node-limit',
+      message: `expands to more than ${limits.maxNodes} YAML nodes, an alias counting as its target (maxNodes)`,
+      line: 1,
+      column: 1,
+    });
+    return { ...failed(issues[0]!), issues };
+  }
   const positions = new Map<string, Position>();
   const deletes = new Map<string, string[]>();
   const deletePositions = new Map<string, Position>();
@@ -273,6 +284,35 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
   }
   const value = build(root, '', 0) as JsonObject;
   return { ok: issues.length === 0, value, positions, deletes, deletePositions, deleteOnly, issues };
+}
+
+/**
+ * Nodes the document expands to, an alias counting as the size of its target (memoised, so linear in the
+ * document); stops counting once above `max`. A self-referencing alias counts as unbounded.
+ */
+export function expandedNodeCount(doc: Document.Parsed, max: number): number {
+  const sizes = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  const size = (node: unknown, depth: number): number => {
+    if (node === null || node === undefined) return 1;
+    if (isAlias(node)) return size(node.resolve(doc), depth);
+    if (!isMap(node) && !isSeq(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    if (open.has(node)) return Infinity;
+    // Deeper nesting is refused later on its own; count it as one node here.
+    if (depth > MAX_DEPTH) return 1;
+    open.add(node);
+    let n = 1;
+    for (const item of node.items) {
+      n += isPair(item) ? size(item.key, depth + 1) + size(item.value, depth + 1) : size(item, depth + 1);
+      if (n > max) break;
+    }
+    open.delete(node);
+    sizes.set(node, n);
+    return n;
+  };
+  return size(doc.contents, 0);
 }
 
 function hasAlias(doc: Document.Parsed): boolean {

@@ -4,7 +4,14 @@
  * commit and its parent of a change elsewhere share one evaluation, and the engine cache re-merges only what changed.
  */
 import { EngineCache, evaluateRepo } from '../engine/index.js';
-import type { Evaluation, Issue, JsonObject, RepoSource, ResolvedConfig } from '../engine/index.js';
+import type {
+  Evaluation,
+  Issue,
+  JsonObject,
+  RepoEvaluator,
+  RepoSource,
+  ResolvedConfig,
+} from '../engine/index.js';
 import type { GitRepository } from '../git/index.js';
 
 /** The effective state of one namespace x environment at a commit. */
@@ -71,6 +78,8 @@ export interface CommitEvaluatorOptions {
   cache?: EngineCache;
   /** Namespace evaluations kept (default 256). */
   maxEvaluations?: number;
+  /** Evaluates commits (default: in process); the server passes an isolated, bounded evaluator. */
+  evaluate?: RepoEvaluator;
 }
 
 /** Evaluates namespaces and whole repositories at arbitrary commits. */
@@ -79,6 +88,7 @@ export class CommitEvaluator {
   /** Config root as a prefix of repository paths ('' or ending in `/`). */
   readonly prefix: string;
   private readonly cache: EngineCache;
+  private readonly evaluate: RepoEvaluator;
   private readonly byInputs: Lru<Evaluation>;
   private readonly whole = new Lru<Evaluation>(4);
   /** Namespace evaluations actually run (not memoised), for tests and metrics. */
@@ -89,6 +99,7 @@ export class CommitEvaluator {
     const subdir = (options.subdir ?? '').replace(/^\/+|\/+$/g, '');
     this.prefix = subdir ? `${subdir}/` : '';
     this.cache = options.cache ?? new EngineCache({ keepGenerations: 4 });
+    this.evaluate = options.evaluate ?? evaluateRepo;
     this.byInputs = new Lru(options.maxEvaluations ?? 256);
   }
 
@@ -136,7 +147,7 @@ export class CommitEvaluator {
     return this.byInputs.get(key, () => {
       this.evaluations++;
       const source: RepoSource = { entries, readBlob: (oid) => this.repository.readBlob(oid) };
-      return evaluateRepo(source, { cache: this.cache });
+      return this.evaluate(source, { cache: this.cache });
     });
   }
 
@@ -148,7 +159,7 @@ export class CommitEvaluator {
   /** Evaluation of the whole config root at `commit`. */
   wholeAt(commit: string): Promise<Evaluation> {
     return this.whole.get(commit, async () =>
-      evaluateRepo(await this.configSource(commit, () => true), { cache: this.cache }),
+      this.evaluate(await this.configSource(commit, () => true), { cache: this.cache }),
     );
   }
 

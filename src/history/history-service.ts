@@ -3,7 +3,7 @@
  * effective diff between two commits, and the provenance (file, line, last commit) of every leaf.
  */
 import { diffConfigs, diffValues, escapeToken, valueAtPointer } from '../engine/index.js';
-import type { EngineCache, JsonObject, JsonValue } from '../engine/index.js';
+import type { EngineCache, JsonObject, JsonValue, RepoEvaluator } from '../engine/index.js';
 import { InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { CommitInfo, GitRepository } from '../git/index.js';
 import { CommitEvaluator, isNamespaceInput, pairState } from './commit-evaluator.js';
@@ -33,6 +33,8 @@ export interface HistoryServiceOptions {
   subdir?: string;
   /** Engine cache for audit evaluations; default: a private one (do not share the serving cache). */
   cache?: EngineCache;
+  /** Evaluates commits (default: in process); the server passes an isolated, bounded evaluator. */
+  evaluate?: RepoEvaluator;
   /** Most pair evaluations one query may run (default 1000); beyond it a page ends early with `next` set. */
   maxEvaluations?: number;
 }
@@ -110,6 +112,7 @@ export class HistoryService implements AuditQueries {
   private readonly openRepository: () => Promise<GitRepository>;
   private readonly subdir: string;
   private readonly cache: EngineCache | undefined;
+  private readonly evaluate: RepoEvaluator | undefined;
   private readonly maxEvaluations: number;
   private evaluator: CommitEvaluator | null = null;
   private readonly commits = new Map<string, Promise<CommitInfo>>();
@@ -120,6 +123,7 @@ export class HistoryService implements AuditQueries {
     this.openRepository = typeof repo === 'function' ? repo : async () => repo;
     this.subdir = options.subdir ?? '';
     this.cache = options.cache;
+    this.evaluate = options.evaluate;
     this.maxEvaluations = Math.max(2, options.maxEvaluations ?? 1000);
   }
 
@@ -140,6 +144,7 @@ export class HistoryService implements AuditQueries {
         repository,
         subdir: this.subdir,
         ...(this.cache ? { cache: this.cache } : {}),
+        ...(this.evaluate ? { evaluate: this.evaluate } : {}),
       });
     }
     return this.evaluator;

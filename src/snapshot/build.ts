@@ -1,6 +1,13 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
 import { createYielder, evaluateRepo } from '../engine/index.js';
-import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource } from '../engine/index.js';
+import type {
+  EngineCache,
+  Evaluation,
+  Issue,
+  JsonObject,
+  RepoEvaluator,
+  RepoSource,
+} from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
   NamespaceVersions,
@@ -46,9 +53,12 @@ export async function buildSnapshot(input: {
   source: RepoSource;
   previous?: Snapshot | null;
   cache?: EngineCache;
+  /** How to evaluate the (untrusted) source: in process by default, or isolated (an evaluation pool). */
+  evaluate?: RepoEvaluator;
   now?: () => Date;
 }): Promise<BuildResult> {
-  const evaluation = await evaluateRepo(input.source, input.cache ? { cache: input.cache } : {});
+  const evaluate = input.evaluate ?? evaluateRepo;
+  const evaluation = await evaluate(input.source, input.cache ? { cache: input.cache } : {});
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
   const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());

@@ -2,3 +2,5 @@
 export { SyncService, assertPollSchedule } from './sync-service.js';
 export type { StatusError, SyncOrigin, SyncOutcome, SyncServiceOptions, SyncStatus } from './sync-service.js';
 export { subdirSource } from './subdir-source.js';
+export { RejectedCommitsFile } from './rejected-commits.js';
+export type { Rejection } from './rejected-commits.js';

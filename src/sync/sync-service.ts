@@ -5,13 +5,14 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, Issue, RepoSource } from '../engine/index.js';
+import type { EngineCache, Issue, RepoEvaluator, RepoSource } from '../engine/index.js';
 import { GitcfgError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
 import { buildSnapshot } from '../snapshot/index.js';
 import type { Snapshot, SnapshotFile, SnapshotStore } from '../snapshot/index.js';
+import type { RejectedCommitsFile } from './rejected-commits.js';
 import { subdirSource } from './subdir-source.js';
 
 /** Where commits come from: a mirror of a remote (fetched) or a local repository (re-read). */
@@ -69,6 +70,10 @@ export interface SyncServiceOptions {
   file: SnapshotFile | null;
   /** The process-wide engine cache (parsed documents by blob oid, configs by input key). */
   cache: EngineCache;
+  /** Evaluates fetched commits (default: in process); the server passes an isolated, bounded evaluator. */
+  evaluate?: RepoEvaluator;
+  /** Rejected commits kept across restarts (a known-bad head is not validated again); null keeps none. */
+  rejections?: RejectedCommitsFile | null;
   logger: Logger;
   metrics: ServerMetrics;
   now?: () => Date;
@@ -279,6 +284,7 @@ export class SyncService {
       source: this.subdir ? subdirSource(source, this.subdir) : source,
       previous: this.options.store.current,
       cache: this.options.cache,
+      ...(this.options.evaluate ? { evaluate: this.options.evaluate } : {}),
       now: this.now,
     });
   }
@@ -318,6 +324,9 @@ export class SyncService {
       }
       if (store.current?.commit === head) {
         this.servedFrom = this.servedFrom === 'data-dir' ? 'git' : this.servedFrom;
+        // The branch went back to the served commit (e.g. a force-push): no rejection is pending any more.
+        this.rejected = null;
+        metrics.rejectedIssues.set(0);
         this.setStale(false);
         metrics.lastSuccessfulSync.set(Date.now() / 1000);
         return (outcome = 'unchanged');
@@ -327,12 +336,27 @@ export class SyncService {
         this.setStale(false);
         return (outcome = 'rejected');
       }
+      const known = this.options.rejections?.get(head);
+      if (known) {
+        // Rejected before a restart: answer with that verdict instead of running the content again.
+        this.rejected = known;
+        metrics.rejectedIssues.set(known.issues.length);
+        this.setStale(false);
+        logger.warn(
+          { commit: head, issueCount: known.issues.length },
+          'commit was rejected before; still rejected',
+        );
+        return (outcome = 'rejected');
+      }
       const result = await this.build(repository, head);
       if (!result.ok) {
         const messages = result.issues.map((issue) => formatIssue(issue));
         this.rejected = { commit: head, at, issues: result.issues, messages };
         metrics.rejectedCommits.inc();
         metrics.rejectedIssues.set(result.issues.length);
+        await this.options.rejections?.remember(this.rejected).catch((err: unknown) => {
+          logger.warn({ error: statusError(err) }, 'could not remember the rejected commit');
+        });
         this.setStale(false);
         logger.error(
           { commit: head, issues: messages.slice(0, 100), issueCount: messages.length },

@@ -186,3 +186,43 @@ describe('gitcfg validate', () => {
     assert.match(help.stdout, /--staged/);
   });
 });
+
+describe('gitcfg validate on hostile content', () => {
+  test('a file too costly to validate is a validation-timeout issue on that file, not a hang', async () => {
+    const schema = JSON.parse(VALID_FILES['schemas/http-client.schema.json']!) as {
+      properties: Record<string, unknown>;
+    };
+    schema.properties.rows = { type: 'array', uniqueItems: true };
+    const rows = Array.from({ length: 20_000 }, (_, i) => `  - {id: ${i}}`).join('\n');
+    const dir = createConfigRepo({
+      ...VALID_FILES,
+      'schemas/http-client.schema.json': JSON.stringify(schema),
+      'defaults/http-client.yaml': `${VALID_FILES['defaults/http-client.yaml']}rows:\n${rows}\n`,
+    });
+    const result = await runCli(['validate', '--no-cache', '--format', 'json'], {
+      cwd: dir,
+      env: { GITCFG_VALIDATION_TIMEOUT_MS: '3000' },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    const report = JSON.parse(result.stdout) as { issues: { code: string; file: string }[] };
+    assert.deepEqual(
+      report.issues.map((i) => [i.code, i.file]),
+      [['validation-timeout', 'defaults/http-client.yaml']],
+    );
+  });
+
+  test('a schema whose $id is the meta-schema is reported on that schema only', async () => {
+    const dir = createConfigRepo({
+      ...VALID_FILES,
+      'schemas/evil.schema.json': JSON.stringify({ $id: 'https://json-schema.org/draft/2020-12/schema' }),
+      'defaults/evil.yaml': '{}\n',
+    });
+    const result = await runCli(['validate', '--no-cache'], { cwd: dir });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      /^schemas\/evil\.schema\.json:1:\d+: schema does not compile: \$id .* is already taken/,
+    );
+    assert.equal(result.stdout.trim().split('\n').length, 1, result.stdout);
+  });
+});

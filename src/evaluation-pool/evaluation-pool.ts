@@ -1,0 +1,306 @@
+/**
+ * Evaluation of untrusted repository content in worker threads, each job bounded in time and heap. A job that
+ * hits a bound becomes an issue on the file it was working on; the worker is replaced; the caller's thread
+ * never runs the content itself.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { MANIFEST_FILE, listNamespaces } from '../engine/index.js';
+import type {
+  Evaluation,
+  EvaluationProgress,
+  Issue,
+  Limits,
+  RepoEvaluator,
+  RepoSource,
+} from '../engine/index.js';
+import { mergeEvaluations } from './merge-evaluations.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+/** Options of an `EvaluationPool`. */
+export interface EvaluationPoolOptions {
+  /** Worker threads (default min(2, cores)). */
+  size?: number;
+  /**
+   * Wall-clock bound in ms (default 20000) of each step of a job: parsing or compiling one file, checking one
+   * namespace x environment. The clock restarts at every step, so a big but healthy repository never hits it.
+   */
+  timeoutMs?: number;
+  /** Old-generation heap bound of one worker in MB (default 512). */
+  maxHeapMb?: number;
+  /** Ceilings on what a manifest may raise (default: the engine's `LIMIT_CAPS`). */
+  caps?: Partial<Limits>;
+}
+
+export const DEFAULT_POOL_TIMEOUT_MS = 20_000;
+export const DEFAULT_POOL_HEAP_MB = 512;
+
+interface Job {
+  id: number;
+  message: Extract<ToWorker, { type: 'job' }>;
+  source: RepoSource;
+  resolve: (evaluation: Evaluation | Issue) => void;
+  reject: (error: Error) => void;
+  at?: EvaluationProgress;
+  ioError?: unknown;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+  /** The worker loaded its modules: a job's clock runs from then (start-up is not the content's cost). */
+  ready: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * How to start a worker: the compiled module next to this file, or, when running from TypeScript source, a
+ * small bootstrap that registers tsx in the worker first (loader flags and hooks of the parent do not carry
+ * over to workers reliably on Node 20).
+ */
+function workerEntry(): { script: URL | string; eval: boolean } {
+  if (!import.meta.url.endsWith('.ts'))
+    return { script: new URL('./evaluation-worker.js', import.meta.url), eval: false };
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./evaluation-worker.ts', import.meta.url).href;
+  const script = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
+  return { script, eval: true };
+}
+
+/** Stable assignment of a namespace to a worker, so each worker's cache keeps seeing the same namespaces. */
+function bucketOf(namespace: string, buckets: number): number {
+  let h = 2166136261;
+  for (let i = 0; i < namespace.length; i++) h = Math.imul(h ^ namespace.charCodeAt(i), 16777619);
+  return (h >>> 0) % buckets;
+}
+
+/** A fixed-size pool of evaluation workers. */
+export class EvaluationPool {
+  readonly size: number;
+  readonly timeoutMs: number;
+  readonly maxHeapMb: number;
+  readonly #caps: Partial<Limits> | undefined;
+  readonly #slots: (Slot | null)[];
+  readonly #queue: Job[] = [];
+  #nextJob = 0;
+  #closed = false;
+
+  constructor(options: EvaluationPoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_POOL_TIMEOUT_MS;
+    this.maxHeapMb = options.maxHeapMb ?? DEFAULT_POOL_HEAP_MB;
+    this.#caps = options.caps;
+    this.#slots = Array.from({ length: this.size }, () => null);
+  }
+
+  /** An evaluator bound to one cache channel (one per caller: sync, history, edits, ...). */
+  evaluator(channel: string): RepoEvaluator {
+    return (source, options) => this.evaluate(source, { ...options, channel });
+  }
+
+  /**
+   * Evaluates `source` like `evaluateRepo`, its namespaces split across the workers. Throws only for I/O
+   * failures of `source`; a bound hit is a `validation-timeout` / `validation-memory` issue.
+   */
+  async evaluate(
+    source: RepoSource,
+    options: { channel?: string; limits?: Partial<Limits>; namespaces?: readonly string[] } = {},
+  ): Promise<Evaluation> {
+    if (this.#closed) throw new Error('evaluation pool is closed');
+    // Split over every namespace name, also those only an override or a migration names (their issues).
+    const referenced = listNamespaces(source.entries, { referenced: true });
+    const wanted = options.namespaces
+      ? referenced.filter((ns) => options.namespaces!.includes(ns))
+      : referenced;
+    const groups: string[][] = Array.from(
+      { length: Math.min(this.size, Math.max(1, wanted.length)) },
+      () => [],
+    );
+    for (const ns of wanted) groups[bucketOf(ns, groups.length)]!.push(ns);
+    const entries = [...source.entries];
+    const parts = await Promise.all(
+      groups.map(
+        (namespaces) =>
+          new Promise<Evaluation | Issue>((resolve, reject) => {
+            const id = this.#nextJob++;
+            this.#queue.push({
+              id,
+              source,
+              resolve,
+              reject,
+              message: {
+                type: 'job',
+                job: id,
+                channel: options.channel ?? 'default',
+                entries,
+                namespaces,
+                ...(options.limits ? { limits: options.limits } : {}),
+                ...(this.#caps ? { caps: this.#caps } : {}),
+              },
+            });
+            this.#dispatch();
+          }),
+      ),
+    );
+    return mergeEvaluations(parts, listNamespaces(source.entries));
+  }
+
+  /** Terminates every worker; pending jobs fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new Error('evaluation pool closed'));
+    await Promise.all(
+      this.#slots.map(async (slot, i) => {
+        if (!slot) return;
+        this.#slots[i] = null;
+        clearTimeout(slot.timer);
+        slot.job?.reject(new Error('evaluation pool closed'));
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  #dispatch(): void {
+    for (let i = 0; i < this.#slots.length && this.#queue.length > 0; i++) {
+      let slot = this.#slots[i];
+      if (slot?.job) continue;
+      slot ??= this.#spawn(i);
+      const job = this.#queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      if (slot.ready) this.#startClock(i, slot);
+      slot.worker.postMessage(job.message);
+    }
+  }
+
+  #restartClock(slot: Slot): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0 || slot.timer === undefined) return;
+    clearTimeout(slot.timer);
+    this.#startClock(index, slot);
+  }
+
+  #startClock(index: number, slot: Slot): void {
+    slot.timer = setTimeout(() => this.#fail(index, 'validation-timeout'), this.timeoutMs);
+  }
+
+  #spawn(index: number): Slot {
+    const entry = workerEntry();
+    const worker = new Worker(entry.script, {
+      eval: entry.eval,
+      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
+    });
+    const slot: Slot = { worker, job: null, ready: false };
+    this.#slots[index] = slot;
+    worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'ready') return this.#onMessage(slot, message);
+      slot.ready = true;
+      if (slot.job && this.#slots[index] === slot) this.#startClock(index, slot);
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (this.#slots[index] !== slot) return;
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') this.#fail(index, 'validation-memory');
+      else this.#crash(index, err);
+    });
+    worker.on('exit', (code) => {
+      if (this.#slots[index] !== slot) return;
+      this.#crash(index, new Error(`evaluation worker exited with code ${code}`));
+    });
+    // An idle pool must not keep a CLI process alive.
+    worker.unref();
+    return slot;
+  }
+
+  #onMessage(slot: Slot, message: FromWorker): void {
+    const job = slot.job;
+    if (!job || message.type === 'ready' || job.id !== message.job) return;
+    switch (message.type) {
+      case 'read':
+        job.source.readBlob(message.oid, message.path).then(
+          (bytes) =>
+            slot.worker.postMessage({
+              type: 'blob',
+              job: job.id,
+              request: message.request,
+              bytes,
+            } satisfies ToWorker),
+          (err: unknown) => {
+            job.ioError ??= err;
+            slot.worker.postMessage({
+              type: 'blob-error',
+              job: job.id,
+              request: message.request,
+              message: err instanceof Error ? err.message : String(err),
+            } satisfies ToWorker);
+          },
+        );
+        return;
+      case 'progress':
+        job.at = message.at;
+        this.#restartClock(slot);
+        return;
+      case 'done':
+        this.#finish(slot);
+        job.resolve(message.evaluation);
+        return;
+      case 'failed':
+        this.#finish(slot);
+        job.reject(job.ioError instanceof Error ? job.ioError : new Error(message.message));
+        return;
+    }
+  }
+
+  #finish(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = null;
+    slot.worker.unref();
+    this.#dispatch();
+  }
+
+  /** A job hit a bound: it becomes an issue on what it was working on; the worker is replaced. */
+  #fail(index: number, code: 'validation-timeout' | 'validation-memory'): void {
+    const slot = this.#slots[index];
+    if (!slot) return;
+    this.#slots[index] = null;
+    clearTimeout(slot.timer);
+    void slot.worker.terminate();
+    const job = slot.job;
+    if (job)
+      job.resolve(
+        limitIssue(
+          code,
+          job.at,
+          code === 'validation-timeout' ? `${this.timeoutMs} ms` : `${this.maxHeapMb} MB of heap`,
+        ),
+      );
+    this.#dispatch();
+  }
+
+  #crash(index: number, error: Error): void {
+    const slot = this.#slots[index];
+    if (!slot) return;
+    this.#slots[index] = null;
+    clearTimeout(slot.timer);
+    slot.job?.reject(error);
+    this.#dispatch();
+  }
+}
+
+function limitIssue(
+  code: 'validation-timeout' | 'validation-memory',
+  at: EvaluationProgress | undefined,
+  bound: string,
+): Issue {
+  const file = at?.file ?? MANIFEST_FILE;
+  const pair = at?.namespace !== undefined ? ` (${at.namespace}/${at.environment ?? ''})` : '';
+  return {
+    code,
+    file,
+    line: 1,
+    column: 1,
+    ...(at?.namespace !== undefined ? { namespace: at.namespace } : {}),
+    ...(at?.environment !== undefined ? { environment: at.environment } : {}),
+    message: `validation stopped: checking ${file}${pair} took more than ${bound}; the content is too costly to validate (a huge or deeply aliased value, or a schema keyword such as uniqueItems over a long array)`,
+  };
+}

@@ -1,0 +1,56 @@
+/** Worker thread: evaluates part of a repository, reading blobs from the main thread over its port. */
+import { parentPort } from 'node:worker_threads';
+import { EngineCache, evaluateRepo } from '../engine/index.js';
+import type { RepoSource } from '../engine/index.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('evaluation-worker must run in a worker thread');
+
+const caches = new Map<string, EngineCache>();
+const pendingReads = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+let nextRequest = 0;
+const send = (message: FromWorker) => port.postMessage(message);
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'job') {
+    void run(message);
+    return;
+  }
+  const waiting = pendingReads.get(message.request);
+  if (!waiting) return;
+  pendingReads.delete(message.request);
+  if (message.type === 'blob') waiting.resolve(message.bytes);
+  else waiting.reject(new Error(message.message));
+});
+
+send({ type: 'ready' });
+
+async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
+  const { job, channel } = message;
+  let cache = caches.get(channel);
+  if (!cache) caches.set(channel, (cache = new EngineCache({ keepGenerations: 4 })));
+  const source: RepoSource = {
+    entries: message.entries,
+    readBlob: (oid, path) =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        const request = nextRequest++;
+        pendingReads.set(request, { resolve, reject });
+        send({ type: 'read', job, request, oid, path });
+      }),
+  };
+  try {
+    const evaluation = await evaluateRepo(source, {
+      cache,
+      namespaces: message.namespaces,
+      ...(message.limits ? { limits: message.limits } : {}),
+      ...(message.caps ? { caps: message.caps } : {}),
+      // The worker has no one else to serve: no need to give the event loop turns.
+      yieldEveryMs: 0,
+      onProgress: (at) => send({ type: 'progress', job, at }),
+    });
+    send({ type: 'done', job, evaluation });
+  } catch (err) {
+    send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });
+  }
+}

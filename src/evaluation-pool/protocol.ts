@@ -1,0 +1,25 @@
+/** Messages between the pool (main thread) and an evaluation worker. */
+import type { Evaluation, EvaluationProgress, Limits, TreeEntry } from '../engine/index.js';
+
+/** Main thread -> worker. */
+export type ToWorker =
+  | {
+      type: 'job';
+      job: number;
+      /** Which of the worker's engine caches to use (one per caller, so their generations do not mix). */
+      channel: string;
+      entries: readonly TreeEntry[];
+      namespaces: readonly string[];
+      limits?: Partial<Limits>;
+      caps?: Partial<Limits>;
+    }
+  | { type: 'blob'; job: number; request: number; bytes: Uint8Array }
+  | { type: 'blob-error'; job: number; request: number; message: string };
+
+/** Worker -> main thread. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'read'; job: number; request: number; oid: string; path: string }
+  | { type: 'progress'; job: number; at: EvaluationProgress }
+  | { type: 'done'; job: number; evaluation: Evaluation }
+  | { type: 'failed'; job: number; message: string };

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evaluateRepo, formatIssue, memorySource } from '../../src/engine/index.js';
+import type { Evaluation, RepoSource } from '../../src/engine/index.js';
+import { EvaluationPool } from '../../src/evaluation-pool/index.js';
+import { MANIFEST, RETRY_DEFAULTS, RETRY_SCHEMA, baseRepo } from '../engine/engine-fixtures.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../config-repo/', import.meta.url));
+
+async function exampleFiles(): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(EXAMPLE, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    files[relative(EXAMPLE, full).split('\\').join('/')] = await readFile(full, 'utf8');
+  }
+  return files;
+}
+
+/** Plain, comparable form of an evaluation. */
+const plain = (ev: Evaluation) => ({
+  issues: ev.issues.map(formatIssue),
+  namespaces: ev.namespaces,
+  environments: ev.environments,
+  configs: [...ev.configs].map(([k, c]) => [k, c.value, c.inputKey, [...c.origins]]).sort(),
+  schemas: [...ev.schemas.keys()].sort(),
+  versions: [...ev.versions.keys()].sort(),
+});
+
+/** uniqueItems over 20,000 distinct objects: tens of seconds of deep comparisons. */
+function uniqueItemsRepo(): Record<string, string> {
+  const schema = JSON.parse(RETRY_SCHEMA) as { properties: Record<string, unknown> };
+  schema.properties.rows = { type: 'array', uniqueItems: true };
+  const rows = Array.from({ length: 20_000 }, (_, i) => `  - {id: ${i}, name: row}`).join('\n');
+  return {
+    'gitcfg.yaml': MANIFEST,
+    'schemas/retry.schema.json': JSON.stringify(schema),
+    'defaults/retry.yaml': `${RETRY_DEFAULTS}rows:\n${rows}\n`,
+  };
+}
+
+test('the pool evaluates like evaluateRepo, namespaces split across workers', async () => {
+  const files = await exampleFiles();
+  const pool = new EvaluationPool({ size: 2 });
+  try {
+    const inProcess = await evaluateRepo(memorySource(files));
+    const pooled = await pool.evaluate(memorySource(files));
+    assert.ok(inProcess.configs.size > 0);
+    assert.deepEqual(plain(pooled), plain(inProcess));
+    assert.ok(Object.isFrozen(pooled.configs.values().next().value!.value));
+    // Broken repositories too: layout and manifest issues are reported once.
+    const broken = { ...files, 'gitcfg.yaml': 'version: 2\n', 'stray.txt': 'x' };
+    // Namespaces only an override or a migration names: their issues must not get lost in the split.
+    const orphans = {
+      ...files,
+      'environments/production/ghost.yaml': 'a: 1\n',
+      'migrations/phantom/2.yaml': 'operations: []\n',
+    };
+    const orphanIssues = plain(await pool.evaluate(memorySource(orphans))).issues;
+    assert.ok(orphanIssues.length >= 2, orphanIssues.join('\n'));
+    assert.deepEqual(orphanIssues, plain(await evaluateRepo(memorySource(orphans))).issues);
+    assert.deepEqual(
+      plain(await pool.evaluate(memorySource(broken))),
+      plain(await evaluateRepo(memorySource(broken))),
+    );
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a job over the time bound is an issue on the file being checked, and the pool recovers', async () => {
+  const pool = new EvaluationPool({ size: 1, timeoutMs: 5000 });
+  try {
+    const ev = await pool.evaluate(memorySource(uniqueItemsRepo()));
+    assert.equal(ev.ok, false);
+    assert.deepEqual(
+      ev.issues.map((i) => [i.code, i.file, i.line]),
+      [['validation-timeout', 'defaults/retry.yaml', 1]],
+    );
+    const next = await pool.evaluate(memorySource(baseRepo()));
+    assert.deepEqual(next.issues, []);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a job over the heap bound is a validation-memory issue on the file being parsed', async () => {
+  const pool = new EvaluationPool({ size: 1, maxHeapMb: 48 });
+  try {
+    const huge = `tags: [${'1,'.repeat(3_500_000)}1]\n`;
+    const ev = await pool.evaluate(
+      memorySource({
+        'gitcfg.yaml': `${MANIFEST}options:\n  maxFileBytes: 8388608\n`,
+        'schemas/retry.schema.json': RETRY_SCHEMA,
+        'defaults/retry.yaml': `${RETRY_DEFAULTS}${huge}`,
+      }),
+    );
+    assert.deepEqual(
+      ev.issues.map((i) => [i.code, i.file]),
+      [['validation-memory', 'defaults/retry.yaml']],
+    );
+    assert.deepEqual((await pool.evaluate(memorySource(baseRepo()))).issues, []);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a read failure of the source is thrown, as by evaluateRepo', async () => {
+  const pool = new EvaluationPool({ size: 1 });
+  try {
+    const inner = memorySource(baseRepo());
+    const failing: RepoSource = {
+      entries: inner.entries,
+      readBlob: () => Promise.reject(new Error('object store unavailable')),
+    };
+    await assert.rejects(pool.evaluate(failing), /object store unavailable/);
+  } finally {
+    await pool.close();
+  }
+});
