@@ -6,7 +6,7 @@
  */
 import { maskChanges } from '../engine/index.js';
 import { diffConfigs, evaluateRepo } from '../engine/index.js';
-import type { ConfigDiff, EngineCache, Evaluation, RepoSource, TreeEntry } from '../engine/index.js';
+import type { ConfigDiff, EngineCache, Evaluation, RepoSource, SecretScopes, TreeEntry } from '../engine/index.js';
 import {
   ConflictError,
   GitcfgError,
@@ -79,6 +79,8 @@ export interface EditServiceOptions {
   maxAttempts?: number;
   /** Called after each published commit, outside the queue (e.g. sync and wait); returns the served commit. */
   onCommitted?: (commit: string) => Promise<string | null>;
+  /** Secret scopes an edit is validated against, as the sync validates every commit. */
+  secretScopes?: SecretScopes;
 }
 
 /** What a plan returns: the config-root relative files to write (`null` deletes). */
@@ -376,7 +378,8 @@ export class EditService {
           if (content === null ? !e : e?.oid === blobOid(content)) planned.changes.delete(p);
         }
         const after = overlaySource(before, planned.changes);
-        const evalOpts = cache ? { cache } : {};
+        const scopes = this.options.secretScopes;
+        const evalOpts = { ...(cache ? { cache } : {}), ...(scopes ? { secretScopes: scopes } : {}) };
         const [evBefore, evAfter] = await Promise.all([
           evaluateRepo(before, evalOpts),
           evaluateRepo(after, evalOpts),

@@ -12,7 +12,8 @@ import { DEFAULT_LIMITS, MANIFEST_FILE, readManifest, resolveChains } from './ma
 import { compileSchema } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
-import { prepareDoc, resolvePair } from './resolve-pair.js';
+import { outOfScopeSecrets, prepareDoc, resolvePair } from './resolve-pair.js';
+import type { SecretScopes } from './secret-scopes.js';
 import type { PreparedDoc, SchemaInfo } from './resolve-pair.js';
 import { compareIssues } from './format-issue.js';
 import type { LocalIssue, ParsedYaml } from './yaml-document.js';
@@ -52,6 +53,11 @@ export interface EvaluateOptions {
    * 0 never yields), so a server keeps answering while it evaluates a big repository.
    */
   yieldEveryMs?: number;
+  /**
+   * Which `${env:NAME}` references each namespace x environment may hold (the server's GITCFG_SECRET_ENV); a
+   * reference outside them is a `secret-out-of-scope` issue. Absent: not checked (the CLI and the hook).
+   */
+  secretScopes?: SecretScopes;
 }
 
 /** Drops every file of namespaces outside `keep` from the layout. */
@@ -393,7 +399,12 @@ async function evaluate(
         );
       }
       issues.push(...result.issues);
-      if (result.config) configs.set(`${ns}/${env}`, result.config);
+      const outOfScope =
+        result.config && options.secretScopes && info.compiled.schema
+          ? outOfScopeSecrets(result.config, info.compiled.schema, options.secretScopes)
+          : [];
+      issues.push(...outOfScope);
+      if (result.config && outOfScope.length === 0) configs.set(`${ns}/${env}`, result.config);
     }
   }
 

@@ -32,7 +32,8 @@ export type IssueCode =
   | 'version-unsupported'
   | 'yaml-unsupported'
   | 'delete-misplaced'
-  | 'secret-plaintext';
+  | 'secret-plaintext'
+  | 'secret-out-of-scope';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {

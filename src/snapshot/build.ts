@@ -1,6 +1,6 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
 import { createYielder, evaluateRepo } from '../engine/index.js';
-import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource } from '../engine/index.js';
+import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource, SecretScopes } from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
   NamespaceVersions,
@@ -47,8 +47,13 @@ export async function buildSnapshot(input: {
   previous?: Snapshot | null;
   cache?: EngineCache;
   now?: () => Date;
+  /** References outside these scopes make the commit unservable (see `EvaluateOptions.secretScopes`). */
+  secretScopes?: SecretScopes;
 }): Promise<BuildResult> {
-  const evaluation = await evaluateRepo(input.source, input.cache ? { cache: input.cache } : {});
+  const evaluation = await evaluateRepo(input.source, {
+    ...(input.cache ? { cache: input.cache } : {}),
+    ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
+  });
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
   const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());

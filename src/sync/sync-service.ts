@@ -5,7 +5,7 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, Issue, RepoSource } from '../engine/index.js';
+import type { EngineCache, Issue, RepoSource, SecretScopes } from '../engine/index.js';
 import { GitcfgError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
@@ -76,6 +76,8 @@ export interface SyncServiceOptions {
   refCacheSize?: number;
   /** History index to extend to the branch head after every successful fetch (audit trail). */
   history?: { extend(head: string): Promise<unknown> };
+  /** Secret scopes every commit is validated against (a reference outside them rejects the commit). */
+  secretScopes?: SecretScopes;
 }
 
 /** Runs syncs, keeps their status, and builds snapshots of older commits on demand. */
@@ -280,6 +282,7 @@ export class SyncService {
       previous: this.options.store.current,
       cache: this.options.cache,
       now: this.now,
+      ...(this.options.secretScopes ? { secretScopes: this.options.secretScopes } : {}),
     });
   }
 

@@ -86,7 +86,7 @@ export async function startServer(opts: {
   tokens?: boolean;
   env?: Record<string, string>;
 }): Promise<TestServer> {
-  const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: 'DB_*', ...opts.env };
+  const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env };
   if (opts.tokens !== false) {
     const file = path.join(opts.dir, 'tokens.yaml');
     await writeFile(file, tokensYaml());

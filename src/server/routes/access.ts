@@ -6,7 +6,7 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { SecretMatcher } from '../../engine/index.js';
-import type { AccessControl, Principal } from '../../auth/index.js';
+import type { AccessControl, Principal, SecretResolver } from '../../auth/index.js';
 import type { EditService, PinStore } from '../../edits/index.js';
 import type { JsonObject } from '../../engine/index.js';
 import {
@@ -30,8 +30,8 @@ export interface WriteDeps {
   /** Absent: the write routes answer 403 (nothing to write to). */
   edits?: EditService;
   pins?: PinStore;
-  /** Environment `${env:NAME}` secret references are resolved from (the server's own). */
-  secretsEnv: Record<string, string | undefined>;
+  /** Resolves `${env:NAME}` secret references of a namespace x environment within its secret scopes. */
+  secrets: SecretResolver;
   /** Largest accepted request body, bytes (default 1 MiB). */
   bodyLimit?: number;
 }
@@ -322,7 +322,8 @@ export function accessMiddleware(ctx: RouteContext) {
     const matcher = matcherFor(snapshot?.schemas.get(namespace));
     if (!snapshot || !config || !matcher) return false;
     const missing = new Set<string>();
-    const resolved = matcher.resolve(config.value, (name) => c.writes.secretsEnv[name], missing);
+    const lookup = (name: string) => c.writes.secrets.lookup(namespace, env, name);
+    const resolved = matcher.resolve(config.value, lookup, missing);
     const p = queryParam(req, 'path');
     const value = p === undefined || p === '' ? resolved : subtree(resolved, p);
     if (value === undefined) throw new NotFoundError('path', p!);
