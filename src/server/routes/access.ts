@@ -17,6 +17,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
+  PushOutcomeUnknownError,
   UnauthorizedError,
   UsageError,
 } from '../../errors/index.js';
@@ -120,6 +121,7 @@ const STATUS: Record<string, number> = {
   E_REMOTE_UNREACHABLE: 503,
   E_AUTH_FAILED: 503,
   E_NOT_READY: 503,
+  E_PUSH_OUTCOME_UNKNOWN: 504,
 };
 
 /** Answers an error of the write routes with its status; unknown errors are logged and answered 500. */
@@ -145,6 +147,7 @@ export function sendFailure(res: Response, err: unknown, logger: Logger): void {
     body.etag = err.data.etag ?? null;
     if (typeof err.data.etag === 'string') headers['Gitcfg-File-ETag'] = err.data.etag;
   }
+  if (err instanceof PushOutcomeUnknownError) body.commit = err.data.commit;
   if (status === 503) body.message = `${err.message}; nothing was committed`;
   sendJson(res, status, { error: body }, headers);
 }
