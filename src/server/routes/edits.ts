@@ -45,7 +45,32 @@ export function messageOf(req: Request): string | undefined {
   text = text.trim();
   if (!text) throw new UsageError('Gitcfg-Message is empty');
   if (text.length > 10_000) throw new UsageError('Gitcfg-Message is longer than 10000 characters');
+  const trailer = trailerIn(text);
+  if (trailer) {
+    throw new UsageError(
+      `Gitcfg-Message must not carry git trailers (found "${trailer}:"): the author is the token's holder, and the commit says nothing it was not given`,
+      { trailer },
+    );
+  }
   return text;
+}
+
+const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*\S/;
+
+/**
+ * A trailer git would read from `message`: an attribution line (`Signed-off-by:`, `Co-authored-by:`, any
+ * `*-by:`) anywhere, or a last paragraph (after the subject) made only of `Token: value` lines.
+ */
+function trailerIn(message: string): string | null {
+  const lines = message.split(/\r?\n/);
+  for (const line of lines) {
+    const token = TRAILER_LINE.exec(line.trim())?.[1];
+    if (token && /-by$/i.test(token)) return token;
+  }
+  const paragraphs = message.split(/\r?\n[ \t]*\r?\n/);
+  const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]!.split(/\r?\n/) : [];
+  const tokens = last.map((line) => TRAILER_LINE.exec(line.trim())?.[1]);
+  return tokens.length > 0 && tokens.every((t) => t !== undefined) ? tokens[0]! : null;
 }
 
 /** The commit author of a request (the token's holder). */
@@ -54,12 +79,32 @@ export function authorOf(principal: Principal | null): Author {
   return { name: principal.name, email: principal.email };
 }
 
+/** Deepest nesting of arrays and objects a JSON body may have (configuration files are far shallower). */
+export const MAX_BODY_DEPTH = 100;
+
 function parseJson(body: Buffer): JsonValue {
+  let value: JsonValue;
   try {
-    return JSON.parse(body.toString('utf8')) as JsonValue;
+    value = JSON.parse(body.toString('utf8')) as JsonValue;
   } catch {
     throw new UsageError('the body is not valid JSON');
   }
+  if (exceedsDepth(value, MAX_BODY_DEPTH)) {
+    throw new UsageError(`the body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels`);
+  }
+  return value;
+}
+
+/** Whether `value` nests deeper than `max`; walked without recursion, since the input chooses the depth. */
+function exceedsDepth(value: JsonValue, max: number): boolean {
+  const stack: Array<[JsonValue, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Answers an edit: 201 when a file was created, 200 otherwise; headers carry the commit and the file ETag. */
