@@ -98,6 +98,16 @@ describe('push outcomes of edits', () => {
     return { status: res.status, body: (await res.json()) as EditAnswer };
   }
 
+  /** One edit with the proxy doing `mode` to its push; the proxy forwards everything again afterwards. */
+  async function editThrough(mode: PushMode, greeting: string): ReturnType<typeof edit> {
+    proxy.mode = mode;
+    try {
+      return await edit(greeting);
+    } finally {
+      proxy.mode = 'forward';
+    }
+  }
+
   before(async () => {
     const dir = await tempDir();
     const root = await tempDir('gitcfg-push-remote-');
@@ -117,9 +127,7 @@ describe('push outcomes of edits', () => {
 
   it('a push that landed but whose answer was lost is a success', async () => {
     const before = await remoteHead();
-    proxy.mode = 'lose-reply';
-    const res = await edit('landed');
-    proxy.mode = 'forward';
+    const res = await editThrough('lose-reply', 'landed');
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const head = await remoteHead();
     assert.notEqual(head, before);
@@ -129,9 +137,7 @@ describe('push outcomes of edits', () => {
 
   it('a push that never reached the remote answers 503: nothing was committed', async () => {
     const before = await remoteHead();
-    proxy.mode = 'drop';
-    const res = await edit('dropped');
-    proxy.mode = 'forward';
+    const res = await editThrough('drop', 'dropped');
     assert.equal(res.status, 503, JSON.stringify(res.body));
     assert.match(res.body.error.message, /nothing was committed/);
     assert.equal(await remoteHead(), before);
@@ -141,8 +147,8 @@ describe('push outcomes of edits', () => {
 
   it('when the remote cannot be asked afterwards: 504 unknown outcome, naming the commit', async () => {
     const before = await remoteHead();
-    proxy.mode = 'lose-reply-then-down';
-    const res = await edit('unknown');
+    const res = await editThrough('lose-reply-then-down', 'unknown');
+    proxy.down = false;
     assert.equal(res.status, 504, JSON.stringify(res.body));
     assert.equal(res.body.error.code, 'E_PUSH_OUTCOME_UNKNOWN');
     assert.doesNotMatch(res.body.error.message, /nothing was committed/);

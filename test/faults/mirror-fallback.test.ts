@@ -4,30 +4,24 @@
  */
 import * as assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { ServeHandle } from '../../src/commands/serve.js';
 import { SnapshotFile } from '../../src/snapshot/index.js';
 import { cleanupTempDirs, commitFiles, run } from '../helpers/git-repo.js';
 import { getJson, status, waitFor, waitForServed } from '../server/server-fixture.js';
 import { notifyPush, startFaultRemote, startFaultServer } from './fault-fixture.js';
-import type { FaultRemote } from './fault-fixture.js';
 
 describe('a damaged snapshot with the remote down', () => {
-  let remote: FaultRemote;
-  let handle: ServeHandle | null = null;
-
-  before(async () => {
-    remote = await startFaultRemote();
-  });
-
-  after(async () => {
-    await handle?.close();
-    await remote?.remote.close();
-    await cleanupTempDirs();
-  });
+  after(() => cleanupTempDirs());
 
   for (const damage of ['garbage', 'missing'] as const) {
-    it(`serves the mirror's last fetched commit, stale (snapshot.json ${damage})`, async () => {
+    it(`serves the mirror's last fetched commit, stale (snapshot.json ${damage})`, async (t) => {
+      const remote = await startFaultRemote();
+      let handle: ServeHandle | null = null;
+      t.after(async () => {
+        await handle?.close();
+        await remote.remote.close();
+      });
       const first = await startFaultServer({ url: remote.url });
       const fetched = await remote.head();
       await waitForServed(first.base, fetched);
@@ -36,7 +30,11 @@ describe('a damaged snapshot with the remote down', () => {
 
       // The remote goes down, moves on meanwhile (never fetched), and the persisted snapshot is lost.
       await remote.remote.stop();
-      await commitFiles(remote.work, { 'defaults/app.yaml': `greeting: never fetched (${damage})\n` }, 'not fetched');
+      await commitFiles(
+        remote.work,
+        { 'defaults/app.yaml': `greeting: never fetched (${damage})\n` },
+        'not fetched',
+      );
       await run(remote.work, 'push', '--quiet', '--force', remote.bare, 'HEAD:main');
       const file = new SnapshotFile(first.dataDir);
       if (damage === 'garbage') await writeFile(file.path, '{"truncated": ');
