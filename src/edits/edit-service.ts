@@ -6,7 +6,14 @@
  */
 import { maskChanges } from '../engine/index.js';
 import { diffConfigs, evaluateRepo } from '../engine/index.js';
-import type { ConfigDiff, EngineCache, Evaluation, RepoSource, SecretScopes, TreeEntry } from '../engine/index.js';
+import type {
+  ConfigDiff,
+  EngineCache,
+  Evaluation,
+  RepoSource,
+  SecretScopes,
+  TreeEntry,
+} from '../engine/index.js';
 import {
   ConflictError,
   GitcfgError,

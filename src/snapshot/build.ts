@@ -1,6 +1,13 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
 import { createYielder, evaluateRepo } from '../engine/index.js';
-import type { EngineCache, Evaluation, Issue, JsonObject, RepoSource, SecretScopes } from '../engine/index.js';
+import type {
+  EngineCache,
+  Evaluation,
+  Issue,
+  JsonObject,
+  RepoSource,
+  SecretScopes,
+} from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
   NamespaceVersions,
