@@ -9,3 +9,4 @@ export type { Access, Scope } from './scopes.js';
 export { loadTokensFile, parseTokensFile } from './tokens-file.js';
 export type { TokenEntry } from './tokens-file.js';
 export { TOKENS_FILE_SCHEMA } from './tokens-schema.js';
+export { SecretResolver, secretResolverFromEnv } from './secret-resolver.js';

@@ -16,7 +16,7 @@ import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
 import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
-import { AccessControl, loadTokensFile } from '../auth/index.js';
+import { AccessControl, loadTokensFile, secretResolverFromEnv } from '../auth/index.js';
 import { EditService, PinStore, WriteLock, localWriteTarget, mirrorWriteTarget } from '../edits/index.js';
 import type { WriteTarget } from '../edits/index.js';
 import { limitSettingsFrom, parseTrustProxy } from '../limits/index.js';
@@ -137,6 +137,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const access = tokensFile
     ? AccessControl.withTokens(loadTokensFile(tokensFile, (p) => readFileSync(p, 'utf8')))
     : AccessControl.open();
+  const secretResolver = secretResolverFromEnv(env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8'));
+  const secretScopes = secretResolver.scopes;
   const pins = new PinStore(dataDir);
   await pins.load();
   const origin = isUrl
@@ -185,6 +187,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     history,
     logger,
     metrics,
+    secretScopes,
   });
   const edits = new EditService({
     target: origin.writeTarget,
@@ -195,6 +198,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     },
     cache,
     evaluate: pool.evaluator('edits'),
+    secretScopes,
     // The response of an edit carries the commit served once the sync has picked it up.
     onCommitted: async () => {
       await sync.trigger('edit');
@@ -212,7 +216,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     history,
     fastPath: opts.fastPath ?? true,
     limits: limitSettings(opts, env),
-    writes: { access, edits, pins, secretsEnv: allowedSecretEnv(env) },
+    writes: { access, edits, pins, secrets: secretResolver },
   });
   const running = await listen(serverApp, { port, host });
   if (poll !== 'off') sync.startPolling(poll, opts.pollJitterMs ?? 5000);
@@ -277,25 +281,6 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     process.on('SIGINT', onSignal);
   }
   return { url: running.url, close, closed };
-}
-
-/**
- * The variables a `${env:NAME}` secret reference may resolve to: only those `GITCFG_SECRET_ENV` names (a
- * comma-separated list of names, or prefixes ending in `*`), never `GITCFG_*`. Without the list nothing resolves:
- * otherwise anyone who can commit could have any variable of the server (cloud keys...) served to secret readers.
- */
-export function allowedSecretEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const patterns = (env.GITCFG_SECRET_ENV ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  const allowed = (name: string) =>
-    patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !/^GITCFG_/i.test(name) && allowed(name)) out[name] = value;
-  }
-  return out;
 }
 
 /** A positive integer option, or undefined when not set (the default applies). */

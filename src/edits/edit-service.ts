@@ -12,6 +12,7 @@ import type {
   Evaluation,
   RepoEvaluator,
   RepoSource,
+  SecretScopes,
   TreeEntry,
 } from '../engine/index.js';
 import {
@@ -88,6 +89,8 @@ export interface EditServiceOptions {
   maxAttempts?: number;
   /** Called after each published commit, outside the queue (e.g. sync and wait); returns the served commit. */
   onCommitted?: (commit: string) => Promise<string | null>;
+  /** Secret scopes an edit is validated against, as the sync validates every commit. */
+  secretScopes?: SecretScopes;
 }
 
 /** What a plan returns: the config-root relative files to write (`null` deletes). */
@@ -385,7 +388,8 @@ export class EditService {
           if (content === null ? !e : e?.oid === blobOid(content)) planned.changes.delete(p);
         }
         const after = overlaySource(before, planned.changes);
-        const evalOpts = cache ? { cache } : {};
+        const scopes = this.options.secretScopes;
+        const evalOpts = { ...(cache ? { cache } : {}), ...(scopes ? { secretScopes: scopes } : {}) };
         const evaluate = this.options.evaluate ?? evaluateRepo;
         const [evBefore, evAfter] = await Promise.all([
           evaluate(before, evalOpts),

@@ -2,7 +2,8 @@
  * Where edits are written: a bare mirror (commit locally, push; take the commit back if the push fails) or a
  * local repository (commit straight onto its branch). Both compare-and-swap the branch ref.
  */
-import { commitChanges, moveBranch, push } from '../git/index.js';
+import { GitcfgError, PushOutcomeUnknownError } from '../errors/index.js';
+import { commitChanges, moveBranch, push, remoteHead } from '../git/index.js';
 import type { CommitChangesOptions, GitMirror, GitRepository, LocalRepository } from '../git/index.js';
 
 /** The port the edit service writes through. */
@@ -63,7 +64,13 @@ export function mirrorWriteTarget(
         try {
           await push(m, { branch: opts.branch });
         } catch (err) {
+          const outcome = await pushOutcome(m, opts.branch, oid, err);
+          if (outcome === 'landed') {
+            m.head = oid;
+            return oid;
+          }
           await moveBranch(m, opts.branch, oid, opts.parent ?? '0'.repeat(40));
+          if (outcome === 'unknown') throw new PushOutcomeUnknownError(oid, opts.branch, err);
           throw err;
         }
         m.head = oid;
@@ -71,6 +78,27 @@ export function mirrorWriteTarget(
       });
     },
   };
+}
+
+/** Answers of the remote that say for sure the push did not land. */
+const REFUSED = new Set(['E_PUSH_REJECTED', 'E_REF_MOVED', 'E_AUTH_FAILED']);
+
+/**
+ * After a failed push: did it land anyway? A lost answer (connection reset after the remote took the pack) looks
+ * like any network failure, so unless the remote refused outright, ask it for the branch head.
+ */
+async function pushOutcome(
+  mirror: GitMirror,
+  branch: string,
+  commit: string,
+  err: unknown,
+): Promise<'landed' | 'absent' | 'unknown'> {
+  if (err instanceof GitcfgError && REFUSED.has(err.code)) return 'absent';
+  try {
+    return (await remoteHead(mirror, branch)) === commit ? 'landed' : 'absent';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** A local repository as write target: commits go straight onto its branch (no push). */

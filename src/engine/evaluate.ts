@@ -12,7 +12,8 @@ import { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, readManifest, resolveChains 
 import { compileSchema } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
-import { prepareDoc, resolvePair } from './resolve-pair.js';
+import { outOfScopeSecrets, prepareDoc, resolvePair } from './resolve-pair.js';
+import type { SecretScopes } from './secret-scopes.js';
 import type { PreparedDoc, SchemaInfo } from './resolve-pair.js';
 import { compareIssues } from './format-issue.js';
 import type { LocalIssue, ParsedYaml } from './yaml-document.js';
@@ -59,6 +60,11 @@ export interface EvaluateOptions {
    * a supervisor that must stop a runaway evaluation can say which input caused it.
    */
   onProgress?: (at: EvaluationProgress) => void;
+  /**
+   * Which `${env:NAME}` references each namespace x environment may hold (the server's GITCFG_SECRET_ENV); a
+   * reference outside them is a `secret-out-of-scope` issue. Absent: not checked (the CLI and the hook).
+   */
+  secretScopes?: SecretScopes;
 }
 
 /**
@@ -67,7 +73,7 @@ export interface EvaluateOptions {
  */
 export type RepoEvaluator = (
   source: RepoSource,
-  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces'>,
+  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces' | 'secretScopes'>,
 ) => Promise<Evaluation>;
 
 /** What an evaluation is working on. */
@@ -447,7 +453,12 @@ async function evaluate(
         );
       }
       issues.push(...result.issues);
-      if (result.config) configs.set(`${ns}/${env}`, result.config);
+      const outOfScope =
+        result.config && options.secretScopes && info.compiled.schema
+          ? outOfScopeSecrets(result.config, info.compiled.schema, options.secretScopes)
+          : [];
+      issues.push(...outOfScope);
+      if (result.config && outOfScope.length === 0) configs.set(`${ns}/${env}`, result.config);
     }
   }
 

@@ -14,12 +14,15 @@ export { VERSION_KEYWORD, SECRET_KEYWORD, validateAgainstSchema } from './schema
 export {
   SECRET_MASK,
   SecretMatcher,
+  envReferences,
   isSecretReference,
   maskChanges,
   maskSecrets,
   maskValueAt,
   plaintextSecrets,
 } from './secret-fields.js';
+export { SecretScopes } from './secret-scopes.js';
+export type { SecretScopeEntry } from './secret-scopes.js';
 export { escapeToken, parsePointer, valueAtPointer } from './json-pointer.js';
 export type {
   ConfigChange,

@@ -2,12 +2,13 @@
 import { migrateUp } from '../migrate/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
-import { plaintextSecrets } from './secret-fields.js';
+import { envReferences, plaintextSecrets } from './secret-fields.js';
+import type { SecretScopes } from './secret-scopes.js';
 import { mapSchemaErrors } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
-import type { Issue, JsonObject, NamespaceVersions, Origin, TreeEntry } from './types.js';
+import type { Issue, JsonObject, NamespaceVersions, Origin, ResolvedConfig, TreeEntry } from './types.js';
 
 /** A configuration document ready to merge: version checked, migrated, `$schemaVersion` stripped. */
 export interface PreparedDoc {
@@ -177,4 +178,26 @@ function secretIssues(
         'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
     };
   });
+}
+
+/**
+ * `${env:NAME}` references of a valid pair that its secret scopes do not grant, at the line that wrote them. Run
+ * after the pair cache: the scopes are the server's settings, not an input of the repository.
+ */
+export function outOfScopeSecrets(config: ResolvedConfig, schema: JsonObject, scopes: SecretScopes): Issue[] {
+  const { namespace, environment } = config;
+  return envReferences(config.value, schema)
+    .filter((ref) => !scopes.allows(namespace, environment, ref.name))
+    .map((ref) => {
+      const origin = config.origins.get(ref.pointer);
+      return {
+        code: 'secret-out-of-scope',
+        file: origin?.file ?? config.files[config.files.length - 1]!,
+        ...(origin ? { line: origin.line, column: origin.column } : {}),
+        namespace,
+        environment,
+        path: ref.pointer,
+        message: `\${env:${ref.name}} is not in the secret scopes of ${namespace}/${environment} (GITCFG_SECRET_ENV): it never resolves here`,
+      };
+    });
 }

@@ -202,6 +202,19 @@ export function maskChanges(
   });
 }
 
+/** Every `${env:NAME}` reference held by a secret field of `value`: its JSON pointer and the variable name. */
+export function envReferences(
+  value: JsonValue,
+  schema: JsonObject,
+): Array<{ pointer: string; name: string }> {
+  const out: Array<{ pointer: string; name: string }> = [];
+  new SecretMatcher(schema).forEachSecret(value, '', (v, pointer) => {
+    const m = typeof v === 'string' ? ENV_REFERENCE_RE.exec(v) : null;
+    if (m) out.push({ pointer, name: m[1]! });
+  });
+  return out;
+}
+
 /** JSON pointers of the secret fields of `value` that hold anything but a reference (validation rejects them). */
 export function plaintextSecrets(value: JsonValue, schema: JsonObject): string[] {
   const out: string[] = [];

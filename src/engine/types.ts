@@ -35,7 +35,8 @@ export type IssueCode =
   | 'delete-misplaced'
   | 'secret-plaintext'
   | 'validation-timeout'
-  | 'validation-memory';
+  | 'validation-memory'
+  | 'secret-out-of-scope';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {

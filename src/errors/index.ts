@@ -71,6 +71,21 @@ export class RemoteUnreachableError extends GitOperationError {
   override readonly code: string = 'E_REMOTE_UNREACHABLE';
 }
 
+/**
+ * A push whose answer was lost, and the remote could not be asked afterwards whether it took the commit (HTTP
+ * 504): the commit may be live or not. `data.commit` names it, so the caller can check before retrying.
+ */
+export class PushOutcomeUnknownError extends GitcfgError {
+  constructor(commit: string, branch: string, cause?: unknown) {
+    super(
+      'E_PUSH_OUTCOME_UNKNOWN',
+      `outcome unknown: commit ${commit} may or may not be on branch ${branch} (the remote's answer to the push was lost and it cannot be asked now); check the branch before retrying`,
+      { commit, branch },
+      { cause },
+    );
+  }
+}
+
 /** The git remote refused the credentials (HTTP 401/403). */
 export class AuthFailedError extends GitOperationError {
   override readonly code: string = 'E_AUTH_FAILED';

@@ -13,6 +13,7 @@ import type {
   Limits,
   RepoEvaluator,
   RepoSource,
+  SecretScopes,
 } from '../engine/index.js';
 import { mergeEvaluations } from './merge-evaluations.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -104,7 +105,12 @@ export class EvaluationPool {
    */
   async evaluate(
     source: RepoSource,
-    options: { channel?: string; limits?: Partial<Limits>; namespaces?: readonly string[] } = {},
+    options: {
+      channel?: string;
+      limits?: Partial<Limits>;
+      namespaces?: readonly string[];
+      secretScopes?: SecretScopes;
+    } = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
     // Split over every namespace name, also those only an override or a migration names (their issues).
@@ -136,6 +142,7 @@ export class EvaluationPool {
                 namespaces,
                 ...(options.limits ? { limits: options.limits } : {}),
                 ...(this.#caps ? { caps: this.#caps } : {}),
+                ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
               },
             });
             this.#dispatch();

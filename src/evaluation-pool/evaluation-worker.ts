@@ -1,6 +1,7 @@
 /** Worker thread: evaluates part of a repository, reading blobs from the main thread over its port. */
 import { parentPort } from 'node:worker_threads';
-import { EngineCache, evaluateRepo } from '../engine/index.js';
+import { EngineCache, SecretScopes, evaluateRepo } from '../engine/index.js';
+import type { SecretScopeEntry } from '../engine/index.js';
 import type { RepoSource } from '../engine/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -45,6 +46,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       namespaces: message.namespaces,
       ...(message.limits ? { limits: message.limits } : {}),
       ...(message.caps ? { caps: message.caps } : {}),
+      ...(message.secretScopes ? { secretScopes: scopesOf(message.secretScopes) } : {}),
       // The worker has no one else to serve: no need to give the event loop turns.
       yieldEveryMs: 0,
       onProgress: (at) => send({ type: 'progress', job, at }),
@@ -53,4 +55,17 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
   } catch (err) {
     send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** The scopes of the last jobs, compiled once per distinct list (the server's list never changes). */
+const compiledScopes = new Map<string, SecretScopes>();
+
+function scopesOf(entries: readonly SecretScopeEntry[]): SecretScopes {
+  const key = JSON.stringify(entries);
+  let scopes = compiledScopes.get(key);
+  if (!scopes) {
+    if (compiledScopes.size > 8) compiledScopes.clear();
+    compiledScopes.set(key, (scopes = new SecretScopes(entries)));
+  }
+  return scopes;
 }

@@ -1,5 +1,5 @@
 /** Messages between the pool (main thread) and an evaluation worker. */
-import type { Evaluation, EvaluationProgress, Limits, TreeEntry } from '../engine/index.js';
+import type { Evaluation, EvaluationProgress, Limits, SecretScopeEntry, TreeEntry } from '../engine/index.js';
 
 /** Main thread -> worker. */
 export type ToWorker =
@@ -12,6 +12,8 @@ export type ToWorker =
       namespaces: readonly string[];
       limits?: Partial<Limits>;
       caps?: Partial<Limits>;
+      /** The server's secret scopes, as plain entries (a class does not cross the thread boundary). */
+      secretScopes?: readonly SecretScopeEntry[];
     }
   | { type: 'blob'; job: number; request: number; bytes: Uint8Array }
   | { type: 'blob-error'; job: number; request: number; message: string };

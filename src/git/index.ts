@@ -18,7 +18,7 @@ export type {
 export { ObjectStore } from './object-store.js';
 export { LocalRepository, locateRepository, openLocalRepository } from './local-repository.js';
 export type { LocalRepositoryOptions, RepoLocation } from './local-repository.js';
-export { GitMirror, openMirror, push } from './mirror.js';
+export { GitMirror, openMirror, push, remoteHead } from './mirror.js';
 export type { FetchOutcome, MirrorOptions } from './mirror.js';
 export { blobOid, stagedSource, workingTreeSource } from './sources.js';
 export type { StagedSourceOptions, WorkingTreeSourceOptions } from './sources.js';

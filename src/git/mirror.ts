@@ -318,6 +318,17 @@ export class GitMirror extends ObjectStore {
     }
   }
 
+  /** The branch head the remote reports now (ls-remote), null when it has no such branch. */
+  async remoteHead(branch = this.branch): Promise<string | null> {
+    const ref = `refs/heads/${branch}`;
+    try {
+      const refs = await git.listServerRefs({ ...this.remoteArgs(), prefix: ref, protocolVersion: 1 });
+      return refs.find((r) => r.ref === ref)?.oid ?? null;
+    } catch (err) {
+      throw remoteError('ls-remote', err, this.url, this.auth);
+    }
+  }
+
   /** Pushes the local branch to the remote (see `push`). */
   pushBranch(opts: { branch?: string; force?: boolean } = {}): Promise<void> {
     const branch = opts.branch ?? this.branch;
@@ -405,4 +416,9 @@ export async function openMirror(opts: MirrorOptions): Promise<GitMirror> {
 /** Pushes `branch` of the mirror to its remote; E_PUSH_REJECTED when the remote moved, typed errors otherwise. */
 export function push(mirror: GitMirror, opts: { branch?: string; force?: boolean } = {}): Promise<void> {
   return mirror.pushBranch(opts);
+}
+
+/** The head of `branch` on the mirror's remote as it answers now (null: no such branch); typed remote errors. */
+export function remoteHead(mirror: GitMirror, branch?: string): Promise<string | null> {
+  return mirror.remoteHead(branch);
 }

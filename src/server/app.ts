@@ -7,6 +7,7 @@ import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AccessControl } from '../auth/index.js';
+import type { SecretResolver } from '../auth/index.js';
 import type { EditService, PinStore } from '../edits/index.js';
 import { GitcfgError, NotFoundError, UsageError } from '../errors/index.js';
 import type { AuditQueries } from '../history/index.js';
@@ -42,8 +43,8 @@ export interface WriteDeps {
   /** Absent: the write routes answer 403 (nothing to write to). */
   edits?: EditService;
   pins?: PinStore;
-  /** Environment `${env:NAME}` secret references are resolved from (the server's own). */
-  secretsEnv: Record<string, string | undefined>;
+  /** Resolves `${env:NAME}` secret references of a namespace x environment within its secret scopes. */
+  secrets: SecretResolver;
   /** Largest accepted request body, bytes (default 1 MiB). */
   bodyLimit?: number;
 }
@@ -93,7 +94,7 @@ export function buildApp(deps: AppDeps): ServerApp {
   const { store, sync, webhooks, metrics, logger } = deps;
   const hub = new WatchHub(store, metrics, deps.watch?.heartbeatMs);
   const access = deps.writes?.access ?? AccessControl.open();
-  const secretsEnv = deps.writes?.secretsEnv ?? {};
+  const secrets = deps.writes?.secrets;
   const limits = new RequestLimits(deps.limits ?? { ...DEFAULT_LIMITS, trustProxy: null });
   const table = {
     access,
@@ -109,7 +110,7 @@ export function buildApp(deps: AppDeps): ServerApp {
     access,
     pins: deps.writes?.pins,
     history: deps.history,
-    resolveSecret: (_namespace, _env, name) => secretsEnv[name],
+    resolveSecret: (namespace, env, name) => secrets?.lookup(namespace, env, name),
   });
   const app = express();
   // Set before the first route: the router reads them when it is created.

@@ -61,6 +61,8 @@ export const ERROR_STATUS = {
   E_REMOTE_UNREACHABLE: 503,
   E_NOT_READY: 503,
   E_BUSY: 503,
+  // The push may or may not have reached the remote: the answer names the commit to check.
+  E_PUSH_OUTCOME_UNKNOWN: 504,
 } as const satisfies Record<string, number>;
 
 /** Every error code the HTTP API answers with (documented in docs/openapi.yaml). */
@@ -208,11 +210,31 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-/** Parses a JSON body (400 when it is not JSON). */
+/** Deepest nesting of arrays and objects a JSON body may have (configuration files are far shallower). */
+export const MAX_BODY_DEPTH = 100;
+
+/** Parses a JSON body: 400 when it is not JSON or nests deeper than `MAX_BODY_DEPTH`. */
 export function parseJsonBody(body: Buffer): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    value = JSON.parse(body.toString('utf8')) as unknown;
   } catch {
     throw new UsageError('the body is not valid JSON');
   }
+  if (exceedsDepth(value, MAX_BODY_DEPTH)) {
+    throw new UsageError(`the body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels`);
+  }
+  return value;
+}
+
+/** Whether `value` nests deeper than `max`; walked without recursion, since the input chooses the depth. */
+function exceedsDepth(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }

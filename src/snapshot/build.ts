@@ -7,6 +7,7 @@ import type {
   JsonObject,
   RepoEvaluator,
   RepoSource,
+  SecretScopes,
 } from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
@@ -56,9 +57,14 @@ export async function buildSnapshot(input: {
   /** How to evaluate the (untrusted) source: in process by default, or isolated (an evaluation pool). */
   evaluate?: RepoEvaluator;
   now?: () => Date;
+  /** References outside these scopes make the commit unservable (see `EvaluateOptions.secretScopes`). */
+  secretScopes?: SecretScopes;
 }): Promise<BuildResult> {
   const evaluate = input.evaluate ?? evaluateRepo;
-  const evaluation = await evaluate(input.source, input.cache ? { cache: input.cache } : {});
+  const evaluation = await evaluate(input.source, {
+    ...(input.cache ? { cache: input.cache } : {}),
+    ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
+  });
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
   const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());

@@ -5,7 +5,7 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, Issue, RepoEvaluator, RepoSource } from '../engine/index.js';
+import type { EngineCache, Issue, RepoEvaluator, RepoSource, SecretScopes } from '../engine/index.js';
 import { GitcfgError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
@@ -81,6 +81,8 @@ export interface SyncServiceOptions {
   refCacheSize?: number;
   /** History index to extend to the branch head after every successful fetch (audit trail). */
   history?: { extend(head: string): Promise<unknown> };
+  /** Secret scopes every commit is validated against (a reference outside them rejects the commit). */
+  secretScopes?: SecretScopes;
 }
 
 /** Runs syncs, keeps their status, and builds snapshots of older commits on demand. */
@@ -286,12 +288,65 @@ export class SyncService {
       cache: this.options.cache,
       ...(this.options.evaluate ? { evaluate: this.options.evaluate } : {}),
       now: this.now,
+      ...(this.options.secretScopes ? { secretScopes: this.options.secretScopes } : {}),
     });
   }
 
   private setStale(stale: boolean): void {
     this.stale = stale;
     this.options.metrics.stale.set(stale ? 1 : 0);
+  }
+
+  /** Writes the promoted snapshot to the data dir; a failure is shown in status and metrics, not only logged. */
+  private async persist(snapshot: Snapshot, promotedAt: string): Promise<void> {
+    const { file, logger, metrics } = this.options;
+    if (!file) return;
+    const saved = { at: this.now().toISOString(), commit: snapshot.commit };
+    try {
+      await file.save(snapshot, promotedAt);
+      this.persistence = { ok: true, ...saved };
+      metrics.persistFailing.set(0);
+    } catch (err) {
+      const persistError = statusError(err);
+      this.persistence = { ok: false, ...saved, error: persistError };
+      metrics.persistFailing.set(1);
+      metrics.persistFailures.inc();
+      logger.error({ error: persistError }, 'could not persist the snapshot; serving continues');
+    }
+  }
+
+  /**
+   * Nothing served (the data dir's snapshot is missing or damaged) and the remote cannot be fetched: the local
+   * mirror still holds the last fetched commit. Serve it, flagged stale, rather than nothing (and persist it, so
+   * the next start has a snapshot again); only if it is valid.
+   */
+  private async serveMirrorHead(repository: GitRepository): Promise<void> {
+    const { logger, metrics, store } = this.options;
+    let commit: string;
+    try {
+      commit = await repository.resolveRef(this.options.branch);
+    } catch {
+      return; // an empty mirror: nothing to serve
+    }
+    const result = await this.build(repository, commit);
+    if (!result.ok) {
+      logger.error(
+        { commit, issueCount: result.issues.length },
+        'the mirror head is invalid; nothing to serve',
+      );
+      return;
+    }
+    if (store.current) return;
+    const promotion = store.promote(result.snapshot);
+    this.servedFrom = 'data-dir';
+    this.setStale(true);
+    metrics.servedCommit.reset();
+    metrics.servedCommit.set({ commit }, 1);
+    logger.warn(
+      { commit },
+      'remote unreachable, no usable snapshot in the data dir: serving the mirror head (stale)',
+    );
+    await this.persist(result.snapshot, promotion.promotedAt);
   }
 
   private async run(reason: string): Promise<SyncOutcome> {
@@ -313,6 +368,7 @@ export class SyncService {
         metrics.fetchFailures.inc();
         if (store.current) this.setStale(true);
         logger.warn({ reason, error }, 'fetch failed; still serving the last good snapshot');
+        if (!store.current && this.repository) await this.serveMirrorHead(this.repository);
         return (outcome = 'failed');
       }
       this.lastFetch = { at, ok: true, durationMs: Math.round(performance.now() - started) };
@@ -376,21 +432,7 @@ export class SyncService {
         { commit: head, previousCommit: promotion.previousCommit, changed: promotion.changed.length, reason },
         'snapshot promoted',
       );
-      if (this.options.file) {
-        // A failure is shown in status and metrics, not only in the logs; serving continues from memory.
-        const saved = { at: this.now().toISOString(), commit: head };
-        try {
-          await this.options.file.save(result.snapshot, promotion.promotedAt);
-          this.persistence = { ok: true, ...saved };
-          metrics.persistFailing.set(0);
-        } catch (err) {
-          const persistError = statusError(err);
-          this.persistence = { ok: false, ...saved, error: persistError };
-          metrics.persistFailing.set(1);
-          metrics.persistFailures.inc();
-          logger.error({ error: persistError }, 'could not persist the snapshot; serving continues');
-        }
-      }
+      await this.persist(result.snapshot, promotion.promotedAt);
       return (outcome = 'promoted');
     } catch (err) {
       error = statusError(err);

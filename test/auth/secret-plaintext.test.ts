@@ -1,7 +1,13 @@
 /** Validation of secret fields: only references are accepted, and issues never quote the value. */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateRepo, formatIssue, memorySource } from '../../src/engine/index.js';
+import {
+  EngineCache,
+  SecretScopes,
+  evaluateRepo,
+  formatIssue,
+  memorySource,
+} from '../../src/engine/index.js';
 
 const files = (defaults: string, override = 'host: db.prod\n') => ({
   'gitcfg.yaml': 'version: 1\nenvironments:\n  production: {}\n',
@@ -51,6 +57,39 @@ describe('secret-plaintext', () => {
     assert.deepEqual(
       ev.issues.map((i) => [i.code, i.file, i.line]),
       [['secret-plaintext', 'environments/production/db.yaml', 2]],
+    );
+  });
+});
+
+describe('secret-out-of-scope', () => {
+  const scopes = SecretScopes.parse('db/production:DB_*', 'GITCFG_SECRET_ENV');
+
+  it('is reported at the line of a reference its namespace/environment is not granted', async () => {
+    const source = memorySource(
+      files('host: x\npassword: ${env:DB_PASSWORD}\n', 'host: db.prod\nkeys:\n  a: ${env:OPENAI_API_KEY}\n'),
+    );
+    const ev = await evaluateRepo(source, { secretScopes: scopes });
+    assert.deepEqual(
+      ev.issues.map((i) => [i.code, i.file, i.line, i.path]),
+      [['secret-out-of-scope', 'environments/production/db.yaml', 3, '/keys/a']],
+    );
+    assert.match(
+      formatIssue(ev.issues[0]!),
+      /\$\{env:OPENAI_API_KEY\} is not in the secret scopes of db\/production/,
+    );
+    assert.equal(ev.configs.get('db/production'), undefined, 'the pair is not servable');
+    // Without scopes (the CLI and the hook) the check is skipped.
+    assert.deepEqual((await evaluateRepo(source)).issues, []);
+  });
+
+  it('is checked again for a pair reused from the engine cache', async () => {
+    const cache = new EngineCache();
+    const source = memorySource(files('password: ${env:OTHER}\n'));
+    assert.equal((await evaluateRepo(source, { cache })).issues.length, 0);
+    const ev = await evaluateRepo(source, { cache, secretScopes: scopes });
+    assert.deepEqual(
+      ev.issues.map((i) => [i.code, i.file, i.line]),
+      [['secret-out-of-scope', 'defaults/db.yaml', 1]],
     );
   });
 });

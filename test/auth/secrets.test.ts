@@ -1,7 +1,8 @@
 /** Secret fields: which pointers are secret, masking and resolution. */
-import { allowedSecretEnv } from '../../src/commands/serve.js';
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { secretResolverFromEnv } from '../../src/auth/index.js';
+import type { GitcfgError } from '../../src/errors/index.js';
 import {
   SECRET_MASK,
   SecretMatcher,
@@ -110,22 +111,58 @@ describe('secret fields', () => {
   });
 });
 
-describe('allowedSecretEnv (what `${env:NAME}` may resolve to on the server)', () => {
+describe('secretResolverFromEnv (what `${env:NAME}` may resolve to on the server)', () => {
   const env = {
     DB_PASSWORD: 'db',
     DB_USER: 'u',
     AWS_SECRET_ACCESS_KEY: 'aws',
     OPENAI_API_KEY: 'oa',
     GITCFG_GIT_TOKEN: 'git',
-    GITCFG_SECRET_ENV: 'DB_*,OPENAI_API_KEY,GITCFG_*',
+    GITCFG_SECRET_ENV: '*/*:DB_*, ai-provider/production:OPENAI_API_KEY, */*:GITCFG_*',
+  };
+  const noFile = (): string => {
+    throw new Error('no file expected');
   };
 
-  it('resolves only the names and prefixes GITCFG_SECRET_ENV lists, never GITCFG_*', () => {
-    assert.deepEqual({ ...allowedSecretEnv(env) }, { DB_PASSWORD: 'db', DB_USER: 'u', OPENAI_API_KEY: 'oa' });
+  it('resolves only the names each namespace/environment is granted, never GITCFG_*', () => {
+    const r = secretResolverFromEnv(env, noFile);
+    assert.equal(r.lookup('db', 'staging', 'DB_PASSWORD'), 'db');
+    assert.equal(r.lookup('ai-provider', 'production', 'OPENAI_API_KEY'), 'oa');
+    assert.equal(r.lookup('ai-provider', 'staging', 'OPENAI_API_KEY'), undefined);
+    assert.equal(r.lookup('db', 'staging', 'AWS_SECRET_ACCESS_KEY'), undefined);
+    assert.equal(r.lookup('db', 'staging', 'GITCFG_GIT_TOKEN'), undefined);
+    assert.equal(
+      r.lookup('ai-provider', 'production', 'openai_api_key'),
+      undefined,
+      'names match case-sensitively',
+    );
   });
 
-  it('resolves nothing without the list', () => {
+  it('resolves nothing without a spec, and reads one entry per line from GITCFG_SECRET_ENV_FILE', () => {
     const { GITCFG_SECRET_ENV: _unused, ...rest } = env;
-    assert.deepEqual({ ...allowedSecretEnv(rest) }, {});
+    assert.equal(secretResolverFromEnv(rest, noFile).lookup('db', 'x', 'DB_PASSWORD'), undefined);
+    const fromFile = secretResolverFromEnv({ ...rest, GITCFG_SECRET_ENV_FILE: 'scopes.txt' }, (p) => {
+      assert.equal(p, 'scopes.txt');
+      return '# production only\nai-provider/production:OPENAI_API_KEY\n\ndb/prod*:DB_*\n';
+    });
+    assert.equal(fromFile.lookup('ai-provider', 'production', 'OPENAI_API_KEY'), 'oa');
+    assert.equal(fromFile.lookup('db', 'production', 'DB_USER'), 'u');
+    assert.equal(fromFile.lookup('db', 'staging', 'DB_USER'), undefined);
+  });
+
+  it('refuses the old bare-name syntax and bad entries at start-up, naming where they are', () => {
+    assert.throws(
+      () => secretResolverFromEnv({ GITCFG_SECRET_ENV: 'DB_*' }, noFile),
+      (err: GitcfgError) =>
+        err.code === 'E_USAGE' && /GITCFG_SECRET_ENV: .*"DB_\*".*\*\/\*:DB_\*/.test(err.message),
+    );
+    assert.throws(
+      () => secretResolverFromEnv({ GITCFG_SECRET_ENV_FILE: 's.txt' }, () => 'db/x:A\ndb:B\n'),
+      (err: GitcfgError) => err.code === 'E_USAGE' && err.message.startsWith('s.txt:2: invalid'),
+    );
+    assert.throws(
+      () => secretResolverFromEnv({ GITCFG_SECRET_ENV: '*/*:A', GITCFG_SECRET_ENV_FILE: 's.txt' }, noFile),
+      /not both/,
+    );
   });
 });

@@ -90,7 +90,7 @@ export async function startServer(opts: {
   env?: Record<string, string>;
   fastPath?: boolean;
 }): Promise<TestServer> {
-  const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: 'DB_*', ...opts.env };
+  const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env };
   if (opts.tokens !== false) {
     const file = path.join(opts.dir, 'tokens.yaml');
     await writeFile(file, tokensYaml());

@@ -167,7 +167,9 @@ describe('the HTTP edge, tried as an attacker would', () => {
       }
     }
     assert.ok(tried > 400, `tried ${tried} requests`);
-    console.log(`path variants: ${tried} requests without a token and with a token scoped elsewhere, 0 reads`);
+    console.log(
+      `path variants: ${tried} requests without a token and with a token scoped elsewhere, 0 reads`,
+    );
   });
 
   it('a pinned environment is served from its pin under every path that reads it', async () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { parse as parseYaml } from 'yaml';
-import { AccessControl, hashToken, parseTokensFile } from '../../src/auth/index.js';
+import { AccessControl, hashToken, parseTokensFile, secretResolverFromEnv } from '../../src/auth/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { assertEveryRouteDeclared, buildApp, mountRoutes } from '../../src/server/index.js';
@@ -45,7 +45,7 @@ function builtApp() {
     metrics: createMetrics({ processMetrics: false }),
     logger: logger(),
     history: { history: sync.snapshotAt, diff: sync.snapshotAt, explain: sync.snapshotAt } as never,
-    writes: { access, secretsEnv: {} },
+    writes: { access, secrets: secretResolverFromEnv({}, () => '') },
   });
 }
 

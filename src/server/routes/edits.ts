@@ -47,7 +47,32 @@ export function messageOf(req: Request): string | undefined {
   text = text.trim();
   if (!text) throw new UsageError('Gitcfg-Message is empty');
   if (text.length > 10_000) throw new UsageError('Gitcfg-Message is longer than 10000 characters');
+  const trailer = trailerIn(text);
+  if (trailer) {
+    throw new UsageError(
+      `Gitcfg-Message must not carry git trailers (found "${trailer}:"): the author is the token's holder, and the commit says nothing it was not given`,
+      { trailer },
+    );
+  }
   return text;
+}
+
+const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*\S/;
+
+/**
+ * A trailer git would read from `message`: an attribution line (`Signed-off-by:`, `Co-authored-by:`, any
+ * `*-by:`) anywhere, or a last paragraph (after the subject) made only of `Token: value` lines.
+ */
+function trailerIn(message: string): string | null {
+  const lines = message.split(/\r?\n/);
+  for (const line of lines) {
+    const token = TRAILER_LINE.exec(line.trim())?.[1];
+    if (token && /-by$/i.test(token)) return token;
+  }
+  const paragraphs = message.split(/\r?\n[ \t]*\r?\n/);
+  const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]!.split(/\r?\n/) : [];
+  const tokens = last.map((line) => TRAILER_LINE.exec(line.trim())?.[1]);
+  return tokens.length > 0 && tokens.every((t) => t !== undefined) ? tokens[0]! : null;
 }
 
 /** The commit author of a request (the token's holder). */
@@ -89,7 +114,8 @@ export async function committing<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (err instanceof GitcfgError && (statusOf(err.code) ?? 0) >= 502) {
+    const status = err instanceof GitcfgError ? (statusOf(err.code) ?? 0) : 0;
+    if (err instanceof GitcfgError && (status === 502 || status === 503)) {
       throw new GitcfgError(err.code, `${err.message}; nothing was committed`, err.data, { cause: err });
     }
     throw err;
