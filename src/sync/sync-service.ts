@@ -407,12 +407,14 @@ export class SyncService {
       const result = await this.build(repository, head);
       if (!result.ok) {
         const messages = result.issues.map((issue) => formatIssue(issue));
-        this.rejected = { commit: head, at, issues: result.issues, messages };
-        metrics.rejectedCommits.inc();
-        metrics.rejectedIssues.set(result.issues.length);
-        await this.options.rejections?.remember(this.rejected).catch((err: unknown) => {
+        const rejected = { commit: head, at, issues: result.issues, messages };
+        // Remembered before it shows in the status, so the status never shows a rejection its sync has not counted.
+        await this.options.rejections?.remember(rejected).catch((err: unknown) => {
           logger.warn({ error: statusError(err) }, 'could not remember the rejected commit');
         });
+        this.rejected = rejected;
+        metrics.rejectedCommits.inc();
+        metrics.rejectedIssues.set(result.issues.length);
         this.setStale(false);
         logger.error(
           { commit: head, issues: messages.slice(0, 100), issueCount: messages.length },
