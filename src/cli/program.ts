@@ -128,6 +128,9 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1)'))
     .addOption(new Option('--data-dir <dir>', 'mirror and persisted snapshot (default .gitcfg-data)'))
     .addOption(
+      new Option('--reset-data-dir', 'empty a data dir recorded for another repository, branch or subdir'),
+    )
+    .addOption(
       new Option('--poll <cron|off>', 'poll schedule, node-cron syntax, or off (default every minute)'),
     )
     .addOption(new Option('--log-level <level>', 'pino log level (default info)'))

@@ -127,3 +127,13 @@ export class ConflictError extends GitcfgError {
     super('E_CONFLICT', message, data);
   }
 }
+
+/**
+ * The data dir holds the mirror, snapshot, history index and pins of another repository, branch or config root
+ * (or a record that cannot be read): the server refuses to start rather than serve or discard them.
+ */
+export class DataDirMismatchError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_DATA_DIR_MISMATCH', message, data);
+  }
+}
