@@ -11,6 +11,7 @@ import { GitOperationError, NotFoundError, UsageError, redactUrl } from '../erro
 import { ObjectStore, isGitError } from './object-store.js';
 import { authHeaders, isRemoteFailure, remoteError, scrub } from './remote-errors.js';
 import type { FsPort, HttpPort, MirrorEvent, RemoteAuth } from './types.js';
+import { createObjectCache } from './object-cache.js';
 
 /** Options of `openMirror`. */
 export interface MirrorOptions {
@@ -285,7 +286,7 @@ export class GitMirror extends ObjectStore {
         url: stripCredentials(this.url),
         force: true,
       });
-      await this.fetchInto(tmp, {});
+      await this.fetchInto(tmp, createObjectCache());
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true });
       if (err instanceof GitOperationError || err instanceof NotFoundError) throw err;
