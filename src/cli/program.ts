@@ -35,6 +35,8 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
   const program = new Command('gitcfg')
     .description('Configuration as code: YAML in git, validated, merged and served over HTTP')
     .version(readPackageVersion(), '-V, --version', 'print the version')
+    // Options after a command name belong to it, so `gitcfg types --version retry=1` is not the program's --version.
+    .enablePositionalOptions()
     .helpOption('-h, --help', 'show help')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -164,7 +166,13 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(repoOption())
     .addOption(subdirOption())
     .addOption(new Option('--out <file>', 'file to write (default: stdout)'))
-    .action(async (flags: { repo?: string; subdir?: string; out?: string }) => {
+    .addOption(
+      new Option(
+        '--version <namespace=N...>',
+        'a namespace at an older schema version (as read with createClient({ versions }))',
+      ),
+    )
+    .action(async (flags: { repo?: string; subdir?: string; out?: string; version?: string[] }) => {
       const types = await loadTypesCommand();
       setExitCode((await types({ ...io, ...flags })).exitCode);
     });
