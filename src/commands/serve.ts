@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
-import { claimDataDir, describeIdentity, repositoryIdentity } from '../data-dir/index.js';
+import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
-import { UsageError, redactUrl } from '../errors/index.js';
+import { UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
 import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
@@ -313,7 +313,7 @@ function mirrorOrigin(
       return '';
     },
     async root() {
-      return repositoryIdentity(url);
+      return stripUrlCredentials(url);
     },
     open,
     // Fetches share the edits' lock: a fetch moves the local branch, never between an edit's commit and push.

@@ -25,18 +25,6 @@ const FORMAT = 1;
 /** Everything the server keeps in a data dir for one identity (and the leftovers of interrupted writes). */
 const OWNED = ['mirror', 'snapshot.json', 'history-index.json', 'pins.json'];
 
-/** A remote URL with user and password removed (they are credentials, never an identity). */
-export function repositoryIdentity(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
-}
-
 /** `url (branch main, config root cfg/)`: how an identity is shown in messages. */
 export function describeIdentity(identity: DataDirIdentity): string {
   const root = identity.subdir ? `config root ${identity.subdir}/` : 'config at the root';

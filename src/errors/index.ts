@@ -66,6 +66,18 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A URL with its user and password removed (to record or compare it; credentials are never an identity). */
+export function stripUrlCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
 /** The git remote could not be reached (connection refused, DNS failure, timeout, HTTP 5xx). */
 export class RemoteUnreachableError extends GitOperationError {
   override readonly code: string = 'E_REMOTE_UNREACHABLE';
