@@ -35,6 +35,8 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
   const program = new Command('gitcfg')
     .description('Configuration as code: YAML in git, validated, merged and served over HTTP')
     .version(readPackageVersion(), '-V, --version', 'print the version')
+    // Options after a command name belong to it, so `gitcfg types --version retry=1` is not the program's --version.
+    .enablePositionalOptions()
     .helpOption('-h, --help', 'show help')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -128,6 +130,9 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1)'))
     .addOption(new Option('--data-dir <dir>', 'mirror and persisted snapshot (default .gitcfg-data)'))
     .addOption(
+      new Option('--reset-data-dir', 'empty a data dir recorded for another repository, branch or subdir'),
+    )
+    .addOption(
       new Option('--poll <cron|off>', 'poll schedule, node-cron syntax, or off (default every minute)'),
     )
     .addOption(new Option('--log-level <level>', 'pino log level (default info)'))
@@ -198,7 +203,13 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .addOption(repoOption())
     .addOption(subdirOption())
     .addOption(new Option('--out <file>', 'file to write (default: stdout)'))
-    .action(async (flags: { repo?: string; subdir?: string; out?: string }) => {
+    .addOption(
+      new Option(
+        '--version <namespace=N...>',
+        'a namespace at an older schema version (as read with createClient({ versions }))',
+      ),
+    )
+    .action(async (flags: { repo?: string; subdir?: string; out?: string; version?: string[] }) => {
       const types = await loadTypesCommand();
       setExitCode((await types({ ...io, ...flags })).exitCode);
     });

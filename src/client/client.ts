@@ -40,7 +40,11 @@ interface Entry {
   lastError?: string;
 }
 
+/** One copy the client keeps: a namespace at the current schema version, or at an older one asked for. */
 interface NamespaceState {
+  namespace: string;
+  /** Schema version asked for (`?version=N`); undefined: the current one. */
+  version?: number;
   entry?: Entry;
   loading?: Promise<Entry>;
   /** Schema for override coercion: undefined = not fetched yet, null = unavailable. */
@@ -58,6 +62,8 @@ interface NamespaceState {
 
 interface Subscription {
   namespace: string;
+  /** Key of the copy it watches (see `copyKey`). */
+  key: string;
   callback: (doc: JsonObject, change: ConfigChange) => void | Promise<void>;
   onError?: (error: Error) => void;
 }
@@ -66,6 +72,11 @@ interface HttpAnswer {
   status: number;
   headers: Headers;
   body: string;
+}
+
+/** Key of a copy in the client's state: the namespace, plus `@N` for an older schema version. */
+function copyKey(namespace: string, version: number | undefined): string {
+  return version === undefined ? namespace : `${namespace}@${version}`;
 }
 
 /** Raised inside the client when a request is aborted by `close()` or an unsubscribe. */
@@ -120,6 +131,8 @@ class ConfigClient {
   readonly #inflight = new Set<AbortController>();
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   readonly #subscriptions = new Set<Subscription>();
+  /** Schema version per namespace from `createClient({ versions })`. */
+  readonly #versions = new Map<string, number>();
   readonly #loggedOverrides = new Set<string>();
   #closed = false;
   // Watch loop state.
@@ -176,6 +189,9 @@ class ConfigClient {
       options.envOverrides === false ? new Map() : parseEnvOverrides(options.envOverrides ?? process.env);
     if (options.logger) this.#logger = options.logger;
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? 30;
+    for (const [namespace, version] of Object.entries(options.versions ?? {})) {
+      this.#versions.set(namespace, checkVersion(version, `createClient: versions.${namespace}`));
+    }
     this.#backoff = options.backoff ?? {};
   }
 
@@ -186,7 +202,7 @@ class ConfigClient {
   }
 
   async getWithMetadata(namespace: string, options: GetOptions = {}): Promise<ConfigResult<JsonValue>> {
-    const state = this.#state(namespace);
+    const state = this.#state(namespace, options.version);
     const entry = await this.#load(namespace, state, false);
     const rendered = await this.#render(namespace, state, entry);
     let value: JsonValue = rendered.value;
@@ -204,13 +220,19 @@ class ConfigClient {
     return { value, metadata: this.#metadata(namespace, entry), overrides: [...rendered.applied] };
   }
 
-  status(namespace: string): ConfigMetadata | undefined {
-    const entry = this.#states.get(namespace)?.entry;
+  status(namespace: string, options: { version?: number } = {}): ConfigMetadata | undefined {
+    const entry = this.#states.get(copyKey(namespace, this.#versionOf(namespace, options.version)))?.entry;
     return entry ? this.#metadata(namespace, entry) : undefined;
   }
 
-  overrides(namespace: string): AppliedOverride[] {
-    return [...(this.#states.get(namespace)?.applied ?? [])];
+  overrides(namespace: string, options: { version?: number } = {}): AppliedOverride[] {
+    const key = copyKey(namespace, this.#versionOf(namespace, options.version));
+    return [...(this.#states.get(key)?.applied ?? [])];
+  }
+
+  /** The schema version to ask for: the call's, else the client's for this namespace, else the current one. */
+  #versionOf(namespace: string, version: number | undefined): number | undefined {
+    return version !== undefined ? checkVersion(version, 'version') : this.#versions.get(namespace);
   }
 
   #metadata(namespace: string, entry: Entry): ConfigMetadata {
@@ -228,7 +250,7 @@ class ConfigClient {
     return meta;
   }
 
-  #state(namespace: string): NamespaceState {
+  #state(namespace: string, version?: number): NamespaceState {
     if (this.#closed) throw new GitcfgClientError('E_CLOSED', 'the gitcfg client is closed');
     if (typeof namespace !== 'string' || !NAME.test(namespace)) {
       throw new GitcfgClientError(
@@ -236,10 +258,13 @@ class ConfigClient {
         `namespace must match ${NAME.source}, got ${JSON.stringify(namespace)}`,
       );
     }
-    let state = this.#states.get(namespace);
+    const wanted = this.#versionOf(namespace, version);
+    const key = copyKey(namespace, wanted);
+    let state = this.#states.get(key);
     if (!state) {
-      state = { applied: [], diskWrite: Promise.resolve() };
-      this.#states.set(namespace, state);
+      state = { namespace, applied: [], diskWrite: Promise.resolve() };
+      if (wanted !== undefined) state.version = wanted;
+      this.#states.set(key, state);
     }
     return state;
   }
@@ -264,23 +289,37 @@ class ConfigClient {
     return state.loading;
   }
 
-  #configPath(namespace: string): string {
-    return `/v1/config/${encodeURIComponent(namespace)}/${encodeURIComponent(this.environment)}`;
+  #configPath(state: NamespaceState): string {
+    const path = `/v1/config/${encodeURIComponent(state.namespace)}/${encodeURIComponent(this.environment)}`;
+    return state.version === undefined ? path : `${path}?version=${state.version}`;
+  }
+
+  /** The disk copy of `state` (a copy at an older version has a file of its own). */
+  #cachePath(state: NamespaceState): string | undefined {
+    if (!this.#cacheDir) return undefined;
+    const name = state.version === undefined ? state.namespace : `${state.namespace}.v${state.version}`;
+    return cacheFilePath(this.#cacheDir, this.environment, name);
   }
 
   async #revalidate(namespace: string, state: NamespaceState): Promise<Entry> {
     let known = state.entry;
     let diskProblem: string | undefined;
-    const cachePath = this.#cacheDir ? cacheFilePath(this.#cacheDir, this.environment, namespace) : undefined;
+    const cachePath = this.#cachePath(state);
     if (!known && cachePath) {
       // The disk copy's ETag lets a restarted service get a 304 instead of the whole document.
       const { record, problem } = await readCacheFile(cachePath);
-      if (record && record.namespace === namespace && record.environment === this.environment) {
+      const sameVersion = state.version === undefined || record?.schemaVersion === String(state.version);
+      if (
+        record &&
+        record.namespace === namespace &&
+        record.environment === this.environment &&
+        sameVersion
+      ) {
         known = this.#entryFromRecord(record);
         if (state.schema === undefined && record.schema) state.schema = record.schema;
       } else diskProblem = problem ?? 'written for another namespace/environment';
     }
-    const path = this.#configPath(namespace);
+    const path = this.#configPath(state);
     let answer: HttpAnswer;
     try {
       answer = await this.#request(path, known?.etag);
@@ -309,10 +348,10 @@ class ConfigClient {
       try {
         value = JSON.parse(answer.body);
       } catch {
-        throw this.#httpError('E_HTTP', namespace, answer, 'the body is not JSON');
+        throw this.#httpError('E_HTTP', state, answer, 'the body is not JSON');
       }
       if (!isObject(value))
-        throw this.#httpError('E_HTTP', namespace, answer, 'the document is not a JSON object');
+        throw this.#httpError('E_HTTP', state, answer, 'the document is not a JSON object');
       const entry: Entry = { value: deepFreeze(value), fetchedAt: now, source: 'network', serverStale };
       const commit = answer.headers.get('gitcfg-commit');
       const etag = answer.headers.get('etag');
@@ -324,10 +363,10 @@ class ConfigClient {
       if (cachePath) this.#persist(namespace, state);
       return entry;
     }
-    if (answer.status === 404) throw this.#httpError('E_NOT_FOUND', namespace, answer);
+    if (answer.status === 404) throw this.#httpError('E_NOT_FOUND', state, answer);
     if (answer.status === 401 || answer.status === 403)
-      throw this.#httpError('E_UNAUTHORIZED', namespace, answer);
-    throw this.#httpError('E_HTTP', namespace, answer);
+      throw this.#httpError('E_UNAUTHORIZED', state, answer);
+    throw this.#httpError('E_HTTP', state, answer);
   }
 
   #entryFromRecord(record: CacheRecord): Entry {
@@ -353,7 +392,7 @@ class ConfigClient {
     diskProblem: string | undefined,
     cause?: unknown,
   ): Entry {
-    const url = `${this.#shownUrl}${this.#configPath(namespace)}`;
+    const url = `${this.#shownUrl}${this.#configPath(state)}`;
     if (known) {
       const source = known.source === 'disk' ? 'disk' : 'memory';
       const entry: Entry = { ...known, source, lastError: `GET ${url} failed: ${reason}` };
@@ -381,11 +420,12 @@ class ConfigClient {
 
   #httpError(
     code: 'E_NOT_FOUND' | 'E_UNAUTHORIZED' | 'E_HTTP',
-    namespace: string,
+    state: NamespaceState,
     answer: HttpAnswer,
     problem?: string,
   ): GitcfgClientError {
-    const url = `${this.#shownUrl}${this.#configPath(namespace)}`;
+    const namespace = state.namespace;
+    const url = `${this.#shownUrl}${this.#configPath(state)}`;
     const detail = problem ? `: ${problem}` : this.#serverMessage(answer);
     return new GitcfgClientError(code, `GET ${url} -> HTTP ${answer.status}${detail}`, {
       namespace,
@@ -413,7 +453,7 @@ class ConfigClient {
     if (entry.etag !== undefined) record.etag = entry.etag;
     if (entry.schemaVersion !== undefined) record.schemaVersion = entry.schemaVersion;
     if (state.schema) record.schema = state.schema;
-    const path = cacheFilePath(this.#cacheDir, this.environment, namespace);
+    const path = this.#cachePath(state)!;
     state.diskWrite = state.diskWrite
       .then(() => writeCacheFile(path, record))
       .catch((error: unknown) =>
@@ -461,7 +501,8 @@ class ConfigClient {
     if (!state.schemaLoading) {
       state.schemaLoading = (async () => {
         try {
-          const answer = await this.#request(`/v1/schemas/${encodeURIComponent(namespace)}`);
+          const version = state.version === undefined ? '' : `?version=${state.version}`;
+          const answer = await this.#request(`/v1/schemas/${encodeURIComponent(namespace)}${version}`);
           const schema: unknown = answer.status === 200 ? JSON.parse(answer.body) : undefined;
           if (isObject(schema)) {
             state.schema = schema;
@@ -540,10 +581,10 @@ class ConfigClient {
     callback: (doc: JsonObject, change: ConfigChange) => void | Promise<void>,
     options: WatchOptions = {},
   ): () => void {
-    const state = this.#state(namespace);
+    const state = this.#state(namespace, options.version);
     if (typeof callback !== 'function')
       throw new GitcfgClientError('E_USAGE', 'watch: callback must be a function');
-    const subscription: Subscription = { namespace, callback };
+    const subscription: Subscription = { namespace, key: copyKey(namespace, state.version), callback };
     if (options.onError) subscription.onError = options.onError;
     this.#subscriptions.add(subscription);
     if (!state.delivered && !state.baseline) {
@@ -596,8 +637,9 @@ class ConfigClient {
       });
   }
 
+  /** Keys of the watched copies. */
   #watchedNamespaces(): string[] {
-    return [...new Set([...this.#subscriptions].map((s) => s.namespace))];
+    return [...new Set([...this.#subscriptions].map((s) => s.key))];
   }
 
   async #watchLoop(): Promise<void> {
@@ -685,10 +727,10 @@ class ConfigClient {
   /** After a change notification: revalidate the watched namespaces (those it lists) and deliver what is newer. */
   async #refreshWatched(notified: string | undefined, only?: Set<string>): Promise<void> {
     const notifiedOrder = this.#observe(notified);
-    for (const namespace of this.#watchedNamespaces()) {
-      if (only && !only.has(namespace)) continue;
-      const state = this.#states.get(namespace);
-      if (!state || this.#closed) continue;
+    for (const key of this.#watchedNamespaces()) {
+      const state = this.#states.get(key);
+      if (!state || this.#closed || (only && !only.has(state.namespace))) continue;
+      const namespace = state.namespace;
       let entry: Entry | undefined;
       // A replica behind the one that notified us may still answer with the older commit: ask again briefly.
       for (let attempt = 0; attempt < 4; attempt++) {
@@ -711,7 +753,8 @@ class ConfigClient {
     // A newer commit that left this document as it was is not a change for its watchers.
     const same = entry.etag !== undefined ? previous?.etag === entry.etag : previous?.commit === entry.commit;
     if (previous && same) return;
-    const subscribers = [...this.#subscriptions].filter((s) => s.namespace === namespace);
+    const key = copyKey(namespace, state.version);
+    const subscribers = [...this.#subscriptions].filter((s) => s.key === key);
     if (subscribers.length === 0) return;
     let rendered: NonNullable<NamespaceState['rendered']>;
     try {
@@ -794,6 +837,17 @@ class ConfigClient {
     // close() without waiting on itself.
     await Promise.all([...this.#states.values()].map((s) => s.diskWrite));
   }
+}
+
+/** A schema version given by the caller: a positive integer, else a usage error naming where it came from. */
+function checkVersion(version: unknown, where: string): number {
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new GitcfgClientError(
+      'E_USAGE',
+      `${where} must be a positive integer, got ${JSON.stringify(version)}`,
+    );
+  }
+  return version;
 }
 
 /**

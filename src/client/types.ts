@@ -38,6 +38,11 @@ export interface ClientOptions {
   watchTimeoutSeconds?: number;
   /** Reconnect backoff of `watch` (exponential with full jitter). */
   backoff?: BackoffOptions;
+  /**
+   * Schema version to read per namespace (`{ ml: 1 }` sends `?version=1`): a service written against an older
+   * schema keeps its shape while the repository moves on. Namespaces not listed are read at the current version.
+   */
+  versions?: Readonly<Record<string, number>>;
 }
 
 /** Where a document came from. */
@@ -74,6 +79,8 @@ export interface ConfigResult<T> {
 export interface GetOptions {
   /** Dotted path of a subtree (`feature_mapping.user_id`; array items by index), applied to the cached document. */
   path?: string;
+  /** Schema version of the document (overrides `versions` of `createClient`); each version is a separate copy. */
+  version?: number;
 }
 
 /** Told to a watch callback along with the new document. */
@@ -91,6 +98,8 @@ export interface ConfigChange {
 export interface WatchOptions {
   /** Called with errors of this subscription (server unreachable, callback threw, bad override). */
   onError?: (error: Error) => void;
+  /** Schema version of the delivered documents (overrides `versions` of `createClient`). */
+  version?: number;
 }
 
 /** A client for one environment; `N` maps namespace names to document types (see `gitcfg types`). */
@@ -112,9 +121,9 @@ export interface GitcfgClient<N extends object = UntypedNamespaces> {
     options: GetOptions & { path: string },
   ): Promise<ConfigResult<JsonValue>>;
   /** What is known about the copy of a namespace (undefined before the first load). */
-  status(namespace: NamespaceName<N>): ConfigMetadata | undefined;
+  status(namespace: NamespaceName<N>, options?: { version?: number }): ConfigMetadata | undefined;
   /** The overrides applied to a namespace by its last load. */
-  overrides(namespace: NamespaceName<N>): AppliedOverride[];
+  overrides(namespace: NamespaceName<N>, options?: { version?: number }): AppliedOverride[];
   /** Calls `callback` with each newer document of a namespace; returns the function that unsubscribes. */
   watch<K extends NamespaceName<N>>(
     namespace: K,

@@ -84,7 +84,8 @@ HTTP by \`gitcfg serve\`.
 | \`defaults/<namespace>.yaml\` | defaults of the namespace |
 | \`environments/<env>/<namespace>.yaml\` | overrides for one environment (optional) |
 
-Useful commands:
+Useful commands (\`gitcfg\` is on the PATH after \`npm install --global gitcfg\`; with gitcfg as a dependency of a
+project, run them as \`npx gitcfg ...\`):
 
 \`\`\`sh
 gitcfg validate                                 # the working tree; exit 1 with file:line:col per issue

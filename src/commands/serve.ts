@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
+import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
-import { UsageError, redactUrl } from '../errors/index.js';
+import { UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
 import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
@@ -41,6 +42,9 @@ export interface ServeOptions {
   host?: string;
   /** `--data-dir` (env `GITCFG_DATA_DIR`, default `.gitcfg-data`): mirror and persisted snapshot. */
   dataDir?: string;
+  /** `--reset-data-dir` (env `GITCFG_RESET_DATA_DIR=1`): a data dir recorded for another repository, branch or
+   * config root is emptied and taken over instead of stopping the start. */
+  resetDataDir?: boolean;
   /** `--poll`: node-cron expression or `off` (env `GITCFG_POLL`, default every minute). */
   poll?: string;
   /** Log level (env `GITCFG_LOG_LEVEL`, default `info`). */
@@ -139,13 +143,21 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     : AccessControl.open();
   const secretResolver = secretResolverFromEnv(env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8'));
   const secretScopes = secretResolver.scopes;
-  const pins = new PinStore(dataDir);
-  await pins.load();
   const origin = isUrl
     ? mirrorOrigin(repo, branch, join(dataDir, 'mirror'), authFromEnv(env), logger, new WriteLock())
     : localOrigin(resolve(opts.cwd, repo), branch);
   // For a local path inside a repository, that path is the config root unless --subdir says otherwise.
   const subdir = explicitSubdir ?? (isUrl ? '' : await origin.prefix());
+  // Before anything is read from the data dir: its mirror, snapshot, history and pins may be another repository's.
+  const identity = { repository: await origin.root(), branch, subdir };
+  const claim = await claimDataDir(dataDir, identity, {
+    reset: opts.resetDataDir ?? env.GITCFG_RESET_DATA_DIR === '1',
+  });
+  if (claim === 'adopted' || claim === 'reset') {
+    logger.warn({ dataDir, identity }, `data dir ${claim} for ${describeIdentity(identity)}`);
+  }
+  const pins = new PinStore(dataDir);
+  await pins.load();
   const secrets = webhookSecretsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8'));
 
   const metrics = createMetrics();
@@ -311,6 +323,15 @@ function authFromEnv(env: Record<string, string | undefined>): RemoteAuth | unde
   return undefined;
 }
 
+/** Where commits come from, plus what the server needs to set itself up. */
+interface ServeOrigin extends SyncOrigin {
+  /** Config root implied by the repository path (a local path inside a work tree), else ''. */
+  prefix(): Promise<string>;
+  /** The repository as recorded in the data dir: URL without credentials, or the local repository's root. */
+  root(): Promise<string>;
+  writeTarget: WriteTarget;
+}
+
 /** A bare mirror in the data dir, cloned on first use, fetched on every sync, re-mirrored when packs pile up. */
 function mirrorOrigin(
   url: string,
@@ -319,7 +340,7 @@ function mirrorOrigin(
   auth: RemoteAuth | undefined,
   logger: Logger,
   lock: WriteLock,
-): SyncOrigin & { prefix(): Promise<string>; writeTarget: WriteTarget } {
+): ServeOrigin {
   let mirror: GitMirror | null = null;
   // The promise is shared so that concurrent first calls open one mirror, never two on the same directory.
   let opening: Promise<GitMirror> | null = null;
@@ -345,6 +366,9 @@ function mirrorOrigin(
     async prefix() {
       return '';
     },
+    async root() {
+      return stripUrlCredentials(url);
+    },
     open,
     // Fetches share the edits' lock: a fetch moves the local branch, never between an edit's commit and push.
     writeTarget: mirrorWriteTarget(open, lock, branch),
@@ -361,10 +385,7 @@ function mirrorOrigin(
 }
 
 /** A repository on local disk: every sync re-reads the branch. */
-function localOrigin(
-  path: string,
-  branch: string,
-): SyncOrigin & { prefix(): Promise<string>; writeTarget: WriteTarget } {
+function localOrigin(path: string, branch: string): ServeOrigin {
   let repository: LocalRepository | null = null;
   const open = async (): Promise<LocalRepository> =>
     (repository ??= await openLocalRepository(path, { branch }));
@@ -376,6 +397,14 @@ function localOrigin(
         return (await open()).location.prefix.replace(/\/$/, '');
       } catch {
         return '';
+      }
+    },
+    async root() {
+      try {
+        const { location } = await open();
+        return location.workTree ?? location.commonDir;
+      } catch {
+        return path;
       }
     },
     open,

@@ -24,11 +24,16 @@ export interface TypesOptions {
   subdir?: string;
   /** File to write; `-` or absent prints to stdout. */
   out?: string;
+  /** `--version <namespace>=<N>`: these namespaces at an older schema version the repository keeps (for a
+   * client created with the same `versions`). */
+  version?: string[];
   stdout: Output;
   /** Where errors go (default: stdout). */
   stderr?: Output;
 }
 
+/** The schema keyword holding a namespace's schema version (absent = 1). */
+const VERSION_KEYWORD = 'x-gitcfg-version';
 const SCHEMA_FILE = /^([a-z][a-z0-9-]*)\.schema\.json$/;
 const MANIFEST_FILE = 'gitcfg.yaml';
 const AUTO_SUBDIR = 'config-repo';
@@ -156,10 +161,31 @@ export async function typesCommand(options: TypesOptions): Promise<{ exitCode: n
   }
   if (problems.length > 0) return fail(1, `cannot read schemas:\n  ${problems.join('\n  ')}`);
   if (schemas.size === 0) return fail(2, `no <namespace>.schema.json in ${shownDir}`);
+  const older: string[] = [];
+  for (const wanted of options.version ?? []) {
+    const match = /^([a-z][a-z0-9-]*)=([1-9][0-9]*)$/.exec(wanted);
+    if (!match) return fail(2, `--version must be <namespace>=<N>, got ${JSON.stringify(wanted)}`);
+    const [, namespace, version] = match as unknown as [string, string, string];
+    const current = schemas.get(namespace);
+    if (!current) return fail(2, `--version ${wanted}: no namespace ${namespace} in ${shownDir}`);
+    if (String(current[VERSION_KEYWORD] ?? 1) === version) continue;
+    const file = `${namespace}.v${version}.schema.json`;
+    try {
+      const parsed: unknown = JSON.parse(await readFile(join(schemasDir, file), 'utf8'));
+      if (!isObject(parsed)) throw new Error('not a JSON object');
+      schemas.set(namespace, parsed);
+      older.push(`${namespace} at version ${version}`);
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message;
+      return fail(2, `--version ${wanted}: ${shownDir}/${file}: ${reason}`);
+    }
+  }
   let source: string;
   try {
     // Named by the config root's folder only, so the output does not depend on where it was run.
-    source = await generateTypes(schemas, `${basename(root) || '.'}/schemas`);
+    const at = older.length > 0 ? ` (${older.join(', ')})` : '';
+    source = await generateTypes(schemas, `${basename(root) || '.'}/schemas${at}`);
   } catch (error) {
     return fail(1, `cannot generate types: ${(error as Error).message}`);
   }

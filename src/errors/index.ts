@@ -66,6 +66,18 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A URL with its user and password removed (to record or compare it; credentials are never an identity). */
+export function stripUrlCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
 /** The git remote could not be reached (connection refused, DNS failure, timeout, HTTP 5xx). */
 export class RemoteUnreachableError extends GitOperationError {
   override readonly code: string = 'E_REMOTE_UNREACHABLE';
@@ -140,5 +152,15 @@ export class PreconditionRequiredError extends GitcfgError {
 export class ConflictError extends GitcfgError {
   constructor(message: string, data: Record<string, unknown> = {}) {
     super('E_CONFLICT', message, data);
+  }
+}
+
+/**
+ * The data dir holds the mirror, snapshot, history index and pins of another repository, branch or config root
+ * (or a record that cannot be read): the server refuses to start rather than serve or discard them.
+ */
+export class DataDirMismatchError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_DATA_DIR_MISMATCH', message, data);
   }
 }

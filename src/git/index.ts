@@ -16,6 +16,7 @@ export type {
   TreeChange,
 } from './types.js';
 export { ObjectStore } from './object-store.js';
+export { createObjectCache } from './object-cache.js';
 export { LocalRepository, locateRepository, openLocalRepository } from './local-repository.js';
 export type { LocalRepositoryOptions, RepoLocation } from './local-repository.js';
 export { GitMirror, openMirror, push, remoteHead } from './mirror.js';

@@ -7,10 +7,17 @@ import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import * as git from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
-import { GitOperationError, NotFoundError, UsageError, redactUrl } from '../errors/index.js';
+import {
+  GitOperationError,
+  NotFoundError,
+  UsageError,
+  redactUrl,
+  stripUrlCredentials,
+} from '../errors/index.js';
 import { ObjectStore, isGitError } from './object-store.js';
 import { authHeaders, isRemoteFailure, remoteError, scrub } from './remote-errors.js';
 import type { FsPort, HttpPort, MirrorEvent, RemoteAuth } from './types.js';
+import { createObjectCache } from './object-cache.js';
 
 /** Options of `openMirror`. */
 export interface MirrorOptions {
@@ -47,17 +54,6 @@ export interface FetchOutcome {
   packs: number;
 }
 
-function stripCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
 /** A bare mirror of one branch; reads (`GitRepository`) work on its local objects. */
 export class GitMirror extends ObjectStore {
   readonly dir: string;
@@ -81,7 +77,7 @@ export class GitMirror extends ObjectStore {
     this.dir = this.gitdir;
     this.branch = opts.branch;
     this.url = opts.url;
-    this.remoteUrl = redactUrl(stripCredentials(opts.url));
+    this.remoteUrl = redactUrl(stripUrlCredentials(opts.url));
     this.auth = opts.auth;
     this.http = opts.http ?? (nodeHttp as unknown as HttpPort);
     this.cacheMaxFetches = opts.cacheMaxFetches ?? 100;
@@ -132,7 +128,7 @@ export class GitMirror extends ObjectStore {
     if (opts.full) {
       try {
         const configured = await git.getConfig({ fs: this.fs, gitdir: this.dir, path: 'remote.origin.url' });
-        if (configured !== stripCredentials(this.url)) return 'remote URL changed';
+        if (configured !== stripUrlCredentials(this.url)) return 'remote URL changed';
       } catch {
         return 'config missing or unreadable';
       }
@@ -282,10 +278,10 @@ export class GitMirror extends ObjectStore {
         fs: this.fs,
         gitdir: tmp,
         remote: 'origin',
-        url: stripCredentials(this.url),
+        url: stripUrlCredentials(this.url),
         force: true,
       });
-      await this.fetchInto(tmp, {});
+      await this.fetchInto(tmp, createObjectCache());
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true });
       if (err instanceof GitOperationError || err instanceof NotFoundError) throw err;

@@ -4,6 +4,7 @@ import type { TreeEntry } from '../engine/index.js';
 import { GitOperationError, NotFoundError, UsageError } from '../errors/index.js';
 import { ObjectFs } from './object-fs.js';
 import type { CommitInfo, CommitSource, FsPort, GitRepository, TreeChange } from './types.js';
+import { createObjectCache } from './object-cache.js';
 
 const FULL_OID = /^[0-9a-f]{40}$/;
 const SHORT_OID = /^[0-9a-f]{4,40}$/;
@@ -42,7 +43,7 @@ export class ObjectStore implements GitRepository {
   /** What isomorphic-git gets as `fs`: memoises its repeated probes (see ObjectFs). */
   readonly objectFs: ObjectFs;
   /** Passed to every isomorphic-git call; replace it via `replaceCache`, never mutate it. */
-  cache: object = {};
+  cache: object = createObjectCache();
   private lastListing: { commit: string; entries: Map<string, TreeEntry> } | null = null;
 
   constructor(opts: ObjectStoreOptions) {
@@ -53,7 +54,7 @@ export class ObjectStore implements GitRepository {
 
   /** Drops every cached pack and object (memory goes back to zero; next reads re-load packs). */
   replaceCache(): void {
-    this.cache = {};
+    this.cache = createObjectCache();
     this.objectFs.invalidate();
   }
 

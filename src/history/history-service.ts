@@ -2,7 +2,14 @@
  * Audit queries over the history index: the commits that changed a pair's effective configuration, the
  * effective diff between two commits, and the provenance (file, line, last commit) of every leaf.
  */
-import { diffConfigs, diffValues, escapeToken, valueAtPointer } from '../engine/index.js';
+import {
+  DEFAULT_LIMITS,
+  diffConfigs,
+  diffValues,
+  escapeToken,
+  parseYamlBytes,
+  valueAtPointer,
+} from '../engine/index.js';
 import type { EngineCache, JsonObject, JsonValue, RepoEvaluator } from '../engine/index.js';
 import { InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { CommitInfo, GitRepository } from '../git/index.js';
@@ -65,6 +72,28 @@ function leaves(value: JsonValue, pointer = '', out: string[] = []): string[] {
     out.push(pointer);
   }
   return out;
+}
+
+/** Whether a commit altered a leaf; `unknown` when a version of the file cannot be read as YAML. */
+type LeafChange = 'changed' | 'unchanged' | 'unknown';
+
+/** Compares the leaf `ptr` as written in one layer file at blob `before` (undefined: no file) and `after`. */
+async function rawLeafChange(
+  repository: GitRepository,
+  before: string | undefined,
+  after: string | undefined,
+  ptr: string,
+): Promise<LeafChange> {
+  if (before === undefined) return 'changed';
+  if (after === undefined || before === after) return after === undefined ? 'unknown' : 'unchanged';
+  const [old, now] = await Promise.all(
+    [before, after].map(async (oid) => parseYamlBytes(await repository.readBlob(oid), DEFAULT_LIMITS)),
+  );
+  if (!old!.ok || !now!.ok) return 'unknown';
+  const value = valueAtPointer(now!.value, ptr);
+  // A leaf the file does not write verbatim (renamed by a migration) cannot be compared.
+  if (value === undefined) return 'unknown';
+  return same(valueAtPointer(old!.value, ptr), value) ? 'unchanged' : 'changed';
 }
 
 /** Rewinds a namespace's input files across indexed commits, using the blobs recorded in the index. */
@@ -327,6 +356,7 @@ export class HistoryService implements AuditQueries {
     for (let p = top; p >= 0 && byFile.size > 0; p--) {
       const c = view.at(p);
       if (!rewinder.touches(c)) continue;
+      const blobsAtCommit = new Map([...byFile.keys()].map((f) => [f, files.get(f)?.oid]));
       const touched = rewinder.rewind(files, c).filter((f) => byFile.has(f));
       if (touched.length === 0) continue;
       for (const f of touched) if (!newest.has(f)) newest.set(f, c.oid);
@@ -338,13 +368,25 @@ export class HistoryService implements AuditQueries {
       for (const file of touched) {
         const open = byFile.get(file)!;
         for (const ptr of [...open]) {
-          const unchanged =
-            parent.kind === 'value' &&
-            parent.config.origins.get(ptr)?.file === file &&
-            same(valueAtPointer(parent.config.value, ptr), valueAtPointer(config.value, ptr));
-          if (unchanged) continue;
-          // An invalid parent cannot tell whether this commit altered the leaf: attribute it, but say so.
-          found.set(ptr, { commit: c.oid, exact: parent.kind !== 'invalid' });
+          let verdict: LeafChange;
+          if (parent.kind === 'invalid') {
+            // A parent that was never served (a rejected commit, or before the config root existed) has no
+            // merged value: compare what this file itself writes at the leaf, before and after the commit.
+            verdict = await rawLeafChange(
+              evaluator.repository,
+              files.get(file)?.oid,
+              blobsAtCommit.get(file),
+              ptr,
+            );
+          } else {
+            const unchanged =
+              parent.kind === 'value' &&
+              parent.config.origins.get(ptr)?.file === file &&
+              same(valueAtPointer(parent.config.value, ptr), valueAtPointer(config.value, ptr));
+            verdict = unchanged ? 'unchanged' : 'changed';
+          }
+          if (verdict === 'unchanged') continue;
+          found.set(ptr, { commit: c.oid, exact: verdict === 'changed' });
           open.delete(ptr);
         }
         if (open.size === 0) byFile.delete(file);

@@ -149,4 +149,21 @@ describe('gitcfg types', () => {
     assert.match(err.text, /schemas\/ml\.schema\.json: /);
     assert.match(err.text, /schemas\/retry\.schema\.json: not a JSON object/);
   });
+
+  it('generates a namespace at an older schema version the repository keeps (--version)', async () => {
+    const out = buffer();
+    const args = { cwd: PROJECT_ROOT, repo: 'config-repo', stdout: out };
+    const result = await typesCommand({ ...args, version: ['cache=1', 'retry=1'] });
+    assert.equal(result.exitCode, 0);
+    const cache = /export interface Cache \{[\s\S]*?\n\}/.exec(out.text)?.[0] ?? '';
+    assert.match(cache, /default_ttl_seconds: number;/);
+    assert.doesNotMatch(cache, /default_ttl: string;/);
+    assert.match(out.text, /from config-repo\/schemas \(cache at version 1\)/);
+
+    const err = buffer();
+    assert.equal((await typesCommand({ ...args, version: ['cache=9'], stderr: err })).exitCode, 2);
+    assert.match(err.text, /--version cache=9: config-repo\/schemas\/cache\.v9\.schema\.json: not found/);
+    assert.equal((await typesCommand({ ...args, version: ['cache'], stderr: err })).exitCode, 2);
+    assert.match(err.text, /--version must be <namespace>=<N>/);
+  });
 });
