@@ -131,6 +131,10 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       new Option('--poll <cron|off>', 'poll schedule, node-cron syntax, or off (default every minute)'),
     )
     .addOption(new Option('--log-level <level>', 'pino log level (default info)'))
+    .addOption(
+      new Option('--spring-prefix <path>', 'path of the Spring Cloud Config protocol (default /spring)'),
+    )
+    .addOption(new Option('--no-spring', 'do not serve the Spring Cloud Config protocol'))
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

@@ -52,6 +52,10 @@ export interface ServeOptions {
   pollJitterMs?: number;
   /** Answer plain config/bundle GETs before express routing (default true; false for comparisons). */
   fastPath?: boolean;
+  /** `--no-spring` (env `GITCFG_SPRING=off`): do not serve the Spring Cloud Config protocol. */
+  spring?: boolean;
+  /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
+  springPrefix?: string;
 }
 
 /** A running server. */
@@ -152,6 +156,10 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     logger,
     history,
     fastPath: opts.fastPath ?? true,
+    springPrefix:
+      opts.spring === false || env.GITCFG_SPRING === 'off'
+        ? null
+        : (opts.springPrefix ?? env.GITCFG_SPRING_PREFIX),
     writes: { access, edits, pins, secretsEnv: allowedSecretEnv(env) },
   });
   const running = await listen(serverApp, { port, host });

@@ -24,6 +24,7 @@ import { historyRoutes } from './routes/history.js';
 import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
+import { DEFAULT_SPRING_PREFIX, springPrefix, springRoutes } from './routes/spring.js';
 import { WatchHub } from './watch-hub.js';
 
 /** What the app needs from the sync service. */
@@ -61,6 +62,8 @@ export interface AppDeps {
   history?: AuditQueries;
   /** Access control (tokens, scopes, secrets), edits, rollback and pins; absent: open reads, no writes. */
   writes?: WriteDeps;
+  /** Prefix of the Spring Cloud Config routes (default `/spring`); null: not served. */
+  springPrefix?: string | null;
 }
 
 /** The built app: the express app, the request handler to serve with, and the watcher hub to drain. */
@@ -145,6 +148,9 @@ export function buildApp(deps: AppDeps): ServerApp {
       ...editRoutes(writeDeps),
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
+      ...(deps.springPrefix === null
+        ? []
+        : springRoutes({ prefix: springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX), reader })),
     ],
     { access, logger },
   );

@@ -60,13 +60,40 @@ export interface RouteSpec {
   access: RouteAccess;
   /** One line for the route table in the docs and the route-table test. */
   summary: string;
+  /** Also accept HTTP Basic with the token as the password (user name ignored), as Spring clients send it. */
+  basicAuth?: boolean;
   handler: (req: Request, res: Response, ctx: RouteContext) => Promise<void> | void;
 }
 
-/** Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token). */
-export function authenticate(access: AccessControl, req: IncomingMessage): Principal | null {
+/**
+ * The bearer form of an HTTP Basic header whose password is the token. An empty password (`Basic Og==`, what a
+ * Spring client without credentials sends) means no token; other schemes are returned unchanged.
+ */
+function bearerFromBasic(authorization: string): string | undefined {
+  const m = /^Basic[ ]+([A-Za-z0-9+/]*={0,2})\s*$/i.exec(authorization);
+  if (!m) return authorization;
+  const credentials = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  const password = colon < 0 ? '' : credentials.slice(colon + 1);
+  if (password === '') return undefined;
+  if (!/^[\x21-\x7e]+$/.test(password)) throw new UnauthorizedError('invalid token');
+  return `Bearer ${password}`;
+}
+
+/**
+ * Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token); with `allowBasic`,
+ * also HTTP Basic carrying the token as its password. Without a tokens file every header is ignored.
+ */
+export function authenticate(
+  access: AccessControl,
+  req: IncomingMessage,
+  allowBasic = false,
+): Principal | null {
   try {
-    return access.authenticate(req.headers.authorization);
+    const header = req.headers.authorization;
+    return access.authenticate(
+      allowBasic && access.enabled && header !== undefined ? bearerFromBasic(header) : header,
+    );
   } catch (err) {
     if (err instanceof UnauthorizedError) throw new UnauthorizedError(err.message, { invalid: true });
     throw err;
@@ -144,7 +171,7 @@ function admit(spec: RouteSpec, access: AccessControl, req: Request, res: Respon
   if (a.kind === 'public' || a.kind === 'signature') {
     return { guard: guardFor(access, null) };
   }
-  const principal = authenticate(access, req);
+  const principal = authenticate(access, req, spec.basicAuth === true);
   res.locals.principal = principal;
   const bookkeeping = a.kind === 'read-checked' ? failClosed(res, logger, spec.path) : null;
   const guard = guardFor(access, principal, bookkeeping?.checked);
