@@ -24,7 +24,7 @@ import { historyRoutes } from './routes/history.js';
 import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
-import { DEFAULT_SPRING_PREFIX, springPrefix, springRoutes } from './routes/spring.js';
+import { DEFAULT_SPRING_PREFIX, springFastPath, springPrefix, springRoutes } from './routes/spring.js';
 import { WatchHub } from './watch-hub.js';
 
 /** What the app needs from the sync service. */
@@ -101,6 +101,8 @@ export function buildApp(deps: AppDeps): ServerApp {
     history: deps.history,
     resolveSecret: (_namespace, _env, name) => secretsEnv[name],
   });
+  const spring = deps.springPrefix === null ? null : springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX);
+  const springFast = spring ? springFastPath({ prefix: spring, reader, access, store, sync }) : () => null;
   const app = express();
   // Set before the first route: the router reads them when it is created.
   app.set('case sensitive routing', true);
@@ -148,9 +150,7 @@ export function buildApp(deps: AppDeps): ServerApp {
       ...editRoutes(writeDeps),
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
-      ...(deps.springPrefix === null
-        ? []
-        : springRoutes({ prefix: springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX), reader })),
+      ...(spring ? springRoutes({ prefix: spring, reader }) : []),
     ],
     { access, logger },
   );
@@ -182,7 +182,7 @@ export function buildApp(deps: AppDeps): ServerApp {
       : (req: IncomingMessage, res: ServerResponse) => {
           if (refuseAbnormal(req, res)) return;
           const start = process.hrtime.bigint();
-          const answered = reader.tryPlainRead(req, res);
+          const answered = reader.tryPlainRead(req, res) ?? springFast(req, res);
           if (!answered) {
             app(req, res);
             return;

@@ -158,6 +158,25 @@ export class ConfigReader {
     return { config, value, commit: source.snapshot.commit, stale: source.stale, secretsResolved: !!matcher };
   }
 
+  /**
+   * For pre-routed answers: the served config of `ns`/`env` when nothing but the served snapshot is involved
+   * (no pin, no secret resolution for this caller) and the caller may read it; null when the pair does not
+   * exist; undefined when the full route must answer.
+   */
+  plainServedConfig(
+    guard: AccessGuard,
+    snapshot: Snapshot,
+    ns: string,
+    env: string,
+  ): RenderedConfig | null | undefined {
+    if (this.deps.pins?.get(env)) return undefined;
+    const config = snapshot.configs.get(`${ns}/${env}`);
+    if (!config) return null;
+    if (!guard.canRead(ns, env)) return undefined;
+    if (guard.canReadSecrets(ns, env) && secretsOf(snapshot, ns)) return undefined;
+    return config;
+  }
+
   /** `GET /v1/config/:namespace/:env` (`ref`, `version`, `explain`, `path`, `format`). */
   async config(req: IncomingMessage, res: ServerResponse, guard: AccessGuard, ns: string, env: string) {
     guard.read(ns, env);

@@ -189,6 +189,25 @@ describe('Spring clients against an open server', () => {
     });
   }
 
+  it('answers the same bytes and ETag before routing as through the routes', async () => {
+    for (const path of [
+      '/spring/orders/dev%2Cmysql',
+      '/spring/orders/production',
+      '/spring/application/dev',
+    ]) {
+      const fast = await fetch(`${base}${path}`);
+      // A query string keeps a request off the pre-routed path; the routes ignore it.
+      const routed = await fetch(`${base}${path}?routed=1`);
+      assert.equal(fast.status, 200, path);
+      assert.equal(await fast.text(), await routed.text(), path);
+      for (const h of ['etag', 'gitcfg-commit', 'cache-control', 'content-type']) {
+        assert.equal(fast.headers.get(h), routed.headers.get(h), `${path} ${h}`);
+      }
+    }
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /route="\/spring\/:application\/:profiles"/);
+  });
+
   it('ignores any Authorization header without a tokens file', async () => {
     for (const authorization of ['Basic Og==', 'Basic dXNlcjpub3BlCg==', 'Bearer whatever']) {
       const res = await fetch(`${base}/spring/orders/dev`, { headers: { authorization } });

@@ -4,6 +4,8 @@
  * (every profile, and the shared `application` namespace), so access is checked per pair while answering.
  */
 import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AccessControl } from '../../auth/index.js';
 import type { JsonObject } from '../../engine/index.js';
 import { NotFoundError, UsageError } from '../../errors/index.js';
 import {
@@ -17,11 +19,12 @@ import {
   renderFlatFile,
   splitFileStem,
 } from '../../spring/index.js';
-import type { FlatProperties, ProfileDocument, SpringFileFormat } from '../../spring/index.js';
+import type { FlatProperties, ProfileDocument, SpringFileFormat, SpringRequest } from '../../spring/index.js';
 import { etagOf } from '../../snapshot/index.js';
-import type { RenderedConfig } from '../../snapshot/index.js';
+import type { RenderedBody, RenderedConfig, Snapshot, SnapshotStore } from '../../snapshot/index.js';
 import type { ConfigReader } from '../config-reader.js';
-import { notModified } from '../http-io.js';
+import { notModified, writeRendered } from '../http-io.js';
+import { authenticate, guardFor } from '../route-table.js';
 import type { AccessGuard, RouteSpec } from '../route-table.js';
 
 /** Where the Spring routes are mounted unless configured otherwise. */
@@ -124,6 +127,95 @@ function send(
   }
   res.writeHead(200, { ...headers, 'Content-Type': contentType, 'Content-Length': String(body.length) });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function environmentBody(
+  application: string,
+  profiles: string[],
+  label: string | undefined,
+  version: string,
+  documents: ProfileDocument[],
+): Buffer {
+  const environment = buildEnvironment({ application, profiles, label, version, documents });
+  return Buffer.from(JSON.stringify(environment), 'utf8');
+}
+
+/** Environment bodies of the served snapshot, by `application/profiles` (bounded: profiles are the caller's). */
+const servedBodies = new WeakMap<Snapshot, Map<string, RenderedBody>>();
+const MAX_SERVED_BODIES = 1024;
+
+/**
+ * The pre-routed fast path of the Spring protocol: a plain GET of `{prefix}/{application}/{profiles}` (no label,
+ * no query) answered from the served snapshot when no pin or secret resolution is involved and the caller may
+ * read every pair it answers; null for anything else, which the routes then answer (and refuse) in full.
+ */
+export function springFastPath(deps: {
+  prefix: string;
+  reader: ConfigReader;
+  access: AccessControl;
+  store: SnapshotStore;
+  sync: { readonly isStale: boolean };
+}): (req: IncomingMessage, res: ServerResponse) => { route: string } | null {
+  const { prefix, reader, access, store, sync } = deps;
+  const route = `${prefix}/:application/:profiles`;
+  return (req, res) => {
+    const url = req.url;
+    if (
+      (req.method !== 'GET' && req.method !== 'HEAD') ||
+      !url?.startsWith(`${prefix}/`) ||
+      url.includes('?')
+    ) {
+      return null;
+    }
+    const snapshot = store.current;
+    let request: SpringRequest | null;
+    let guard: AccessGuard;
+    try {
+      request = parseSpringPath(url.slice(prefix.length));
+      guard = guardFor(access, authenticate(access, req, true));
+    } catch {
+      return null;
+    }
+    if (!snapshot || request?.kind !== 'environment' || request.label !== undefined) return null;
+    const { application, profiles } = request;
+    const documents: ProfileDocument[] = [];
+    const namespaces = application === SHARED_APPLICATION ? [application] : [application, SHARED_APPLICATION];
+    for (const namespace of namespaces) {
+      for (const environment of new Set(profiles)) {
+        const config = reader.plainServedConfig(guard, snapshot, namespace, environment);
+        if (config === undefined) return null;
+        if (config)
+          documents.push({
+            namespace,
+            environment,
+            commit: snapshot.commit,
+            value: config.value,
+            flat: flatOf(config),
+          });
+      }
+    }
+    // Nothing to answer with still needs the full route's access check.
+    if (documents.length === 0) return null;
+    let bodies = servedBodies.get(snapshot);
+    if (!bodies) servedBodies.set(snapshot, (bodies = new Map()));
+    const key = `${application}/${profiles.join(',')}`;
+    let rendered = bodies.get(key);
+    if (!rendered) {
+      const body = environmentBody(
+        application,
+        profiles,
+        undefined,
+        snapshot.commit,
+        orderDocuments(application, profiles, documents),
+      );
+      rendered = { body, etag: etagOf(body) };
+      if (bodies.size < MAX_SERVED_BODIES) bodies.set(key, rendered);
+    }
+    const headers: Record<string, string> = { 'Gitcfg-Commit': snapshot.commit };
+    if (sync.isStale) headers['Gitcfg-Stale'] = 'true';
+    writeRendered(req, res, rendered, 'json', headers);
+    return { route };
+  };
 }
 
 export interface SpringRouteDeps {
