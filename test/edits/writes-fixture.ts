@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashToken } from '../../src/auth/index.js';
 import { serveCommand } from '../../src/commands/serve.js';
-import type { ServeHandle } from '../../src/commands/serve.js';
+import type { ServeHandle, ServeOptions } from '../../src/commands/serve.js';
 import { LogSink, waitFor } from '../server/server-fixture.js';
 
 /** A valid configuration repository: `app` (commented YAML) and `db` (with a secret field). */
@@ -87,13 +87,16 @@ export async function startServer(opts: {
   dir: string;
   dataDir: string;
   tokens?: boolean;
+  /** The tokens file to write instead of `tokensYaml()`. */
+  tokensFile?: string;
   env?: Record<string, string>;
   fastPath?: boolean;
+  spring?: Pick<ServeOptions, 'spring' | 'springPrefix'>;
 }): Promise<TestServer> {
   const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: 'DB_*', ...opts.env };
   if (opts.tokens !== false) {
     const file = path.join(opts.dir, 'tokens.yaml');
-    await writeFile(file, tokensYaml());
+    await writeFile(file, opts.tokensFile ?? tokensYaml());
     env.GITCFG_TOKENS_FILE = file;
   }
   const logs = new LogSink();
@@ -110,6 +113,7 @@ export async function startServer(opts: {
     logDestination: logs,
     print: () => {},
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
+    ...opts.spring,
   });
   return { handle, base: handle.url, logs };
 }

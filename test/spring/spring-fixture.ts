@@ -1,10 +1,12 @@
 /** A config repository shaped like a Spring team's, served by a real server from a real smart-HTTP remote. */
-import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashToken } from '../../src/auth/index.js';
-import { serveCommand } from '../../src/commands/serve.js';
-import type { ServeHandle } from '../../src/commands/serve.js';
-import { LogSink } from '../server/server-fixture.js';
+import type { ServeOptions } from '../../src/commands/serve.js';
+import { startServer } from '../edits/writes-fixture.js';
+import type { TestServer } from '../edits/writes-fixture.js';
+
+/** The value the server resolves `${env:DB_PASSWORD}` to (set by `startServer`). */
+export { DB_PASSWORD } from '../edits/writes-fixture.js';
 
 const ORDERS_SCHEMA = {
   type: 'object',
@@ -51,7 +53,6 @@ export const SPRING_FILES: Record<string, string> = {
   'environments/dev/application.yaml': 'shared:\n  region: eu-dev\n',
 };
 
-export const DB_PASSWORD = 'pw-spring-3kV9qQ';
 export const WEBHOOK_SECRET = 'spring-webhook-secret';
 
 export const SPRING_TOKENS = {
@@ -76,33 +77,15 @@ export async function startSpringServer(opts: {
   repo: string;
   dir: string;
   tokens?: boolean;
-  extra?: { spring?: boolean; springPrefix?: string };
-}): Promise<{ handle: ServeHandle; base: string; logs: LogSink }> {
-  await mkdir(opts.dir, { recursive: true });
-  const env: Record<string, string> = {
-    DB_PASSWORD,
-    GITCFG_SECRET_ENV: 'DB_*',
-    GITCFG_WEBHOOK_SECRET_GITHUB: WEBHOOK_SECRET,
-  };
-  if (opts.tokens) {
-    const file = path.join(opts.dir, 'tokens.yaml');
-    await writeFile(file, tokensYaml());
-    env.GITCFG_TOKENS_FILE = file;
-  }
-  const logs = new LogSink();
-  const handle = await serveCommand({
-    cwd: opts.dir,
-    env,
+  extra?: Pick<ServeOptions, 'spring' | 'springPrefix'>;
+}): Promise<TestServer> {
+  return startServer({
     repo: opts.repo,
-    branch: 'main',
-    port: 0,
-    host: '127.0.0.1',
+    dir: opts.dir,
     dataDir: path.join(opts.dir, 'data'),
-    poll: 'off',
-    logLevel: 'debug',
-    logDestination: logs,
-    print: () => {},
-    ...opts.extra,
+    tokens: opts.tokens === true,
+    tokensFile: tokensYaml(),
+    env: { GITCFG_WEBHOOK_SECRET_GITHUB: WEBHOOK_SECRET },
+    ...(opts.extra ? { spring: opts.extra } : {}),
   });
-  return { handle, base: handle.url, logs };
 }
