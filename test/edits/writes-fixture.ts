@@ -53,10 +53,14 @@ export const TOKENS = {
   appDbReader: 'gcfg-app-db-reader-3c5e7a9b1d2f',
 } as const;
 
+/** One entry of a tokens file. */
+export function tokenEntry(name: string, token: string, scopes: string[]): string {
+  return `  - name: ${name}\n    email: ${name}@example.com\n    sha256: ${hashToken(token)}\n    scopes: [${scopes.map((s) => JSON.stringify(s)).join(', ')}]\n`;
+}
+
 /** The tokens file matching `TOKENS`. */
 export function tokensYaml(): string {
-  const entry = (name: string, token: string, scopes: string[]) =>
-    `  - name: ${name}\n    email: ${name}@example.com\n    sha256: ${hashToken(token)}\n    scopes: [${scopes.map((s) => JSON.stringify(s)).join(', ')}]\n`;
+  const entry = tokenEntry;
   return (
     'version: 1\ntokens:\n' +
     entry('admin', TOKENS.admin, ['admin']) +

@@ -1,8 +1,7 @@
 /** A config repository shaped like a Spring team's, served by a real server from a real smart-HTTP remote. */
 import * as path from 'node:path';
-import { hashToken } from '../../src/auth/index.js';
 import type { ServeOptions } from '../../src/commands/serve.js';
-import { startServer } from '../edits/writes-fixture.js';
+import { startServer, tokenEntry } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 
 /** The value the server resolves `${env:DB_PASSWORD}` to (set by `startServer`). */
@@ -62,8 +61,7 @@ export const SPRING_TOKENS = {
 } as const;
 
 function tokensYaml(): string {
-  const entry = (name: string, token: string, scopes: string[]) =>
-    `  - name: ${name}\n    email: ${name}@example.com\n    sha256: ${hashToken(token)}\n    scopes: [${scopes.map((s) => JSON.stringify(s)).join(', ')}]\n`;
+  const entry = tokenEntry;
   return (
     'version: 1\ntokens:\n' +
     entry('reader', SPRING_TOKENS.reader, ['read:*/*']) +
