@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { serveCommand } from '../src/commands/serve.js';
 
 const TARGET_RATIO = 0.6;
+const SPRING_TARGET_RATIO = 0.8;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface Urls {
@@ -25,6 +26,8 @@ interface Urls {
   gitcfg: string;
   /** The same with every request routed through express. */
   express: string;
+  /** The Spring `Environment` of the same namespace and environment, from the first server. */
+  spring: string;
   raw: string;
   bytes: number;
 }
@@ -118,6 +121,7 @@ async function child(): Promise<void> {
   const urls: Urls = {
     gitcfg: handle.url + path,
     express: plain.url + path,
+    spring: `${handle.url}/spring/${namespace}/production`,
     raw: rawUrl + path,
     bytes: body.length,
   };
@@ -158,9 +162,14 @@ async function parent(): Promise<void> {
   const connections = Number(values.connections);
   const run = (url: string): Promise<CannonResult> => autocannon({ url, connections, duration });
   // Warm both up (JIT, sockets), then alternate so drift affects both alike.
-  const kinds = ['raw', 'gitcfg', 'express'] as const;
+  const kinds = ['raw', 'gitcfg', 'express', 'spring'] as const;
   for (const kind of kinds) await run(urls[kind]);
-  const results: Record<(typeof kinds)[number], CannonResult[]> = { raw: [], gitcfg: [], express: [] };
+  const results: Record<(typeof kinds)[number], CannonResult[]> = {
+    raw: [],
+    gitcfg: [],
+    express: [],
+    spring: [],
+  };
   for (let i = 0; i < Number(values.rounds); i++) {
     for (const kind of kinds) results[kind].push(await run(urls[kind]));
   }
@@ -183,9 +192,13 @@ async function parent(): Promise<void> {
   console.log(line('node:http', results.raw));
   console.log(line('gitcfg', results.gitcfg));
   console.log(line('express', results.express));
+  console.log(line('spring', results.spring));
   console.log(`ratio gitcfg / node:http = ${ratio.toFixed(2)} (target >= ${TARGET_RATIO})`);
   console.log(
     `ratio express-routed / node:http = ${(rps('express') / rps('raw')).toFixed(2)} (for reference)`,
+  );
+  console.log(
+    `ratio spring Environment / gitcfg /v1/config = ${(rps('spring') / rps('gitcfg')).toFixed(2)} (target >= ${SPRING_TARGET_RATIO})`,
   );
   if (ratio < TARGET_RATIO) process.exitCode = 1;
 }

@@ -41,17 +41,20 @@ export interface ReadOptions {
   log: (line: string) => void;
 }
 
-const kinds = ['raw', 'gitcfg', 'express', 'naive'] as const;
+const kinds = ['raw', 'gitcfg', 'express', 'naive', 'spring'] as const;
 type Kind = (typeof kinds)[number];
 
 /** Runs the read section. */
 export async function benchRead(opts: ReadOptions): Promise<SectionResult> {
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon') as Autocannon;
-  const servers = await spawnJsonChild<{ gitcfg: string; express: string; raw: string; bytes: number }>(
-    'bench/read-throughput.ts',
-    ['--child'],
-  );
+  const servers = await spawnJsonChild<{
+    gitcfg: string;
+    express: string;
+    raw: string;
+    spring: string;
+    bytes: number;
+  }>('bench/read-throughput.ts', ['--child']);
   const repo = mkdtempSync(join(tmpdir(), 'gitcfg-bench-naive-'));
   let naive: Awaited<ReturnType<typeof spawnJsonChild<{ url: string }>>> | null = null;
   try {
@@ -70,9 +73,11 @@ export async function benchRead(opts: ReadOptions): Promise<SectionResult> {
       gitcfg: servers.ready.gitcfg,
       express: servers.ready.express,
       naive: naive.ready.url + path,
+      spring: servers.ready.spring,
     };
-    // Every server must answer the same configuration.
-    const bodies = await Promise.all(kinds.map(async (k) => (await fetch(urls[k])).json()));
+    // Every server must answer the same configuration (the Spring Environment is another shape of it).
+    const same = kinds.filter((k) => k !== 'spring');
+    const bodies = await Promise.all(same.map(async (k) => (await fetch(urls[k])).json()));
     for (const body of bodies.slice(1)) {
       if (!isDeepStrictEqual(body, bodies[0])) throw new Error('the servers do not serve the same config');
     }
@@ -85,7 +90,7 @@ export async function benchRead(opts: ReadOptions): Promise<SectionResult> {
         ...(overallRate ? { overallRate } : {}),
       });
     for (const k of kinds) await run(k, 1); // warm-up: JIT, sockets, OS caches
-    const max: Record<Kind, CannonResult[]> = { raw: [], gitcfg: [], express: [], naive: [] };
+    const max: Record<Kind, CannonResult[]> = { raw: [], gitcfg: [], express: [], naive: [], spring: [] };
     for (let r = 0; r < opts.rounds; r++) {
       for (const k of kinds) {
         const result = await run(k, opts.duration);
@@ -130,6 +135,17 @@ export async function benchRead(opts: ReadOptions): Promise<SectionResult> {
             value: rps('naive'),
           },
           { ratioMeaning: 'gitcfg / baseline', target: '>= 50x', met: vsNaive >= 50 },
+        ),
+        figure(
+          'GET /spring Environment throughput vs GET /v1/config',
+          'req/s',
+          rps('spring'),
+          { name: 'GET /v1/config, same server and pair', value: rps('gitcfg') },
+          {
+            ratioMeaning: 'spring / baseline',
+            target: '>= 0.8x',
+            met: rps('spring') / rps('gitcfg') >= 0.8,
+          },
         ),
         figure(
           'p50 latency at 50% of max throughput',

@@ -173,6 +173,10 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       ),
     )
     .addOption(new Option('--validation-heap-mb <mb>', 'heap bound of one validation worker (default 512)'))
+    .addOption(
+      new Option('--spring-prefix <path>', 'path of the Spring Cloud Config protocol (default /spring)'),
+    )
+    .addOption(new Option('--no-spring', 'do not serve the Spring Cloud Config protocol'))
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

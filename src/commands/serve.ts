@@ -78,6 +78,10 @@ export interface ServeOptions {
   validationTimeoutMs?: number | string;
   /** `--validation-heap-mb`: heap bound of one validation worker (env `GITCFG_VALIDATION_HEAP_MB`, default 512). */
   validationHeapMb?: number | string;
+  /** `--no-spring` (env `GITCFG_SPRING=off`): do not serve the Spring Cloud Config protocol. */
+  spring?: boolean;
+  /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
+  springPrefix?: string;
 }
 
 /** The abuse limits of `serve` from its options and environment. */
@@ -228,6 +232,10 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     history,
     fastPath: opts.fastPath ?? true,
     limits: limitSettings(opts, env),
+    springPrefix:
+      opts.spring === false || env.GITCFG_SPRING === 'off'
+        ? null
+        : (opts.springPrefix ?? env.GITCFG_SPRING_PREFIX),
     writes: { access, edits, pins, secrets: secretResolver },
   });
   const running = await listen(serverApp, { port, host });

@@ -27,6 +27,7 @@ import { historyRoutes } from './routes/history.js';
 import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
+import { DEFAULT_SPRING_PREFIX, springFastPath, springPrefix, springRoutes } from './routes/spring.js';
 import { WatchHub } from './watch-hub.js';
 
 /** What the app needs from the sync service. */
@@ -66,6 +67,8 @@ export interface AppDeps {
   writes?: WriteDeps;
   /** Abuse limits (docs/limits.md); absent: the defaults. */
   limits?: LimitSettings;
+  /** Prefix of the Spring Cloud Config routes (default `/spring`); null: not served. */
+  springPrefix?: string | null;
 }
 
 /** The built app: the express app, the request handler to serve with, and the watcher hub to drain. */
@@ -112,6 +115,10 @@ export function buildApp(deps: AppDeps): ServerApp {
     history: deps.history,
     resolveSecret: (namespace, env, name) => secrets?.lookup(namespace, env, name),
   });
+  const spring = deps.springPrefix === null ? null : springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX);
+  const springFast = spring
+    ? springFastPath({ prefix: spring, reader, access, store, sync, limits })
+    : () => null;
   const app = express();
   // Set before the first route: the router reads them when it is created.
   app.set('case sensitive routing', true);
@@ -160,6 +167,7 @@ export function buildApp(deps: AppDeps): ServerApp {
       ...editRoutes(writeDeps),
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
+      ...(spring ? springRoutes({ prefix: spring, reader }) : []),
     ],
     table,
   );
@@ -191,7 +199,7 @@ export function buildApp(deps: AppDeps): ServerApp {
       : (req: IncomingMessage, res: ServerResponse) => {
           if (refuseAbnormal(req, res)) return;
           const start = process.hrtime.bigint();
-          const answered = reader.tryPlainRead(req, res);
+          const answered = reader.tryPlainRead(req, res) ?? springFast(req, res);
           if (!answered) {
             app(req, res);
             return;

@@ -20,7 +20,13 @@ import {
   renderYaml,
   subtree,
 } from '../snapshot/index.js';
-import type { RenderedBody, RenderedDocument, Snapshot, SnapshotStore } from '../snapshot/index.js';
+import type {
+  RenderedBody,
+  RenderedConfig,
+  RenderedDocument,
+  Snapshot,
+  SnapshotStore,
+} from '../snapshot/index.js';
 import { formatFromAccept, formatOf, NotReadyError, queryParam, sendJson, writeRendered } from './http-io.js';
 import type { Format } from './http-io.js';
 import { authenticate, guardFor } from './route-table.js';
@@ -78,6 +84,17 @@ function commonHeaders(source: Source): Record<string, string> {
   return headers;
 }
 
+/** The merged value of one namespace x environment as `GET /v1/config` answers it to one caller. */
+export interface MergedConfig {
+  /** The rendered config; `value` is its value unless secrets were resolved for this caller. */
+  config: RenderedConfig;
+  value: JsonObject;
+  commit: string;
+  stale: boolean;
+  /** Whether secret references were resolved (the answer must then not be cached for others). */
+  secretsResolved: boolean;
+}
+
 /** Names are lower-case; anything else cannot be a namespace or environment (and never reaches a lookup). */
 const PLAIN_CONFIG = /^\/v1\/config\/([a-z][a-z0-9-]*)\/([a-z][a-z0-9-]*)$/;
 const PLAIN_BUNDLE = /^\/v1\/bundle\/([a-z][a-z0-9-]*)$/;
@@ -108,6 +125,59 @@ export class ConfigReader {
       await this.deps.sync.trigger('pinned read');
       return this.deps.sync.snapshotAt(commit);
     }
+  }
+
+  /** The snapshot `ref` names, or the served one. */
+  async snapshotOf(ref: string | undefined): Promise<Snapshot> {
+    if (ref !== undefined) return this.deps.sync.snapshotAt(ref);
+    const snapshot = this.deps.store.current;
+    if (!snapshot) throw new NotReadyError();
+    return snapshot;
+  }
+
+  /**
+   * The merged value of `ns`/`env` exactly as `GET /v1/config` answers this caller: from `ref`, else the
+   * environment's pin, else the served snapshot; secret references resolved when the caller may read them. Null
+   * when the answering snapshot has no such pair; otherwise read on the pair is checked (throws) first.
+   */
+  async mergedConfig(
+    guard: AccessGuard,
+    ns: string,
+    env: string,
+    ref: string | undefined,
+  ): Promise<MergedConfig | null> {
+    const source = await this.source(env, ref);
+    const config = source.snapshot.configs.get(`${ns}/${env}`);
+    if (!config) return null;
+    guard.read(ns, env);
+    const matcher = guard.canReadSecrets(ns, env) ? secretsOf(source.snapshot, ns) : null;
+    const value = matcher
+      ? (matcher.resolve(
+          config.value,
+          (name) => this.deps.resolveSecret(ns, env, name),
+          new Set(),
+        ) as JsonObject)
+      : config.value;
+    return { config, value, commit: source.snapshot.commit, stale: source.stale, secretsResolved: !!matcher };
+  }
+
+  /**
+   * For pre-routed answers: the served config of `ns`/`env` when nothing but the served snapshot is involved
+   * (no pin, no secret resolution for this caller) and the caller may read it; null when the pair does not
+   * exist; undefined when the full route must answer.
+   */
+  plainServedConfig(
+    guard: AccessGuard,
+    snapshot: Snapshot,
+    ns: string,
+    env: string,
+  ): RenderedConfig | null | undefined {
+    if (this.deps.pins?.get(env)) return undefined;
+    const config = snapshot.configs.get(`${ns}/${env}`);
+    if (!config) return null;
+    if (!guard.canRead(ns, env)) return undefined;
+    if (guard.canReadSecrets(ns, env) && secretsOf(snapshot, ns)) return undefined;
+    return config;
   }
 
   /** `GET /v1/config/:namespace/:env` (`ref`, `version`, `explain`, `path`, `format`). */

@@ -69,6 +69,8 @@ export interface RouteSpec {
   summary: string;
   /** Default: `none` for public and signed routes, `write` for writes and admin, reads by their query. */
   limit?: RouteLimit | ((req: Request) => RouteLimit);
+  /** Also accept HTTP Basic with the token as the password (user name ignored), as Spring clients send it. */
+  basicAuth?: boolean;
   handler: (req: Request, res: Response, ctx: RouteContext) => Promise<void> | void;
 }
 
@@ -132,10 +134,35 @@ export function applyLimit(
   }
 }
 
-/** Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token). */
-export function authenticate(access: AccessControl, req: IncomingMessage): Principal | null {
+/**
+ * The bearer form of an HTTP Basic header whose password is the token. An empty password (`Basic Og==`, what a
+ * Spring client without credentials sends) means no token; other schemes are returned unchanged.
+ */
+function bearerFromBasic(authorization: string): string | undefined {
+  const m = /^Basic[ ]+([A-Za-z0-9+/]*={0,2})\s*$/i.exec(authorization);
+  if (!m) return authorization;
+  const credentials = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  const password = colon < 0 ? '' : credentials.slice(colon + 1);
+  if (password === '') return undefined;
+  if (!/^[\x21-\x7e]+$/.test(password)) throw new UnauthorizedError('invalid token');
+  return `Bearer ${password}`;
+}
+
+/**
+ * Authenticates the `Authorization` header of `req` (401 for a malformed or unknown token); with `allowBasic`,
+ * also HTTP Basic carrying the token as its password. Without a tokens file every header is ignored.
+ */
+export function authenticate(
+  access: AccessControl,
+  req: IncomingMessage,
+  allowBasic = false,
+): Principal | null {
   try {
-    return access.authenticate(req.headers.authorization);
+    const header = req.headers.authorization;
+    return access.authenticate(
+      allowBasic && access.enabled && header !== undefined ? bearerFromBasic(header) : header,
+    );
   } catch (err) {
     if (err instanceof UnauthorizedError) throw new UnauthorizedError(err.message, { invalid: true });
     throw err;
@@ -217,7 +244,7 @@ function admit(spec: RouteSpec, deps: RouteTableDeps, req: Request, res: Respons
   let failure: unknown = null;
   if (!signed) {
     try {
-      principal = authenticate(access, req);
+      principal = authenticate(access, req, spec.basicAuth === true);
     } catch (err) {
       failure = err;
     }

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashToken } from '../../src/auth/index.js';
 import { serveCommand } from '../../src/commands/serve.js';
-import type { ServeHandle } from '../../src/commands/serve.js';
+import type { ServeHandle, ServeOptions } from '../../src/commands/serve.js';
 import { LogSink, waitFor } from '../server/server-fixture.js';
 
 /** A valid configuration repository: `app` (commented YAML) and `db` (with a secret field). */
@@ -53,10 +53,14 @@ export const TOKENS = {
   appDbReader: 'gcfg-app-db-reader-3c5e7a9b1d2f',
 } as const;
 
+/** One entry of a tokens file. */
+export function tokenEntry(name: string, token: string, scopes: string[]): string {
+  return `  - name: ${name}\n    email: ${name}@example.com\n    sha256: ${hashToken(token)}\n    scopes: [${scopes.map((s) => JSON.stringify(s)).join(', ')}]\n`;
+}
+
 /** The tokens file matching `TOKENS`. */
 export function tokensYaml(): string {
-  const entry = (name: string, token: string, scopes: string[]) =>
-    `  - name: ${name}\n    email: ${name}@example.com\n    sha256: ${hashToken(token)}\n    scopes: [${scopes.map((s) => JSON.stringify(s)).join(', ')}]\n`;
+  const entry = tokenEntry;
   return (
     'version: 1\ntokens:\n' +
     entry('admin', TOKENS.admin, ['admin']) +
@@ -87,13 +91,16 @@ export async function startServer(opts: {
   dir: string;
   dataDir: string;
   tokens?: boolean;
+  /** The tokens file to write instead of `tokensYaml()`. */
+  tokensFile?: string;
   env?: Record<string, string>;
   fastPath?: boolean;
+  spring?: Pick<ServeOptions, 'spring' | 'springPrefix'>;
 }): Promise<TestServer> {
   const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env };
   if (opts.tokens !== false) {
     const file = path.join(opts.dir, 'tokens.yaml');
-    await writeFile(file, tokensYaml());
+    await writeFile(file, opts.tokensFile ?? tokensYaml());
     env.GITCFG_TOKENS_FILE = file;
   }
   const logs = new LogSink();
@@ -110,6 +117,7 @@ export async function startServer(opts: {
     logDestination: logs,
     print: () => {},
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
+    ...opts.spring,
   });
   return { handle, base: handle.url, logs };
 }
