@@ -1,9 +1,10 @@
 /** Per-file preparation (version check, migration) and per-pair merge + validation. */
+import { checkFlagDocument } from '../flags/index.js';
 import { migrateUp } from '../migrate/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
 import { plaintextSecrets } from './secret-fields.js';
-import { mapSchemaErrors } from './schema-validator.js';
+import { mapSchemaErrors, nearestOrigin } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
@@ -133,6 +134,7 @@ export function resolvePair(
   inputKey: string,
   info: SchemaInfo,
   layers: Array<[string, PreparedDoc]>,
+  holdsFlags = false,
 ): PairResult {
   const { value, origins, deleted } = mergeLayers(layers.map(([, d]) => d));
   const validate = info.compiled.validate!;
@@ -141,6 +143,9 @@ export function resolvePair(
     ? []
     : mapSchemaErrors(validate.errors ?? [], origins, { namespace, environment, fallbackFile, deleted });
   issues.push(...secretIssues(value, info, origins, { namespace, environment, fallbackFile }));
+  if (holdsFlags && issues.length === 0) {
+    issues.push(...flagIssues(value, origins, { namespace, environment, fallbackFile }));
+  }
   if (issues.length > 0) return { issues };
   return {
     config: {
@@ -154,6 +159,26 @@ export function resolvePair(
     },
     issues: [],
   };
+}
+
+/** Flag checks run on the merged document; each problem points at the layer that wrote the offending value. */
+function flagIssues(
+  value: JsonObject,
+  origins: Map<string, Origin>,
+  at: { namespace: string; environment: string; fallbackFile: string },
+): Issue[] {
+  return checkFlagDocument(value).map((p) => {
+    const origin = nearestOrigin(origins, p.path);
+    return {
+      code: 'flag-invalid',
+      file: origin?.file ?? at.fallbackFile,
+      ...(origin ? { line: origin.line, column: origin.column } : {}),
+      namespace: at.namespace,
+      environment: at.environment,
+      path: p.path,
+      message: p.message,
+    };
+  });
 }
 
 /** A value in a field marked secret must be a reference (`${env:NAME}`); the message never quotes the value. */

@@ -32,7 +32,8 @@ export type IssueCode =
   | 'version-unsupported'
   | 'yaml-unsupported'
   | 'delete-misplaced'
-  | 'secret-plaintext';
+  | 'secret-plaintext'
+  | 'flag-invalid';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {
@@ -94,6 +95,8 @@ export interface Manifest {
   version: 1;
   description?: string;
   environments: Record<string, ManifestEnvironment>;
+  /** Namespaces holding feature flags (flagd flag definitions); empty when none. */
+  flags: string[];
   options: Partial<Limits>;
 }
 
