@@ -84,6 +84,11 @@ export class FlagSet {
     return [...this.core.getFlags().keys()];
   }
 
+  /** Whether the set defines `key` (enabled or not). */
+  has(key: string): boolean {
+    return this.core.getFlag(key) !== undefined;
+  }
+
   /** Evaluates one flag; throws a `FlagEvaluationError` (not found, disabled, key missing, targeting failed). */
   evaluate(key: string, context: EvaluationContext): FlagEvaluation {
     const flag = this.core.getFlag(key);
