@@ -7,17 +7,16 @@
  *
  *   node --import tsx bench/flags.ts [--duration 5] [--connections 50]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serveCommand } from '../src/commands/serve.js';
+import { ROOT, spawnJsonChild } from './lib/child.js';
 import { FlagSet } from '../src/flags/index.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
   options: {
     child: { type: 'boolean', default: false },
@@ -41,7 +40,7 @@ else await parent();
 /** Serves a copy of config-repo and prints its URL. */
 async function child(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-flags-'));
-  cpSync(join(root, 'config-repo'), work, { recursive: true });
+  cpSync(join(ROOT, 'config-repo'), work, { recursive: true });
   const git = (...args: string[]) =>
     execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], {
       cwd: work,
@@ -64,7 +63,7 @@ async function child(): Promise<void> {
     if (s.served) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  process.stdout.write(`${handle.url}\n`);
+  process.stdout.write(`${JSON.stringify({ url: handle.url })}\n`);
   process.stdin.resume();
   process.stdin.on(
     'end',
@@ -87,18 +86,8 @@ function perSecond(fn: (i: number) => unknown, ms = 2000): number {
 
 async function parent(): Promise<void> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child'], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
-  });
+  const server = await spawnJsonChild<{ url: string }>('bench/flags.ts', ['--child']);
+  const base = server.ready.url;
   const duration = Number(values.duration);
   const connections = Number(values.connections);
   const configUrl = `${base}/v1/config/feature-flags/production`;
@@ -117,8 +106,7 @@ async function parent(): Promise<void> {
   const document = (await (await fetch(configUrl)).json()) as {
     flags: Record<string, { defaultVariant: string }>;
   };
-  proc.stdin.end();
-  await new Promise((r) => proc.once('exit', r));
+  await server.stop();
 
   const set = new FlagSet(document);
   const keys = Array.from({ length: 1024 }, (_, i) => ({ targetingKey: `user-${i}@example.com` }));

@@ -161,24 +161,34 @@ export function resolvePair(
   };
 }
 
+/** An issue of a merged pair, located where the value at `path` was written. */
+function pairIssue(
+  code: Issue['code'],
+  path: string,
+  message: string,
+  origin: Origin | undefined,
+  at: { namespace: string; environment: string; fallbackFile: string },
+): Issue {
+  return {
+    code,
+    file: origin?.file ?? at.fallbackFile,
+    ...(origin ? { line: origin.line, column: origin.column } : {}),
+    namespace: at.namespace,
+    environment: at.environment,
+    path,
+    message,
+  };
+}
+
 /** Flag checks run on the merged document; each problem points at the layer that wrote the offending value. */
 function flagIssues(
   value: JsonObject,
   origins: Map<string, Origin>,
   at: { namespace: string; environment: string; fallbackFile: string },
 ): Issue[] {
-  return checkFlagDocument(value).map((p) => {
-    const origin = nearestOrigin(origins, p.path);
-    return {
-      code: 'flag-invalid',
-      file: origin?.file ?? at.fallbackFile,
-      ...(origin ? { line: origin.line, column: origin.column } : {}),
-      namespace: at.namespace,
-      environment: at.environment,
-      path: p.path,
-      message: p.message,
-    };
-  });
+  return checkFlagDocument(value).map((p) =>
+    pairIssue('flag-invalid', p.path, p.message, nearestOrigin(origins, p.path), at),
+  );
 }
 
 /** A value in a field marked secret must be a reference (`${env:NAME}`); the message never quotes the value. */
@@ -189,17 +199,13 @@ function secretIssues(
   at: { namespace: string; environment: string; fallbackFile: string },
 ): Issue[] {
   if (!info.compiled.schema) return [];
-  return plaintextSecrets(value, info.compiled.schema).map((path) => {
-    const origin = origins.get(path);
-    return {
-      code: 'secret-plaintext',
-      file: origin?.file ?? at.fallbackFile,
-      ...(origin ? { line: origin.line, column: origin.column } : {}),
-      namespace: at.namespace,
-      environment: at.environment,
+  return plaintextSecrets(value, info.compiled.schema).map((path) =>
+    pairIssue(
+      'secret-plaintext',
       path,
-      message:
-        'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
-    };
-  });
+      'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
+      origins.get(path),
+      at,
+    ),
+  );
 }

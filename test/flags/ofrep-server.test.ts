@@ -4,7 +4,6 @@
  * change arriving by webhook, and an invalid flag commit refused. Tests run in order and share one remote.
  */
 import * as assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OpenFeature } from '@openfeature/server-sdk';
@@ -23,16 +22,10 @@ import {
 } from '../helpers/git-repo.js';
 import { TOKENS, bearer, startServer } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
-import { postGithubPush, waitFor } from '../server/server-fixture.js';
+import { GITHUB_PUSH_EXAMPLE, postGithubPush, waitFor } from '../server/server-fixture.js';
 import type { StatusDoc } from '../server/server-fixture.js';
 import { FLAGS_DEFAULTS, flagsRepo } from './flags-fixture.js';
 
-const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples') as {
-  name: string;
-  examples: Record<string, unknown>[];
-}[];
-const pushExample = examples.find((e) => e.name === 'push')?.examples[0] as Record<string, unknown>;
 const SECRET = 'gh-webhook-secret-for-flag-tests';
 
 const KEYS = 100_000;
@@ -61,7 +54,7 @@ describe('OFREP over the flags of a served repository', () => {
   async function push(files: Record<string, string>, message: string): Promise<string> {
     const oid = await commitFiles(work, files, message);
     await run(work, 'push', '--quiet', bare, 'main');
-    const res = await postGithubPush(server.base, SECRET, pushExample, { after: oid });
+    const res = await postGithubPush(server.base, SECRET, GITHUB_PUSH_EXAMPLE, { after: oid });
     assert.equal(res.status, 202);
     return oid;
   }
