@@ -6,9 +6,12 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OpenFeature } from '@openfeature/server-sdk';
+import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
 import type { Client } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { createClient } from '../../src/client/index.js';
+import type { GitcfgClient } from '../../src/client/index.js';
+import { GitcfgFlagProvider } from '../../src/client/openfeature.js';
 import { FlagSet } from '../../src/flags/index.js';
 import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
@@ -37,6 +40,10 @@ describe('OFREP over the flags of a served repository', () => {
   let bare: string;
   let server: TestServer;
   let client: Client;
+  /** The in-process provider's client, and the configuration-changed events it emitted. */
+  let local: Client;
+  let gitcfgClient: GitcfgClient;
+  const changes: string[][] = [];
   const ofrep = (env: string, tail = '') => `${server.base}/v1/envs/${env}/ofrep/v1/evaluate/flags${tail}`;
 
   async function status(): Promise<StatusDoc> {
@@ -103,13 +110,41 @@ describe('OFREP over the flags of a served repository', () => {
     });
     await OpenFeature.setProviderAndWait('gitcfg-production', provider);
     client = OpenFeature.getClient('gitcfg-production');
+    gitcfgClient = createClient({ url: server.base, env: 'production', token: TOKENS.writer });
+    const inProcess = new GitcfgFlagProvider(gitcfgClient, 'flags');
+    inProcess.events.addHandler(ProviderEvents.ConfigurationChanged, (e) =>
+      changes.push((e as { flagsChanged?: string[] } | undefined)?.flagsChanged ?? []),
+    );
+    await OpenFeature.setProviderAndWait('gitcfg-in-process', inProcess);
+    local = OpenFeature.getClient('gitcfg-in-process');
   });
 
   after(async () => {
     await OpenFeature.close();
+    await gitcfgClient?.close();
     await server?.handle.close();
     await remote?.close();
     await cleanupTempDirs();
+  });
+
+  it('evaluates the same flags in-process through the gitcfg provider', async () => {
+    assert.equal(await local.getBooleanValue('rollout', false, { targetingKey: 'admin@example.com' }), true);
+    assert.equal(
+      await local.getStringValue('theme', 'none', { targetingKey: 'u1', plan: 'enterprise' }),
+      'dark',
+    );
+    assert.equal(await local.getNumberValue('limit', 0, { targetingKey: 'u1' }), 8);
+    assert.deepEqual(await local.getObjectValue('model', {}, { targetingKey: 'u1' }), {
+      name: 'large',
+      tokens: 1024,
+    });
+    const disabled = await local.getBooleanDetails('retired', false, { targetingKey: 'u1' });
+    assert.equal(disabled.value, false);
+    assert.equal((await local.getBooleanDetails('no_such_flag', true, {})).errorCode, 'FLAG_NOT_FOUND');
+    assert.equal(
+      (await local.getStringDetails('limit', 'x', { targetingKey: 'u1' })).errorCode,
+      'TYPE_MISMATCH',
+    );
   });
 
   it('evaluates boolean, string, number and object flags through the OFREP provider', async () => {
@@ -246,6 +281,9 @@ describe('OFREP over the flags of a served repository', () => {
       const remoteAnswer = await evaluateOverHttp('rollout', { targetingKey: keyOf(i) });
       assert.equal(remoteAnswer.body.value, onAt25.has(i), `key ${keyOf(i)}`);
       assert.equal(remoteAnswer.body.reason, 'TARGETING_MATCH');
+      const inProcess = await local.getBooleanDetails('rollout', false, { targetingKey: keyOf(i) });
+      assert.equal(inProcess.value, onAt25.has(i), `in-process ${keyOf(i)}`);
+      assert.equal(inProcess.variant, remoteAnswer.body.variant);
     }
   });
 
