@@ -30,7 +30,7 @@ import type {
 } from './types.js';
 
 /** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
-export const ENGINE_VERSION = 'gitcfg-engine/4';
+export const ENGINE_VERSION = 'gitcfg-engine/5';
 
 /** Top-level key of a configuration document that declares its schema version (stripped before merging). */
 export const SCHEMA_VERSION_KEY = '$schemaVersion';
@@ -222,6 +222,7 @@ async function evaluate(
   }
   const caps: Limits = { ...LIMIT_CAPS, ...(options.caps ?? {}) };
   const limits: Limits = { ...DEFAULT_LIMITS, ...capped(manifest?.options ?? {}, caps), ...apiLimits };
+  const flagNamespaces = new Set(manifest?.flags ?? []);
   const limitsKey = `${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`;
 
   // Read and parse everything not cached yet, in parallel.
@@ -352,6 +353,19 @@ async function evaluate(
     migrationKeys.set(ns, keyParts.join(','));
   }
 
+  // Flag namespaces the manifest names must exist.
+  for (const ns of flagNamespaces) {
+    if (!allNamespaces.includes(ns)) {
+      issues.push({
+        code: 'manifest-invalid',
+        file: MANIFEST_FILE,
+        path: '/flags',
+        namespace: ns,
+        message: `flags names namespace "${ns}", which has no schema and no defaults`,
+      });
+    }
+  }
+
   // Overrides that name unknown environments or namespaces.
   for (const [env, files] of layout.overrides) {
     for (const [ns, entry] of files) {
@@ -430,6 +444,7 @@ async function evaluate(
             info.entry.oid,
             migKey,
             chain.join('>'),
+            flagNamespaces.has(ns) ? 'flags' : 'config',
             ...layerEntries.map((e) => `${e.path}:${e.oid}`),
           ].join('\0'),
         )
@@ -449,6 +464,7 @@ async function evaluate(
             inputKey,
             info,
             layerEntries.map((e) => [e.path, prepared.get(e.path)!]),
+            flagNamespaces.has(ns),
           ),
         );
       }

@@ -57,6 +57,12 @@ export const MANIFEST_SCHEMA: JsonObject = {
         },
       },
     },
+    flags: {
+      description: 'Namespaces that hold feature flags (flagd flag definitions), evaluated over OFREP.',
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH },
+    },
     options: {
       type: 'object',
       additionalProperties: false,
@@ -108,6 +114,7 @@ export function readManifest(parsed: ParsedYaml): { manifest?: Manifest; issues:
     version: 1;
     description?: string;
     environments: Record<string, { extends?: string; description?: string } | null>;
+    flags?: string[];
     options?: Partial<Limits>;
   };
   const environments: Manifest['environments'] = {};
@@ -117,6 +124,7 @@ export function readManifest(parsed: ParsedYaml): { manifest?: Manifest; issues:
       version: 1,
       ...(raw.description !== undefined ? { description: raw.description } : {}),
       environments,
+      flags: [...(raw.flags ?? [])],
       options: { ...(raw.options ?? {}) },
     },
     issues,

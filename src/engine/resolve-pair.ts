@@ -1,10 +1,11 @@
 /** Per-file preparation (version check, migration) and per-pair merge + validation. */
+import { checkFlagDocument } from '../flags/index.js';
 import { migrateUp } from '../migrate/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
 import { envReferences, plaintextSecrets } from './secret-fields.js';
 import type { SecretScopes } from './secret-scopes.js';
-import { mapSchemaErrors } from './schema-validator.js';
+import { mapSchemaErrors, nearestOrigin } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
@@ -134,6 +135,7 @@ export function resolvePair(
   inputKey: string,
   info: SchemaInfo,
   layers: Array<[string, PreparedDoc]>,
+  holdsFlags = false,
 ): PairResult {
   const { value, origins, deleted } = mergeLayers(layers.map(([, d]) => d));
   const validate = info.compiled.validate!;
@@ -142,6 +144,9 @@ export function resolvePair(
     ? []
     : mapSchemaErrors(validate.errors ?? [], origins, { namespace, environment, fallbackFile, deleted });
   issues.push(...secretIssues(value, info, origins, { namespace, environment, fallbackFile }));
+  if (holdsFlags && issues.length === 0) {
+    issues.push(...flagIssues(value, origins, { namespace, environment, fallbackFile }));
+  }
   if (issues.length > 0) return { issues };
   return {
     config: {
@@ -157,6 +162,36 @@ export function resolvePair(
   };
 }
 
+/** An issue of a merged pair, located where the value at `path` was written. */
+function pairIssue(
+  code: Issue['code'],
+  path: string,
+  message: string,
+  origin: Origin | undefined,
+  at: { namespace: string; environment: string; fallbackFile: string },
+): Issue {
+  return {
+    code,
+    file: origin?.file ?? at.fallbackFile,
+    ...(origin ? { line: origin.line, column: origin.column } : {}),
+    namespace: at.namespace,
+    environment: at.environment,
+    path,
+    message,
+  };
+}
+
+/** Flag checks run on the merged document; each problem points at the layer that wrote the offending value. */
+function flagIssues(
+  value: JsonObject,
+  origins: Map<string, Origin>,
+  at: { namespace: string; environment: string; fallbackFile: string },
+): Issue[] {
+  return checkFlagDocument(value).map((p) =>
+    pairIssue('flag-invalid', p.path, p.message, nearestOrigin(origins, p.path), at),
+  );
+}
+
 /** A value in a field marked secret must be a reference (`${env:NAME}`); the message never quotes the value. */
 function secretIssues(
   value: JsonObject,
@@ -165,19 +200,15 @@ function secretIssues(
   at: { namespace: string; environment: string; fallbackFile: string },
 ): Issue[] {
   if (!info.compiled.schema) return [];
-  return plaintextSecrets(value, info.compiled.schema).map((path) => {
-    const origin = origins.get(path);
-    return {
-      code: 'secret-plaintext',
-      file: origin?.file ?? at.fallbackFile,
-      ...(origin ? { line: origin.line, column: origin.column } : {}),
-      namespace: at.namespace,
-      environment: at.environment,
+  return plaintextSecrets(value, info.compiled.schema).map((path) =>
+    pairIssue(
+      'secret-plaintext',
       path,
-      message:
-        'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
-    };
-  });
+      'this field is marked x-gitcfg-secret: it must hold a reference such as ${env:NAME}, not a value',
+      origins.get(path),
+      at,
+    ),
+  );
 }
 
 /**

@@ -36,7 +36,8 @@ export type IssueCode =
   | 'secret-plaintext'
   | 'validation-timeout'
   | 'validation-memory'
-  | 'secret-out-of-scope';
+  | 'secret-out-of-scope'
+  | 'flag-invalid';
 
 /** One problem found in a configuration repository. Lines and columns are 1-based. */
 export interface Issue {
@@ -103,6 +104,8 @@ export interface Manifest {
   version: 1;
   description?: string;
   environments: Record<string, ManifestEnvironment>;
+  /** Namespaces holding feature flags (flagd flag definitions); empty when none. */
+  flags: string[];
   options: Partial<Limits>;
 }
 

@@ -164,3 +164,63 @@ export class DataDirMismatchError extends GitcfgError {
     super('E_DATA_DIR_MISMATCH', message, data);
   }
 }
+
+/** Error codes of the OpenFeature Remote Evaluation Protocol (OFREP) that gitcfg answers with. */
+export type OfrepErrorCode =
+  'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'GENERAL';
+
+/** A flag evaluation failed; OFREP routes answer `{key, errorCode, errorDetails}` as the protocol requires. */
+export class FlagEvaluationError extends GitcfgError {
+  readonly ofrepCode: OfrepErrorCode;
+  readonly flagKey: string | undefined;
+  constructor(code: string, ofrepCode: OfrepErrorCode, message: string, flagKey?: string) {
+    super(code, message, flagKey === undefined ? {} : { key: flagKey });
+    this.ofrepCode = ofrepCode;
+    this.flagKey = flagKey;
+  }
+}
+
+/** No flag of that key in the environment, or the flag is disabled (HTTP 404). */
+export class FlagNotFoundError extends FlagEvaluationError {
+  constructor(key: string, disabled = false) {
+    super(
+      'E_FLAG_NOT_FOUND',
+      'FLAG_NOT_FOUND',
+      `flag ${disabled ? 'is disabled' : 'not found'}: ${key}`,
+      key,
+    );
+  }
+}
+
+/** The request body is not JSON (HTTP 400). */
+export class FlagRequestParseError extends FlagEvaluationError {
+  constructor(message: string, key?: string) {
+    super('E_FLAG_PARSE_ERROR', 'PARSE_ERROR', message, key);
+  }
+}
+
+/** The request's `context` is not an evaluation context (HTTP 400). */
+export class FlagContextInvalidError extends FlagEvaluationError {
+  constructor(message: string, key?: string) {
+    super('E_FLAG_INVALID_CONTEXT', 'INVALID_CONTEXT', message, key);
+  }
+}
+
+/** A percentage rollout (`fractional`) needs `context.targetingKey` and none was given (HTTP 400). */
+export class FlagTargetingKeyMissingError extends FlagEvaluationError {
+  constructor(key: string) {
+    super(
+      'E_FLAG_TARGETING_KEY_MISSING',
+      'TARGETING_KEY_MISSING',
+      `flag ${key} splits by targetingKey: the context needs one`,
+      key,
+    );
+  }
+}
+
+/** The flag's targeting failed at evaluation time, or chose no variant (HTTP 400, OFREP `GENERAL`). */
+export class FlagTargetingError extends FlagEvaluationError {
+  constructor(key: string, message: string) {
+    super('E_FLAG_GENERAL', 'GENERAL', message, key);
+  }
+}

@@ -24,6 +24,7 @@ import { mountRoutes } from './route-table.js';
 import type { MountedRoutes } from './route-table.js';
 import { editRoutes } from './routes/edits.js';
 import { historyRoutes } from './routes/history.js';
+import { ofrepRoutes } from './routes/ofrep.js';
 import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
@@ -168,6 +169,7 @@ export function buildApp(deps: AppDeps): ServerApp {
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
       ...(spring ? springRoutes({ prefix: spring, reader }) : []),
+      ...ofrepRoutes({ reader }),
     ],
     table,
   );

@@ -10,6 +10,8 @@ import { SecretMatcher } from '../engine/index.js';
 import type { JsonObject } from '../engine/index.js';
 import type { PinStore } from '../edits/index.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
+import { flagSetOf } from '../flags/index.js';
+import type { FlagSet } from '../flags/index.js';
 import type { AuditQueries } from '../history/index.js';
 import type { RequestLimits } from '../limits/index.js';
 import {
@@ -217,6 +219,31 @@ export class ConfigReader {
       return;
     }
     writeRendered(req, res, selected(req, document, format), format, headers);
+  }
+
+  /**
+   * The compiled flag sets of `env` (one per flag namespace, in manifest order) from the snapshot that answers
+   * for it, and the headers of the answer. Needs read on every flag namespace in `env`.
+   */
+  async flagSets(
+    guard: AccessGuard,
+    env: string,
+  ): Promise<{ sets: FlagSet[]; headers: Record<string, string> }> {
+    const source = await this.source(env, undefined);
+    const { snapshot } = source;
+    if (!snapshot.environments.includes(env)) throw new NotFoundError('environment', env);
+    if (snapshot.flagNamespaces.length === 0) {
+      throw new NotFoundError('flag namespace', 'no namespace is marked as flags in gitcfg.yaml');
+    }
+    const sets: FlagSet[] = [];
+    for (const ns of snapshot.flagNamespaces) {
+      guard.read(ns, env);
+      const config = snapshot.configs.get(`${ns}/${env}`);
+      // Compiled once per promoted document and shared: a new snapshot brings new documents, swapped atomically.
+      if (config) sets.push(flagSetOf(config.value));
+    }
+    const { Vary: _vary, ...headers } = commonHeaders(source);
+    return { sets, headers };
   }
 
   /** `GET /v1/bundle/:env`: needs read on every namespace of the answering snapshot. */

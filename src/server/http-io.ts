@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   ConflictError,
+  FlagEvaluationError,
   GitcfgError,
   InvalidConfigError,
   PreconditionFailedError,
@@ -63,6 +64,12 @@ export const ERROR_STATUS = {
   E_BUSY: 503,
   // The push may or may not have reached the remote: the answer names the commit to check.
   E_PUSH_OUTCOME_UNKNOWN: 504,
+  // OFREP evaluation failures (answered in the protocol's own body, see sendFailure).
+  E_FLAG_NOT_FOUND: 404,
+  E_FLAG_PARSE_ERROR: 400,
+  E_FLAG_INVALID_CONTEXT: 400,
+  E_FLAG_TARGETING_KEY_MISSING: 400,
+  E_FLAG_GENERAL: 400,
 } as const satisfies Record<string, number>;
 
 /** Every error code the HTTP API answers with (documented in docs/openapi.yaml). */
@@ -103,6 +110,12 @@ export function sendFailure(res: ServerResponse, err: unknown, logger: Logger): 
   if (!(err instanceof GitcfgError) || status === undefined || status === 500) {
     logger.error({ err }, 'request failed');
     sendJson(res, 500, { error: { code: 'E_INTERNAL', message: 'internal error' } });
+    return;
+  }
+  if (err instanceof FlagEvaluationError) {
+    // OFREP clients read `errorCode` from the protocol's failure body, not gitcfg's `{error}` envelope.
+    const key = err.flagKey === undefined ? {} : { key: err.flagKey };
+    sendJson(res, status, { ...key, errorCode: err.ofrepCode, errorDetails: err.message });
     return;
   }
   const headers: Record<string, string> = {};

@@ -34,6 +34,8 @@ export interface SnapshotData {
   builtAt: string;
   namespaces: readonly string[];
   environments: readonly string[];
+  /** Namespaces the manifest marks as feature flags (absent in files written before flags existed). */
+  flagNamespaces?: readonly string[];
   configs: readonly ConfigData[];
   schemas: Readonly<Record<string, JsonObject>>;
   versions: Readonly<Record<string, NamespaceVersions>>;
@@ -113,6 +115,7 @@ export function snapshotDataFromEvaluation(
     builtAt: builtAt.toISOString(),
     namespaces: [...evaluation.namespaces],
     environments: [...evaluation.environments],
+    flagNamespaces: [...(evaluation.manifest?.flags ?? [])],
     configs,
     schemas: Object.fromEntries(evaluation.schemas),
     versions: versionsOf(evaluation),
@@ -182,6 +185,7 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
     builtAt: data.builtAt,
     namespaces: [...data.namespaces],
     environments: [...data.environments],
+    flagNamespaces: [...(data.flagNamespaces ?? [])],
     configs,
     bundles,
     schemas,
@@ -196,6 +200,7 @@ export function snapshotToData(snapshot: Snapshot): SnapshotData {
     builtAt: snapshot.builtAt,
     namespaces: snapshot.namespaces,
     environments: snapshot.environments,
+    flagNamespaces: snapshot.flagNamespaces,
     configs: [...snapshot.configs.values()].map((c) => ({
       namespace: c.namespace,
       environment: c.environment,

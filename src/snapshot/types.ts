@@ -45,6 +45,8 @@ export interface Snapshot {
   readonly builtAt: string;
   readonly namespaces: readonly string[];
   readonly environments: readonly string[];
+  /** Namespaces the manifest marks as feature flags. */
+  readonly flagNamespaces: readonly string[];
   /** Key `${namespace}/${environment}`. */
   readonly configs: ReadonlyMap<string, RenderedConfig>;
   /** Key: environment. */

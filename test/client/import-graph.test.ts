@@ -18,29 +18,41 @@ function runtimeImports(file: string): string[] {
   return specifiers;
 }
 
+/** Project files (relative to src/) and packages an entry point loads at run time. */
+function graphOf(entry: string): { files: string[]; packages: string[] } {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [resolve(SRC, entry)];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const specifier of runtimeImports(file)) {
+      if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+      else packages.add(specifier);
+    }
+  }
+  const files = [...seen].map((f) => relative(SRC, f).split('\\').join('/')).sort();
+  return { files, packages: [...packages].filter((p) => !p.startsWith('node:')).sort() };
+}
+
 describe('client import graph', () => {
   it('loads only its own files, src/errors, src/data-file and node built-ins (no server code, no packages)', () => {
-    const seen = new Set<string>();
-    const packages = new Set<string>();
-    const queue = [resolve(SRC, 'client/index.ts')];
-    while (queue.length > 0) {
-      const file = queue.pop()!;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      for (const specifier of runtimeImports(file)) {
-        if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
-        else packages.add(specifier);
-      }
-    }
-    const files = [...seen].map((f) => relative(SRC, f).split('\\').join('/')).sort();
+    const { files, packages } = graphOf('client/index.ts');
     assert.ok(files.includes('client/client.ts'));
     assert.deepEqual(
       files.filter((f) => !f.startsWith('client/')),
       ['data-file/index.ts', 'errors/index.ts'],
     );
+    assert.deepEqual(packages, []);
+  });
+
+  it('gitcfg/openfeature adds only the OpenFeature packages', () => {
+    const { files, packages } = graphOf('client/openfeature.ts');
     assert.deepEqual(
-      [...packages].filter((p) => !p.startsWith('node:')),
+      files.filter((f) => !f.startsWith('client/')),
       [],
     );
+    assert.deepEqual(packages, ['@openfeature/flagd-core', '@openfeature/server-sdk']);
   });
 });

@@ -1,4 +1,5 @@
 /** Shared pieces of the server tests: a small config repository, log capture, polling, signed deliveries. */
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signPayload } from '../../src/webhooks/index.js';
 import type { WebhookProvider } from '../../src/webhooks/index.js';
@@ -94,6 +95,14 @@ export function waitForIdle(base: string): Promise<StatusDoc> {
     return !s.syncs.running && !s.syncs.pending ? s : null;
   });
 }
+
+/** The first `push` example payload of `@octokit/webhooks-examples` (a real GitHub delivery). */
+export const GITHUB_PUSH_EXAMPLE = (
+  createRequire(import.meta.url)('@octokit/webhooks-examples') as {
+    name: string;
+    examples: Record<string, unknown>[];
+  }[]
+).find((e) => e.name === 'push')?.examples[0] as Record<string, unknown>;
 
 let deliveries = 0;
 
