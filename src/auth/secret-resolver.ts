@@ -10,6 +10,8 @@ export class SecretResolver {
   constructor(
     readonly scopes: SecretScopes,
     private readonly env: Readonly<Record<string, string | undefined>>,
+    /** Whether the operator set any scopes (GITCFG_SECRET_ENV or its file), even an empty list. */
+    readonly configured = true,
   ) {}
 
   /** The value of `name` for a reference in `namespace/environment`; undefined when refused or unset. */
@@ -46,5 +48,5 @@ export function secretResolverFromEnv(
     }
     scopes = SecretScopes.parse(text, file);
   }
-  return new SecretResolver(scopes, env);
+  return new SecretResolver(scopes, env, inline !== undefined || file !== undefined);
 }

@@ -146,7 +146,9 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     ? AccessControl.withTokens(loadTokensFile(tokensFile, (p) => readFileSync(p, 'utf8')))
     : AccessControl.open();
   const secretResolver = secretResolverFromEnv(env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8'));
-  const secretScopes = secretResolver.scopes;
+  // Without any scopes configured nothing resolves, and references stay what they are (pointers for another
+  // resolver): only an operator's list makes a reference outside it a validation issue.
+  const secretScopes = secretResolver.configured ? secretResolver.scopes : undefined;
   const origin = isUrl
     ? mirrorOrigin(repo, branch, join(dataDir, 'mirror'), authFromEnv(env), logger, new WriteLock())
     : localOrigin(resolve(opts.cwd, repo), branch);
@@ -167,7 +169,14 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const metrics = createMetrics();
   const store = new SnapshotStore();
   const cache = new EngineCache();
-  const rejections = new RejectedCommitsFile(dataDir);
+  const rejections = new RejectedCommitsFile(dataDir, {
+    // A verdict also depends on these settings: one made under other scopes or bounds is not reused.
+    settings: JSON.stringify([
+      secretScopes?.entries ?? null,
+      opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS ?? null,
+      opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB ?? null,
+    ]),
+  });
   await rejections.load();
   // Commits, ?ref= reads, history and edits are untrusted content: validated in bounded worker threads.
   const pool = new EvaluationPool({
@@ -203,7 +212,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     history,
     logger,
     metrics,
-    secretScopes,
+    ...(secretScopes ? { secretScopes } : {}),
   });
   const edits = new EditService({
     target: origin.writeTarget,
@@ -214,7 +223,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     },
     cache,
     evaluate: pool.evaluator('edits'),
-    secretScopes,
+    ...(secretScopes ? { secretScopes } : {}),
     // The response of an edit carries the commit served once the sync has picked it up.
     onCommitted: async () => {
       await sync.trigger('edit');

@@ -36,17 +36,25 @@ export class RejectedCommitsFile {
   readonly #max: number;
   readonly #byCommit = new Map<string, Rejection>();
 
-  constructor(dataDir: string, max = 32) {
+  readonly #settings: string;
+
+  /**
+   * `settings` fingerprints the server settings a verdict depends on besides the content (secret scopes,
+   * validation bounds): verdicts made under other settings are not reused.
+   */
+  constructor(dataDir: string, options: { max?: number; settings?: string } = {}) {
     this.path = join(dataDir, 'rejected-commits.json');
-    this.#max = max;
+    this.#max = options.max ?? 32;
+    this.#settings = options.settings ?? '';
   }
 
-  /** Reads the file; rejections made by another engine version are dropped (its verdict may differ). */
+  /** Reads the file; rejections made by another engine version or other settings are dropped. */
   async load(): Promise<void> {
     const read = await readCheckedFile(this.path, KIND, FORMAT);
     if (read.status !== 'loaded') return;
-    const data = read.data as { engine?: unknown; rejections?: unknown };
-    if (data.engine !== ENGINE_VERSION || !Array.isArray(data.rejections)) return;
+    const data = read.data as { engine?: unknown; settings?: unknown; rejections?: unknown };
+    if (data.engine !== ENGINE_VERSION || (data.settings ?? '') !== this.#settings) return;
+    if (!Array.isArray(data.rejections)) return;
     for (const r of data.rejections) if (isRejection(r)) this.#byCommit.set(r.commit, r);
   }
 
@@ -61,6 +69,7 @@ export class RejectedCommitsFile {
     while (this.#byCommit.size > this.#max) this.#byCommit.delete(this.#byCommit.keys().next().value!);
     await writeCheckedFile(this.path, KIND, FORMAT, {
       engine: ENGINE_VERSION,
+      settings: this.#settings,
       rejections: [...this.#byCommit.values()],
     });
   }
