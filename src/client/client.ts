@@ -549,6 +549,7 @@ class ConfigClient {
       if (etag) headers['if-none-match'] = etag;
       const response = await this.#fetch(`${this.#base}${path}`, { headers, signal: controller.signal });
       const body = await response.text();
+      this.#noteRetryAfter(response.status, response.headers.get('retry-after'));
       return { status: response.status, headers: response.headers, body };
     } catch (error) {
       if (timedOut) throw new Error(`timed out after ${timeoutMs} ms`);
@@ -558,6 +559,25 @@ class ConfigClient {
       clearTimeout(timer);
       this.#inflight.delete(controller);
     }
+  }
+
+  /** When a 429/503 said `Retry-After`: no retry before this time (ms since the epoch). */
+  #retryNotBefore = 0;
+
+  #noteRetryAfter(status: number, header: string | null): void {
+    if ((status !== 429 && status !== 503) || header === null) return;
+    const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+    // Bounded: a server (or a proxy) cannot park the client for longer than its own backoff ceiling.
+    if (Number.isFinite(seconds) && seconds > 0) {
+      const ms = Math.min(seconds * 1000, this.#backoff.maxMs ?? 30_000);
+      this.#retryNotBefore = Math.max(this.#retryNotBefore, Date.now() + ms);
+    }
+  }
+
+  /** The backoff before retry `attempt`, and never earlier than the server's `Retry-After`. */
+  #retrySleep(attempt: number): Promise<void> {
+    const wait = Math.max(backoffDelay(attempt, this.#backoff), this.#retryNotBefore - Date.now());
+    return this.#sleep(wait);
   }
 
   /** A delay that `close()` cuts short. */
@@ -666,7 +686,7 @@ class ConfigClient {
         } catch (error) {
           if (this.#closed) return;
           this.#markUnreachable(describe(error));
-          await this.#sleep(backoffDelay(failures++, this.#backoff));
+          await this.#retrySleep(failures++);
           continue;
         }
       }
@@ -708,7 +728,7 @@ class ConfigClient {
         if (error instanceof AbortedError) continue; // an unsubscribe cut the poll short
         this.#markUnreachable(describe(error));
         this.#reportWatchError(this.#watchError(path, error), failures === 0);
-        await this.#sleep(backoffDelay(failures++, this.#backoff));
+        await this.#retrySleep(failures++);
       }
     }
   }
@@ -737,7 +757,7 @@ class ConfigClient {
         entry = await this.#load(namespace, state, true);
         if (entry.lastError !== undefined) throw new Error(entry.lastError);
         if (notified === undefined || this.#observe(entry.commit) >= notifiedOrder) break;
-        await this.#sleep(backoffDelay(attempt, this.#backoff));
+        await this.#retrySleep(attempt);
         if (this.#closed) return;
       }
       if (entry) await this.#deliver(namespace, state, entry);

@@ -16,6 +16,7 @@ import { cleanupTempDirs, createTempRepo, publishBare, tempDir } from '../helper
 import { TOKENS, WRITE_FILES, bearer, startServer, waitReady } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { postGithubPush } from './server-fixture.js';
+import { createClient } from '../../src/client/index.js';
 
 const require = createRequire(import.meta.url);
 const examples = require('@octokit/webhooks-examples') as {
@@ -169,6 +170,36 @@ describe('abuse limits', () => {
       assert.equal(again, 200);
     } finally {
       for (const s of open) s.destroy();
+    }
+  });
+
+  it('the client SDK waits as long as Retry-After says, whatever its own backoff', async () => {
+    // The reader's one stream slot is taken: every long-poll of its watcher answers 429 with Retry-After.
+    const holders: { status: number; destroy: () => void }[] = [];
+    for (let i = 0; i < 3; i++) holders.push(await openStream(base(), bearer('dbReader')));
+    assert.ok(holders.every((h) => h.status === 200));
+    let watchCalls = 0;
+    const client = createClient({
+      url: base(),
+      env: 'production',
+      token: TOKENS.dbReader,
+      envOverrides: false,
+      // A backoff this small would retry hundreds of times a second without Retry-After.
+      backoff: { baseMs: 1, maxMs: 60_000 },
+      fetch: (input, init) => {
+        if (String(input).includes('/v1/watch/')) watchCalls++;
+        return fetch(input, init);
+      },
+    });
+    try {
+      const stop = client.watch('db', () => {}, { onError: () => {} });
+      await sleep(1500);
+      stop();
+      // Retry-After is 1 s per refusal: at most two tries in 1.5 s.
+      assert.ok(watchCalls >= 1 && watchCalls <= 2, `${watchCalls} watch requests`);
+    } finally {
+      await client.close();
+      for (const h of holders) h.destroy();
     }
   });
 });
