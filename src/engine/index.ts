@@ -9,7 +9,7 @@ export { compareIssues, formatIssue } from './format-issue.js';
 export { diffConfigs, diffValues, renderValueAtPath, valueAtPath, toPointer } from './config-diff.js';
 export { memorySource } from './memory-source.js';
 export { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, MANIFEST_SCHEMA, NAME_PATTERN } from './manifest.js';
-export { DELETE_TAG, deepFreeze, parseYamlBytes } from './yaml-document.js';
+export { DELETE_TAG, deepFreeze, nestsDeeperThan, parseYamlBytes } from './yaml-document.js';
 export { VERSION_KEYWORD, SECRET_KEYWORD, validateAgainstSchema } from './schema-validator.js';
 export {
   SECRET_MASK,

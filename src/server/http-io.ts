@@ -13,6 +13,8 @@ import {
   UnauthorizedError,
   UsageError,
 } from '../errors/index.js';
+import { nestsDeeperThan } from '../engine/index.js';
+import type { JsonValue } from '../engine/index.js';
 import type { Logger } from '../log/index.js';
 import type { RenderedBody } from '../snapshot/index.js';
 
@@ -234,20 +236,8 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     throw new UsageError('the body is not valid JSON');
   }
-  if (exceedsDepth(value, MAX_BODY_DEPTH)) {
+  if (nestsDeeperThan(value as JsonValue, MAX_BODY_DEPTH)) {
     throw new UsageError(`the body nests arrays and objects deeper than ${MAX_BODY_DEPTH} levels`);
   }
   return value;
-}
-
-/** Whether `value` nests deeper than `max`; walked without recursion, since the input chooses the depth. */
-function exceedsDepth(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= max) return true;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
 }

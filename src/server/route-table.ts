@@ -264,17 +264,10 @@ function admit(spec: RouteSpec, deps: RouteTableDeps, req: Request, res: Respons
       access.authorizeAdmin(principal);
       break;
     case 'read':
-      access.authorize(
-        principal,
-        'read',
-        String(req.params[a.namespaceParam]),
-        String(req.params[a.envParam]),
-      );
-      break;
     case 'write':
       access.authorize(
         principal,
-        'write',
+        a.kind,
         String(req.params[a.namespaceParam]),
         String(req.params[a.envParam]),
       );
