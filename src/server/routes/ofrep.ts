@@ -8,7 +8,9 @@ import { evaluationContextOf } from '../../flags/index.js';
 import type { FlagEvaluation, FlagFailure } from '../../flags/index.js';
 import { etagOf } from '../../snapshot/index.js';
 import type { ConfigReader } from '../config-reader.js';
-import { readBody, sendJson, writeRendered } from '../http-io.js';
+import { MAX_BODY_DEPTH, readBody, sendJson, writeRendered } from '../http-io.js';
+import { nestsDeeperThan } from '../../engine/index.js';
+import type { JsonValue } from '../../engine/index.js';
 import type { RouteSpec } from '../route-table.js';
 
 export interface OfrepRouteDeps {
@@ -29,6 +31,9 @@ async function contextOf(req: Request, limit: number, key?: string) {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new FlagRequestParseError('the request body must be a JSON object {context: {...}}', key);
+  }
+  if (nestsDeeperThan(body as JsonValue, MAX_BODY_DEPTH)) {
+    throw new FlagRequestParseError(`the request body nests deeper than ${MAX_BODY_DEPTH} levels`, key);
   }
   return evaluationContextOf((body as { context?: unknown }).context, key);
 }
