@@ -177,6 +177,12 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       new Option('--spring-prefix <path>', 'path of the Spring Cloud Config protocol (default /spring)'),
     )
     .addOption(new Option('--no-spring', 'do not serve the Spring Cloud Config protocol'))
+    .addOption(
+      new Option(
+        '--mirror-all-refs',
+        'mirror every branch and tag too, so ?ref= and Spring labels can name them (default: only --branch)',
+      ),
+    )
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

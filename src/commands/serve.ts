@@ -78,6 +78,8 @@ export interface ServeOptions {
   validationTimeoutMs?: number | string;
   /** `--validation-heap-mb`: heap bound of one validation worker (env `GITCFG_VALIDATION_HEAP_MB`, default 512). */
   validationHeapMb?: number | string;
+  /** `--mirror-all-refs` (env `GITCFG_MIRROR_ALL_REFS=1`): mirror every branch and tag, not only `branch`. */
+  mirrorAllRefs?: boolean;
   /** `--no-spring` (env `GITCFG_SPRING=off`): do not serve the Spring Cloud Config protocol. */
   spring?: boolean;
   /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
@@ -150,7 +152,15 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   // resolver): only an operator's list makes a reference outside it a validation issue.
   const secretScopes = secretResolver.configured ? secretResolver.scopes : undefined;
   const origin = isUrl
-    ? mirrorOrigin(repo, branch, join(dataDir, 'mirror'), authFromEnv(env), logger, new WriteLock())
+    ? mirrorOrigin(
+        repo,
+        branch,
+        join(dataDir, 'mirror'),
+        authFromEnv(env),
+        logger,
+        new WriteLock(),
+        opts.mirrorAllRefs ?? env.GITCFG_MIRROR_ALL_REFS === '1',
+      )
     : localOrigin(resolve(opts.cwd, repo), branch);
   // For a local path inside a repository, that path is the config root unless --subdir says otherwise.
   const subdir = explicitSubdir ?? (isUrl ? '' : await origin.prefix());
@@ -357,6 +367,7 @@ function mirrorOrigin(
   auth: RemoteAuth | undefined,
   logger: Logger,
   lock: WriteLock,
+  allRefs = false,
 ): ServeOrigin {
   let mirror: GitMirror | null = null;
   // The promise is shared so that concurrent first calls open one mirror, never two on the same directory.
@@ -367,6 +378,8 @@ function mirrorOrigin(
       dataDir: dir,
       branch,
       ...(auth ? { auth } : {}),
+      // Every branch and tag, so `?ref=` and Spring labels can name them (each fetch then moves more refs).
+      ...(allRefs ? { tags: true } : {}),
       onEvent: (event) => logger.info({ mirror: event }, `mirror ${event.type}`),
     }).then(
       (opened) => (mirror = opened),

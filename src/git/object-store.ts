@@ -113,6 +113,15 @@ export class ObjectStore implements GitRepository {
     } catch (err) {
       if (!isGitError(err, 'NotFoundError')) throw this.wrap('resolve-ref', err);
     }
+    // A mirror that fetches every branch keeps the others as remote-tracking refs: `feature/x` is found there.
+    if (!base.startsWith('refs/')) {
+      try {
+        const remote = `refs/remotes/origin/${base}`;
+        return await git.resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: remote });
+      } catch (err) {
+        if (!isGitError(err, 'NotFoundError')) throw this.wrap('resolve-ref', err);
+      }
+    }
     if (SHORT_OID.test(base)) {
       try {
         return await this.read(() => git.expandOid({ ...this.args, oid: base }));
