@@ -17,7 +17,7 @@ export interface ServerMetrics {
   /** Webhook deliveries by provider and outcome (`accepted`, `ping`, `ignored`, `duplicate`, `unauthorized`...). */
   readonly webhookDeliveries: Counter<'provider' | 'outcome'>;
   /** HTTP request duration by route template, method and status. */
-  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status' | 'protocol'>;
   /** Always 1, labelled with the served commit (one series at a time). */
   readonly servedCommit: Gauge<'commit'>;
   /** 1 while the served snapshot is stale (loaded from disk or last fetch failed). */
@@ -74,8 +74,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
     }),
     httpDuration: new Histogram({
       name: 'gitcfg_http_request_duration_seconds',
-      help: 'HTTP request duration by route template, method and status',
-      labelNames: ['route', 'method', 'status'],
+      help: 'HTTP request duration by route template, method, status and protocol (gitcfg, spring, ofrep)',
+      labelNames: ['route', 'method', 'status', 'protocol'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 60],
       registers,
     }),

@@ -117,6 +117,9 @@ export function buildApp(deps: AppDeps): ServerApp {
     resolveSecret: (namespace, env, name) => secrets?.lookup(namespace, env, name),
   });
   const spring = deps.springPrefix === null ? null : springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX);
+  // Which protocol a route template belongs to, for the request metric.
+  const protocolOf = (route: string): string =>
+    spring && route.startsWith(`${spring}/`) ? 'spring' : route.includes('/ofrep/') ? 'ofrep' : 'gitcfg';
   const springFast = spring
     ? springFastPath({ prefix: spring, reader, access, store, sync, limits })
     : () => null;
@@ -134,7 +137,10 @@ export function buildApp(deps: AppDeps): ServerApp {
     res.once('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      metrics.httpDuration.observe({ route, method: req.method, status: res.statusCode }, seconds);
+      metrics.httpDuration.observe(
+        { route, method: req.method, status: res.statusCode, protocol: protocolOf(route) },
+        seconds,
+      );
     });
     next();
   });
@@ -208,7 +214,12 @@ export function buildApp(deps: AppDeps): ServerApp {
           }
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           metrics.httpDuration.observe(
-            { route: answered.route, method: req.method!, status: res.statusCode },
+            {
+              route: answered.route,
+              method: req.method!,
+              status: res.statusCode,
+              protocol: protocolOf(answered.route),
+            },
             seconds,
           );
         };

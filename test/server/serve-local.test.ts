@@ -257,7 +257,7 @@ describe('serve a local repository', () => {
       const metrics = await (await fetch(`${fast.url}/metrics`)).text();
       assert.match(
         metrics,
-        /gitcfg_http_request_duration_seconds_count\{route="\/v1\/config\/:namespace\/:env",method="GET",status="200"\} [1-9]/,
+        /gitcfg_http_request_duration_seconds_count\{route="\/v1\/config\/:namespace\/:env",method="GET",status="200",protocol="gitcfg"\} [1-9]/,
       );
     } finally {
       await Promise.all([fast.close(), plain.close()]);

@@ -108,6 +108,12 @@ describe('labels over a mirrored remote', () => {
       label: 'v1',
     });
     assert.equal(tagged.toObject().greeting, 'hello');
+    // Spring requests are told apart in the request metric.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(
+      metrics,
+      /gitcfg_http_request_duration_seconds_count\{route="\/spring\/[^"]+",method="GET",status="200",protocol="spring"\} [1-9]/,
+    );
   });
 
   it('without it, the mirror holds the served branch only: other labels are unknown (404)', async () => {
