@@ -124,6 +124,18 @@ export class RequestLimits {
     return this.limiter.take(routeClass, who.key, override);
   }
 
+  /**
+   * A cheap read answered before routing: its `RateLimit` headers, or null when over the limit (the routes then
+   * answer, and count, the 429).
+   */
+  admitPlainRead(
+    req: IncomingMessage,
+    token: { name: string; limits?: Readonly<Record<string, string>> | undefined } | null,
+  ): Record<string, string> | null {
+    const admission = this.take('cheap', this.principal(req, token));
+    return admission.allowed ? admission.headers : null;
+  }
+
   /** Counts a webhook delivery whose signature failed, per address. */
   takeBadSignature(req: IncomingMessage): Admission {
     const address = clientAddress(req, this.settings.trustProxy);

@@ -294,13 +294,9 @@ export class ConfigReader {
       document = snapshot.bundles.get(env);
       if (!document || !snapshot.namespaces.every((ns) => guard.canRead(ns, env))) return null;
     }
-    const { limits } = this.deps;
-    if (limits) {
-      const admission = limits.take('cheap', limits.principal(req, guard.principal));
-      // Over the limit: the routes answer (and count) the 429.
-      if (!admission.allowed) return null;
-      headers = { ...admission.headers, ...headers };
-    }
+    const limited = this.deps.limits?.admitPlainRead(req, guard.principal);
+    if (limited === null) return null;
+    headers = { ...limited, ...headers };
     writeRendered(req, res, document[format], format, headers);
     return { route: config ? '/v1/config/:namespace/:env' : '/v1/bundle/:env' };
   }

@@ -53,8 +53,6 @@ export interface AccessGuard {
 /** What a handler gets besides the request and response. */
 export interface RouteContext {
   guard: AccessGuard;
-  /** Who the request counts against for abuse limits (null when the server has none). */
-  principal: PrincipalRef | null;
 }
 
 /** The cost class a request is limited in; `none` for probes (and webhooks, which limit after their signature). */
@@ -252,8 +250,7 @@ function admit(spec: RouteSpec, deps: RouteTableDeps, req: Request, res: Respons
   const who = deps.limits ? deps.limits.principal(req, principal) : null;
   if (who) applyLimit(deps, limitOf(spec, req), who, res);
   if (failure) throw failure;
-  if (signed) return { guard: guardFor(access, null), principal: who };
-  res.locals.principal = principal;
+  if (signed) return { guard: guardFor(access, null) };
   const bookkeeping = a.kind === 'read-checked' ? failClosed(res, logger, spec.path) : null;
   const guard = guardFor(access, principal, bookkeeping?.checked);
   switch (a.kind) {
@@ -277,7 +274,7 @@ function admit(spec: RouteSpec, deps: RouteTableDeps, req: Request, res: Respons
       access.authorizeAny(principal);
       break;
   }
-  return { guard, principal: who };
+  return { guard };
 }
 
 /** A route table that has been mounted: what the route-table test and the docs enumerate. */

@@ -24,6 +24,7 @@ import {
   tempDir,
 } from '../helpers/git-repo.js';
 import { TOKENS, bearer, startServer } from '../edits/writes-fixture.js';
+import { pathVariants } from '../helpers/path-variants.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { GITHUB_PUSH_EXAMPLE, postGithubPush, waitFor } from '../server/server-fixture.js';
 import type { StatusDoc } from '../server/server-fixture.js';
@@ -224,6 +225,19 @@ describe('OFREP over the flags of a served repository', () => {
     assert.equal(bulk.status, 403);
     const unknownEnv = await evaluateOverHttp('limit', {}, 'qa');
     assert.equal(unknownEnv.status, 404);
+    // No spelling of the path evaluates anything without the scope.
+    for (const canonical of [
+      '/v1/envs/production/ofrep/v1/evaluate/flags/limit',
+      '/v1/envs/production/ofrep/v1/evaluate/flags',
+    ]) {
+      for (const url of pathVariants(canonical)) {
+        for (const headers of [{}, bearer('reader')]) {
+          const res = await fetch(`${server.base}${url}`, { method: 'POST', headers, body: '{}' });
+          assert.ok([400, 401, 403, 404].includes(res.status), `${url}: ${res.status}`);
+          assert.doesNotMatch(await res.text(), /"value"/, url);
+        }
+      }
+    }
   });
 
   it('selects the environment by path prefix: development has the rollout on for everyone', async () => {

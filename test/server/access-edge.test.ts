@@ -21,37 +21,13 @@ import {
 import { TOKENS, WRITE_FILES, bearer, startServer, waitReady } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { waitFor } from './server-fixture.js';
+import { pathVariants } from '../helpers/path-variants.js';
 
 /** The first commit also has a namespace `legacy` that a later commit removes. */
 const LEGACY_FILES: Record<string, string> = {
   'schemas/legacy.schema.json': JSON.stringify({ type: 'object' }),
   'defaults/legacy.yaml': 'legacy_password_hint: only-for-legacy-readers\n',
 };
-
-/** Variants of a canonical path that a router or a check might read differently. */
-export function pathVariants(canonical: string): string[] {
-  const [pathPart, query] = canonical.split('?') as [string, string | undefined];
-  const q = query === undefined ? '' : `?${query}`;
-  const segments = pathPart.split('/').slice(1);
-  const encodeFirst = (s: string) => `%${s.charCodeAt(0).toString(16)}${s.slice(1)}`;
-  const variants = new Set<string>([
-    pathPart.toUpperCase() + q,
-    `/V1/${segments.slice(1).join('/')}${q}`,
-    `/${segments.map((s, i) => (i === 1 ? s.charAt(0).toUpperCase() + s.slice(1) : s)).join('/')}${q}`,
-    `/${segments.map((s) => encodeFirst(s)).join('/')}${q}`,
-    `/${segments.map((s) => s.replace(/[a-z]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/')}${q}`,
-    `/${segments.map((s, i) => (i === segments.length - 1 ? s.toUpperCase() : s)).join('/')}${q}`,
-    `${pathPart}/${q}`,
-    `/${pathPart}${q}`,
-    `${pathPart.replace('/v1/', '/v1//')}${q}`,
-    `${pathPart.replace('/v1/', '/v1/./')}${q}`,
-    `${pathPart.replace('/v1/', '/x/../v1/')}${q}`,
-    `${pathPart.replace('/v1/', '/v1/%2e/')}${q}`,
-    `${pathPart.replace(/\//g, '%2F').replace(/^%2F/, '/')}${q}`,
-  ]);
-  variants.delete(canonical);
-  return [...variants];
-}
 
 describe('the HTTP edge, tried as an attacker would', () => {
   let remote: GitHttpRemote;
@@ -128,6 +104,10 @@ describe('the HTTP edge, tried as an attacker would', () => {
     '/v1/schemas/app',
     `/v1/schemas/app?ref=${current}`,
     '/v1/files/app/production',
+    // Spring Cloud Config: Environment, at a label, and a flat file.
+    '/spring/app/production',
+    '/spring/app/production/main',
+    '/spring/app-production.yml',
   ];
   /** Routes that answer any valid token, or stream: refused without one. */
   const tokenOnly = () => [

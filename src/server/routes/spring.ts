@@ -215,12 +215,9 @@ export function springFastPath(deps: {
     }
     let headers: Record<string, string> = { 'Gitcfg-Commit': snapshot.commit };
     if (sync.isStale) headers['Gitcfg-Stale'] = 'true';
-    if (limits) {
-      const admission = limits.take('cheap', limits.principal(req, guard.principal));
-      // Over the limit: the routes answer (and count) the 429.
-      if (!admission.allowed) return null;
-      headers = { ...admission.headers, ...headers };
-    }
+    const limited = limits?.admitPlainRead(req, guard.principal);
+    if (limited === null) return null;
+    headers = { ...limited, ...headers };
     writeRendered(req, res, rendered, 'json', headers);
     return { route };
   };
