@@ -1,6 +1,6 @@
 /** `gitcfg render`: prints the merged, validated document of one namespace in one environment. */
 import { stringify } from 'yaml';
-import { evaluateRepo, formatIssue } from '../engine/index.js';
+import { evaluateRepo, formatIssues } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES, errorLine } from './command-io.js';
@@ -46,7 +46,7 @@ export async function renderCommand(options: RenderOptions): Promise<CommandResu
       ),
       opened.displayPrefix,
     );
-    for (const issue of issues) stderr.write(`${formatIssue(issue)}\n`);
+    for (const line of formatIssues(issues)) stderr.write(`${line}\n`);
     stderr.write(errorLine(`${namespace}/${env} is invalid (${opened.label}): ${issues.length} issue(s)`));
     return { exitCode: EXIT_CODES.invalid };
   }

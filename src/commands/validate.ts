@@ -1,5 +1,5 @@
 /** `gitcfg validate`: checks the whole configuration (working tree, index or a commit) and lists every issue. */
-import { ENGINE_VERSION, formatIssue } from '../engine/index.js';
+import { ENGINE_VERSION, formatIssues } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
 import type { Issue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
@@ -86,7 +86,7 @@ export async function validateCommand(
   if (format === 'json') {
     options.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const issue of issues) options.stdout.write(`${formatIssue(issue)}\n`);
+    for (const line of formatIssues(issues)) options.stdout.write(`${line}\n`);
   }
   options.stderr.write(`${summaryLine(report)}\n`);
   return { exitCode: report.ok ? EXIT_CODES.ok : EXIT_CODES.invalid, report };
@@ -112,7 +112,8 @@ export function summaryLine(report: ValidateReport): string {
     const envs = plural(report.environments.length, 'environment');
     return `✔ ${ns} x ${envs} valid (${where})`;
   }
-  return `✖ ${plural(report.issues.length, 'issue')} (${where})`;
+  // Counted as printed: an issue inherited by several environments is one line, one issue.
+  return `✖ ${plural(formatIssues(report.issues).length, 'issue')} (${where})`;
 }
 
 function plural(count: number, noun: string): string {

@@ -16,6 +16,7 @@ import { outOfScopeSecrets, prepareDoc, resolvePair } from './resolve-pair.js';
 import type { SecretScopes } from './secret-scopes.js';
 import type { PreparedDoc, SchemaInfo } from './resolve-pair.js';
 import { compareIssues } from './format-issue.js';
+import { didYouMean } from './suggest.js';
 import type { LocalIssue, ParsedYaml } from './yaml-document.js';
 import type {
   Evaluation,
@@ -361,7 +362,7 @@ async function evaluate(
         file: MANIFEST_FILE,
         path: '/flags',
         namespace: ns,
-        message: `flags names namespace "${ns}", which has no schema and no defaults`,
+        message: `flags names namespace "${ns}", which has no schema and no defaults${didYouMean(ns, allNamespaces)}`,
       });
     }
   }
@@ -375,7 +376,7 @@ async function evaluate(
           file: entry.path,
           environment: env,
           namespace: ns,
-          message: `environment "${env}" is not declared in ${MANIFEST_FILE}`,
+          message: `environment "${env}" is not declared in ${MANIFEST_FILE}${didYouMean(env, envSet)}`,
         });
       }
       const orphan = !envSet.has(env) || !layout.schemas.has(ns) || !layout.defaults.has(ns);
@@ -386,7 +387,7 @@ async function evaluate(
           file: entry.path,
           environment: env,
           namespace: ns,
-          message: `override for namespace "${ns}", which has no ${layout.schemas.has(ns) ? 'defaults' : 'schema'}`,
+          message: `override for namespace "${ns}", which has no ${layout.schemas.has(ns) ? 'defaults' : 'schema'}${didYouMean(ns, servedNamespaces(layout))}`,
         });
       }
     }
@@ -490,4 +491,9 @@ async function evaluate(
     versions,
     limits,
   };
+}
+
+/** Namespaces an override may name: those with both a schema and defaults. */
+function servedNamespaces(layout: Layout): string[] {
+  return [...layout.schemas.keys()].filter((ns) => layout.defaults.has(ns));
 }

@@ -3,6 +3,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { createAjv, mapSchemaErrors } from './schema-validator.js';
 import type { ParsedYaml } from './yaml-document.js';
 import { originsFor } from './yaml-document.js';
+import { didYouMean } from './suggest.js';
 import type { Issue, JsonObject, Limits, Manifest } from './types.js';
 
 /** Path of the manifest at the repository root. */
@@ -104,6 +105,7 @@ export function readManifest(parsed: ParsedYaml): { manifest?: Manifest; issues:
   if (!manifestValidator(parsed.value)) {
     for (const i of mapSchemaErrors(manifestValidator.errors ?? [], origins, {
       fallbackFile: MANIFEST_FILE,
+      schema: MANIFEST_SCHEMA,
     })) {
       issues.push({ ...i, code: 'manifest-invalid' });
     }
@@ -183,7 +185,7 @@ export function resolveChains(
         if (cur === name) {
           issues.push({
             code: 'env-unknown-parent',
-            message: `environment "${cur}" extends "${parent}", which is not declared`,
+            message: `environment "${cur}" extends "${parent}", which is not declared${didYouMean(parent, Object.keys(envs))}`,
             ...where(cur),
           });
         }

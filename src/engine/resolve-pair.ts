@@ -142,7 +142,13 @@ export function resolvePair(
   const fallbackFile = layers[layers.length - 1]![0];
   const issues = validate(value)
     ? []
-    : mapSchemaErrors(validate.errors ?? [], origins, { namespace, environment, fallbackFile, deleted });
+    : mapSchemaErrors(validate.errors ?? [], origins, {
+        namespace,
+        environment,
+        fallbackFile,
+        deleted,
+        ...(info.compiled.schema ? { schema: info.compiled.schema } : {}),
+      });
   issues.push(...secretIssues(value, info, origins, { namespace, environment, fallbackFile }));
   if (holdsFlags && issues.length === 0) {
     issues.push(...flagIssues(value, origins, { namespace, environment, fallbackFile }));

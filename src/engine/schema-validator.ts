@@ -3,7 +3,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
-import { escapeToken, isJsonObject, parentPointer } from './json-pointer.js';
+import { escapeToken, isJsonObject, parentPointer, valueAtPointer } from './json-pointer.js';
+import { didYouMean } from './suggest.js';
 import type { Issue, IssueCode, JsonObject, JsonValue, Origin } from './types.js';
 
 /** Keyword declaring the schema version of a namespace (absent = 1). */
@@ -158,7 +159,14 @@ export function nearestOrigin(origins: Map<string, Origin>, pointer: string): Or
 export function mapSchemaErrors(
   errors: readonly ErrorObject[],
   origins: Map<string, Origin>,
-  context: { namespace?: string; environment?: string; fallbackFile: string; deleted?: Map<string, Origin> },
+  context: {
+    namespace?: string;
+    environment?: string;
+    fallbackFile: string;
+    deleted?: Map<string, Origin>;
+    /** The validated schema: unknown keys close to a declared property name it (`did you mean`). */
+    schema?: JsonObject;
+  },
 ): Issue[] {
   const issues: Issue[] = [];
   // Errors raised inside `propertyNames` carry the offending key; the summary error after them adds nothing.
@@ -170,6 +178,7 @@ export function mapSchemaErrors(
     let path = e.instancePath;
     let message: string;
     let origin: Origin | undefined;
+    let atKey = false;
     const params = e.params as Record<string, unknown>;
     if (e.keyword === 'propertyNames' && namedKeys.has(`${path}\0${String(params.propertyName)}`)) continue;
     if (e.propertyName !== undefined || e.keyword === 'propertyNames') {
@@ -177,10 +186,12 @@ export function mapSchemaErrors(
       const key = e.propertyName ?? String(params.propertyName);
       path = `${path}/${escapeToken(key)}`;
       message = `invalid key "${key}": ${e.keyword === 'propertyNames' ? 'not allowed by propertyNames' : (e.message ?? `fails "${e.keyword}"`)}`;
+      atKey = true;
     } else if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
       path = `${path}/${escapeToken(key)}`;
-      message = `unknown property "${key}" (not allowed by the schema)`;
+      message = `unknown property "${key}" (not allowed by the schema)${didYouMean(key, declaredProperties(context.schema, e.schemaPath))}`;
+      atKey = true;
     } else if (e.keyword === 'required' || e.keyword === 'dependentRequired') {
       const key = String(params.missingProperty);
       path = `${path}/${escapeToken(key)}`;
@@ -200,17 +211,30 @@ export function mapSchemaErrors(
       }
     }
     origin ??= nearestOrigin(origins, path);
+    const line = atKey ? (origin?.keyLine ?? origin?.line) : origin?.line;
+    const column = atKey ? (origin?.keyColumn ?? origin?.column) : origin?.column;
     issues.push({
       code: 'schema-violation',
       message,
       file: origin?.file ?? context.fallbackFile,
-      ...(origin ? { line: origin.line, column: origin.column } : {}),
+      ...(line !== undefined ? { line, column: column ?? 1 } : {}),
       ...(context.namespace !== undefined ? { namespace: context.namespace } : {}),
       ...(context.environment !== undefined ? { environment: context.environment } : {}),
       path,
     });
   }
   return issues;
+}
+
+/**
+ * Property names declared beside the keyword at `schemaPath` (`#/properties/retry/additionalProperties` ->
+ * the keys of `#/properties/retry/properties`); none when the path leaves the root schema (a remote `$ref`).
+ */
+function declaredProperties(schema: JsonObject | undefined, schemaPath: string): string[] {
+  if (!schema || !schemaPath.startsWith('#')) return [];
+  const holder = valueAtPointer(schema, parentPointer(schemaPath.slice(1)));
+  const properties = isJsonObject(holder) ? holder.properties : undefined;
+  return isJsonObject(properties) ? Object.keys(properties) : [];
 }
 
 let standaloneAjv: AjvInstance | undefined;

@@ -77,6 +77,9 @@ export interface Origin {
   file: string;
   line: number;
   column: number;
+  /** Position of the key that holds a scalar value (unknown-key messages point at the key, not the value). */
+  keyLine?: number;
+  keyColumn?: number;
 }
 
 /** Resource limits applied while reading files (manifest `options` and API options may override them). */

@@ -29,6 +29,9 @@ export interface LocalIssue {
 export interface Position {
   line: number;
   column: number;
+  /** Where the key of a scalar value starts, when it is not at the value (messages about the key point here). */
+  keyLine?: number;
+  keyColumn?: number;
 }
 
 /** A parsed YAML mapping with the position of every key/value, independent of the file's path. */
@@ -118,10 +121,16 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
     // One broken construct can cascade (e.g. a stack overflow per nesting level): keep distinct messages only.
     if (seen.has(e.message) || seen.size >= MAX_SYNTAX_ISSUES) continue;
     seen.add(e.message);
+    const opening = e.code === 'MISSING_CHAR' ? unclosedQuoteStart(doc, e.pos[0]) : undefined;
     issues.push({
       code: e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax',
-      message: e.code === 'DUPLICATE_KEY' ? 'duplicate key (map keys must be unique)' : firstLine(e.message),
-      ...at(e.pos[0]),
+      message:
+        e.code === 'DUPLICATE_KEY'
+          ? 'duplicate key (map keys must be unique)'
+          : opening !== undefined
+            ? 'quoted string is never closed (it runs to the end of the file)'
+            : firstLine(e.message),
+      ...at(opening ?? e.pos[0]),
     });
   }
   for (const w of doc.warnings) {
@@ -258,7 +267,10 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
         }
         const target = isAlias(valueNode) ? valueNode.resolve(doc) : valueNode;
         const container = isMap(target) || isSeq(target);
-        const pos = container || !valueNode ? keyPos : at(valueNode.range?.[0]);
+        const pos =
+          container || !valueNode
+            ? keyPos
+            : { ...at(valueNode.range?.[0]), keyLine: keyPos.line, keyColumn: keyPos.column };
         positions.set(p, pos);
         const v = build(valueNode, p, depth + 1);
         if (v !== undefined) setKey(obj, key, v);
@@ -284,6 +296,26 @@ export function parseYamlText(text: string, limits: Limits): ParsedYaml {
   }
   const value = build(root, '', 0) as JsonObject;
   return { ok: issues.length === 0, value, positions, deletes, deletePositions, deleteOnly, issues };
+}
+
+/**
+ * Where a quoted scalar that the parser ran to `errorOffset` (its missing closing quote) opens: the error itself
+ * is reported at the end of the file, far from the quote a person has to close.
+ */
+function unclosedQuoteStart(doc: Document.Parsed, errorOffset: number): number | undefined {
+  let start: number | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      const range = node.range;
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && range && range[0] < errorOffset && range[1] >= errorOffset) {
+        start = range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return start;
 }
 
 /**
@@ -394,6 +426,13 @@ export function parseJsonBytes(bytes: Uint8Array, limits: Limits): { value?: Jso
 /** Origins of a parsed document for one file path. */
 export function originsFor(positions: Map<string, Position>, file: string): Map<string, Origin> {
   const out = new Map<string, Origin>();
-  for (const [p, pos] of positions) out.set(p, { file, line: pos.line, column: pos.column });
+  for (const [p, pos] of positions) {
+    out.set(
+      p,
+      pos.keyLine === undefined
+        ? { file, line: pos.line, column: pos.column }
+        : { file, line: pos.line, column: pos.column, keyLine: pos.keyLine, keyColumn: pos.keyColumn! },
+    );
+  }
   return out;
 }

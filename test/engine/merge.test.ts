@@ -171,8 +171,15 @@ test('origins: leaves point at the value, containers at the key, array items at 
   assert.deepEqual(o.get('/tags'), { file: f, line: 2, column: 1 });
   assert.deepEqual(o.get('/tags/1'), { file: f, line: 4, column: 5 });
   assert.deepEqual(o.get('/http'), { file: f, line: 5, column: 1 });
-  assert.deepEqual(o.get('/http/max_retries'), { file: f, line: 6, column: 16 });
-  assert.deepEqual(o.get('/http/base_delay_ms'), { file: 'defaults/retry.yaml', line: 5, column: 18 });
+  // A scalar's origin also carries where its key starts (messages about the key point there).
+  assert.deepEqual(o.get('/http/max_retries'), { file: f, line: 6, column: 16, keyLine: 6, keyColumn: 3 });
+  assert.deepEqual(o.get('/http/base_delay_ms'), {
+    file: 'defaults/retry.yaml',
+    line: 5,
+    column: 18,
+    keyLine: 5,
+    keyColumn: 3,
+  });
 });
 
 test('a mapping written only to reach !delete keys adds nothing where the lower layers have nothing', async () => {
@@ -190,7 +197,13 @@ test('a mapping written only to reach !delete keys adds nothing where the lower 
   // `a` stays the scalar it was, `b` is not created, `keep` loses x but stays, an explicit `{}` is a value.
   const prod = ev.configs.get('retry/production')!;
   assert.deepEqual(prod.value, { a: 1, keep: {}, d: {} });
-  assert.deepEqual(prod.origins.get('/a'), { file: 'defaults/retry.yaml', line: 1, column: 4 });
+  assert.deepEqual(prod.origins.get('/a'), {
+    file: 'defaults/retry.yaml',
+    line: 1,
+    column: 4,
+    keyLine: 1,
+    keyColumn: 1,
+  });
   assert.equal(prod.origins.get('/keep')?.file, 'defaults/retry.yaml');
   assert.equal(prod.origins.get('/d')?.file, 'environments/production/retry.yaml');
 });
