@@ -2,7 +2,9 @@
  * Commander wiring of the gitcfg CLI. Commands live in src/commands and are loaded on demand, so `gitcfg
  * validate` (run by the pre-commit hook on every commit) loads the engine and the git layer and nothing else.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import { COMPLETION_SHELLS, completionScript } from './completion.js';
+import type { CompletionShell } from './completion.js';
 import {
   EXIT_CODES,
   errorLine,
@@ -322,6 +324,15 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .action(async () => {
       const tokenHash = await loadTokenHashCommand();
       setExitCode((await tokenHash({ input: process.stdin, stdout: io.stdout })).exitCode);
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script (bash: `source <(gitcfg completion bash)`)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
+    .action((shell: CompletionShell) => {
+      io.stdout.write(completionScript(program, shell));
+      setExitCode(EXIT_CODES.ok);
     });
 
   return program;
