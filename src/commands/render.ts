@@ -1,6 +1,6 @@
 /** `gitcfg render`: prints the merged, validated document of one namespace in one environment. */
 import { stringify } from 'yaml';
-import { evaluateRepo, formatIssues } from '../engine/index.js';
+import { didYouMean, evaluateRepo, formatIssues } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES, errorLine } from './command-io.js';
@@ -28,11 +28,19 @@ export async function renderCommand(options: RenderOptions): Promise<CommandResu
   const evaluation = await evaluateRepo(opened.source);
   const { stdout, stderr, namespace, environment: env } = options;
   if (!evaluation.namespaces.includes(namespace)) {
-    stderr.write(errorLine(`namespace not found: ${namespace} (known: ${known(evaluation.namespaces)})`));
+    stderr.write(
+      errorLine(
+        `namespace not found: ${namespace}${didYouMean(namespace, evaluation.namespaces)} (known: ${known(evaluation.namespaces)})`,
+      ),
+    );
     return { exitCode: EXIT_CODES.invalid };
   }
   if (!evaluation.environments.includes(env)) {
-    stderr.write(errorLine(`environment not found: ${env} (known: ${known(evaluation.environments)})`));
+    stderr.write(
+      errorLine(
+        `environment not found: ${env}${didYouMean(env, evaluation.environments)} (known: ${known(evaluation.environments)})`,
+      ),
+    );
     return { exitCode: EXIT_CODES.invalid };
   }
   const resolved = evaluation.configs.get(`${namespace}/${env}`);

@@ -63,6 +63,11 @@ describe('gitcfg render', () => {
       env.stderr,
       'gitcfg: error: environment not found: qa (known: development, production, staging)\n',
     );
+    const typo = await runCli(['render', 'http-clinet', '--env', 'prodution'], { cwd: dir });
+    assert.equal(
+      typo.stderr,
+      'gitcfg: error: namespace not found: http-clinet; did you mean "http-client"? (known: http-client)\n',
+    );
   });
 
   test('an invalid pair: exit 1, its issues on stderr, nothing on stdout', async () => {
