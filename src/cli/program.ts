@@ -11,6 +11,7 @@ import {
   exitCodeForError,
   loadBlameCommand,
   loadDiffCommand,
+  loadEditorCommand,
   loadHistoryCommand,
   loadInitCommand,
   loadMigrateCommand,
@@ -120,6 +121,18 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
     .action(async (dir: string) => {
       const init = await loadInitCommand();
       setExitCode((await init({ ...io, dir })).exitCode);
+    });
+
+  program
+    .command('editor')
+    .description(
+      'write editor schemas (.gitcfg/editor/) and their .vscode/settings.json mapping, for completion and checks while typing',
+    )
+    .addOption(repoOption())
+    .addOption(subdirOption())
+    .action(async (flags: { repo?: string; subdir?: string }) => {
+      const editor = await loadEditorCommand();
+      setExitCode((await editor({ ...io, ...flags })).exitCode);
     });
 
   program

@@ -10,6 +10,7 @@ export type { ValidateOptions, ValidateReport } from './validate.js';
 export type { RenderOptions } from './render.js';
 export type { DiffOptions, PairDiff } from './diff.js';
 export type { InitOptions } from './init.js';
+export type { EditorOptions } from './editor.js';
 export type { ServeHandle, ServeOptions } from './serve.js';
 export type { MigrateOptions } from './migrate.js';
 export type { TypesOptions } from './types.js';
@@ -29,6 +30,11 @@ export async function loadRenderCommand() {
 /** Loads `diffCommand` (engine + git). */
 export async function loadDiffCommand() {
   return (await import('./diff.js')).diffCommand;
+}
+
+/** Loads `editorCommand` (engine + files). */
+export async function loadEditorCommand() {
+  return (await import('./editor.js')).editorCommand;
 }
 
 /** Loads `initCommand` (native git + files). */

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GitOperationError, UsageError } from '../errors/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
+import { editorCommand } from './editor.js';
 import { EXIT_CODES } from './command-io.js';
 import { findPackageRoot } from './package-root.js';
 
@@ -93,6 +94,10 @@ gitcfg render http-client --env staging         # the merged document
 gitcfg diff HEAD~1 HEAD                         # effective change per namespace x environment
 \`\`\`
 
+Editors: \`gitcfg init\` wrote \`.vscode/settings.json\`, which maps every YAML file to a schema under
+\`.gitcfg/editor/\` (completion, hover and checks in VS Code's YAML extension or any yaml-language-server client).
+Run \`gitcfg editor\` again after adding a namespace or changing a schema.
+
 The pre-commit hook (\`.git/hooks/pre-commit\`, installed by \`gitcfg init\`) runs \`gitcfg validate --staged\`,
 so a commit with an invalid configuration is refused. Git does not version \`.git/hooks\`, so a fresh clone has no
 hook; a team that wants it for every clone can add a package.json with gitcfg and simple-git-hooks as dev
@@ -114,6 +119,8 @@ export async function initCommand(options: InitOptions): Promise<CommandResult &
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
   }
+  // Editor schemas and their mapping: completion and checks while typing, before the hook runs.
+  await editorCommand({ cwd: dir, stdout: { write: () => true }, stderr: options.stderr });
   const hookPath = join(dir, '.git', 'hooks', 'pre-commit');
   await mkdir(dirname(hookPath), { recursive: true });
   const packageRoot = findPackageRoot();
@@ -138,7 +145,8 @@ export async function initCommand(options: InitOptions): Promise<CommandResult &
   stdout.write(
     `Created a gitcfg config repository in ${options.dir} (branch main, pre-commit hook installed).\n` +
       `Next:\n  cd ${options.dir}\n  git add -A && git commit -m "Initial configuration"\n` +
-      '  gitcfg render http-client --env staging\n',
+      '  gitcfg render http-client --env staging\n' +
+      'Editor schemas: .gitcfg/editor/ (mapped in .vscode/settings.json; refresh with `gitcfg editor`).\n',
   );
   return { exitCode: EXIT_CODES.ok, dir };
 }

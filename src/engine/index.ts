@@ -43,3 +43,5 @@ export type {
   ResolvedConfig,
   TreeEntry,
 } from './types.js';
+export { editorSchema } from './editor-schema.js';
+export type { EditorSchemaTarget } from './editor-schema.js';
