@@ -129,8 +129,13 @@ export function createYamlEditor(
     };
   });
 
+  // Inside a shadow root CodeMirror styles itself with constructed style sheets (adoptedStyleSheets), which the
+  // console's CSP allows; on the document it would insert <style> elements, which the CSP refuses.
+  const root = parent.shadowRoot ?? parent.attachShadow({ mode: 'open' });
+  root.replaceChildren();
   const view = new EditorView({
-    parent,
+    parent: root,
+    root,
     state: EditorState.create({
       doc: text,
       extensions: [
@@ -144,6 +149,11 @@ export function createYamlEditor(
         lintGutter(),
         hover,
         EditorView.contentAttributes.of({ 'aria-label': 'YAML of this layer file' }),
+        EditorView.theme({
+          '&': { minHeight: '12rem', fontSize: '14px' },
+          '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' },
+          '.cm-schema-tip': { padding: '0.3rem 0.5rem', whiteSpace: 'pre-wrap', maxWidth: '28rem' },
+        }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) onChange(u.state.doc.toString());
         }),

@@ -15,6 +15,8 @@ export interface FieldState {
   canReveal: boolean;
 }
 
+const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}…` : text);
+
 const id = (ptr: string) => `f${ptr.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
 
 function Field({
@@ -126,7 +128,11 @@ function Field({
       <div id={describedBy} class="muted small">
         {schema.description}
         {bounds}
-        {here ? ' Set in this layer.' : inherited !== undefined ? ` Inherited: ${show(inherited)}.` : ''}
+        {here
+          ? ' Set in this layer.'
+          : inherited !== undefined
+            ? ` Inherited: ${clip(show(inherited))}.`
+            : ''}
       </div>
       {here && (
         <button
