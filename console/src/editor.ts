@@ -9,7 +9,7 @@ import { yaml } from '@codemirror/lang-yaml';
 import { defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { linter, lintGutter, forceLinting } from '@codemirror/lint';
 import type { Diagnostic } from '@codemirror/lint';
-import { EditorState } from '@codemirror/state';
+import { EditorState, StateEffect } from '@codemirror/state';
 import { EditorView, hoverTooltip, keymap, lineNumbers } from '@codemirror/view';
 import type { Text } from '@codemirror/state';
 import { parseDocument } from 'yaml';
@@ -47,6 +47,9 @@ function describe(s: Schema | undefined): string {
     parts.push(`range: ${s.minimum ?? '−∞'} … ${s.maximum ?? '∞'}`);
   return parts.filter(Boolean).join('\n');
 }
+
+/** Tells the linter that the server's issues changed (the document did not). */
+const serverIssuesChanged = StateEffect.define<null>();
 
 export function createYamlEditor(
   parent: HTMLElement,
@@ -145,7 +148,10 @@ export function createYamlEditor(
         yaml(),
         syntaxHighlighting(defaultHighlightStyle),
         autocompletion({ override: [complete] }),
-        linter(lint, { delay: 300 }),
+        linter(lint, {
+          delay: 300,
+          needsRefresh: (u) => u.transactions.some((t) => t.effects.some((e) => e.is(serverIssuesChanged))),
+        }),
         lintGutter(),
         hover,
         EditorView.contentAttributes.of({ 'aria-label': 'YAML of this layer file' }),
@@ -163,6 +169,7 @@ export function createYamlEditor(
   return {
     setServerIssues(issues) {
       serverIssues = issues;
+      view.dispatch({ effects: serverIssuesChanged.of(null) });
       forceLinting(view);
     },
     destroy: () => view.destroy(),

@@ -105,6 +105,31 @@ describe('web console in Chromium', () => {
     assert.equal(await head(), before);
   });
 
+  it('the YAML editor completes keys from the schema and marks the server issue on its line', async () => {
+    const before = await head();
+    const p = await page();
+    await signIn(p, server.base, TOKENS.writer);
+    await p.goto(`${server.base}/ui/#/edit/app/staging?mode=yaml`);
+    const editor = p.locator('.cm-content');
+    await editor.waitFor();
+    await editor.click();
+    await p.keyboard.press('Control+End');
+    await p.keyboard.type('cou');
+    await p.getByRole('option', { name: /counter/ }).click();
+    await p.keyboard.type('many');
+    const check = p.getByRole('region', { name: 'Check before saving' });
+    // Each keystroke is checked; wait for the answer about the finished line.
+    const issue = check
+      .getByRole('listitem')
+      .filter({ hasText: /integer/ })
+      .first();
+    await issue.waitFor();
+    assert.match(await issue.innerText(), /^environments\/staging\/app\.yaml:3:\d+: .*integer/);
+    await p.locator('.cm-lint-marker-error').first().waitFor();
+    assert.match(await editor.innerText(), /counter: many/);
+    assert.equal(await head(), before);
+  });
+
   it('a read-only token sees no write controls, and a forged write is refused', async () => {
     const p = await page(390);
     await signIn(p, server.base, TOKENS.reader);
