@@ -105,7 +105,7 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
       ? { 'If-Match': target.etag }
       : { 'If-None-Match': '*' };
     if (!dryRun) headers['Gitcfg-Message'] = encodeURIComponent(message.trim());
-    const url = `${mode === 'form' ? paths.config(ns, layer) : paths.config(ns, layer)}${dryRun ? '?dryRun=true' : ''}`;
+    const url = `${paths.config(ns, layer)}${dryRun ? '?dryRun=true' : ''}`;
     const res =
       mode === 'form'
         ? await request<EditResult>('PATCH', url, {
@@ -191,8 +191,9 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
   const schema = data?.schema;
   const state: FieldState = {
     value: (ptr) =>
+      // A reset key (null in the patch) shows empty: the dry-run diff says what it falls back to.
       edits.has(ptr)
-        ? edits.get(ptr)
+        ? (edits.get(ptr) ?? undefined)
         : (at(file?.value, pointerTokens(ptr)) ?? at(data?.effective, pointerTokens(ptr))),
     setHere: (ptr) =>
       edits.has(ptr) ? edits.get(ptr) !== null : at(file?.value, pointerTokens(ptr)) !== undefined,
