@@ -61,7 +61,7 @@ describe('web console in Chromium', () => {
     const p = await page();
     await signIn(p, server.base, TOKENS.writer);
     await p.goto(`${server.base}/ui/#/pair/app/production`);
-    await p.getByRole('treeitem').filter({ hasText: 'delay' }).first().waitFor();
+    await p.locator('.tree li').filter({ hasText: 'delay' }).first().waitFor();
     await p.getByRole('link', { name: 'Edit defaults' }).click();
     const delay = p.getByLabel(/^delay/);
     await delay.fill('250');
@@ -83,7 +83,7 @@ describe('web console in Chromium', () => {
     assert.match(file, /^# defaults of app\ngreeting: hello # the greeting\n/);
     assert.match(file, /delay: 250/);
     await p.goto(`${server.base}/ui/#/pair/app/staging`);
-    await p.getByRole('treeitem').filter({ hasText: 'delay: 250' }).first().waitFor();
+    await p.locator('.tree li').filter({ hasText: 'delay: 250' }).first().waitFor();
     assert.deepEqual(problemsOf(p), []);
   });
 
@@ -134,7 +134,7 @@ describe('web console in Chromium', () => {
     const p = await page(390);
     await signIn(p, server.base, TOKENS.reader);
     await p.goto(`${server.base}/ui/#/pair/app/production`);
-    await p.getByRole('treeitem').first().waitFor();
+    await p.locator('.tree li').first().waitFor();
     assert.equal(await p.getByRole('link', { name: /^Edit/ }).count(), 0);
     await p.goto(`${server.base}/ui/#/history/app/production`);
     await p.getByRole('heading', { name: /History of app/ }).waitFor();
@@ -190,7 +190,7 @@ describe('web console in Chromium', () => {
     const p = await page();
     await signIn(p, server.base, TOKENS.writer);
     await p.goto(`${server.base}/ui/#/pair/db/production`);
-    await p.getByRole('treeitem').filter({ hasText: 'host' }).first().waitFor();
+    await p.locator('.tree li').filter({ hasText: 'host' }).first().waitFor();
     const work = await cloneRepo(server.remote.url('config.git'));
     const pushed = await commitFiles(
       work,
@@ -202,7 +202,7 @@ describe('web console in Chromium', () => {
       after: pushed,
     });
     assert.equal(res.status, 202);
-    await p.getByRole('treeitem').filter({ hasText: 'db2.internal' }).first().waitFor();
+    await p.locator('.tree li').filter({ hasText: 'db2.internal' }).first().waitFor();
     await p.goto(`${server.base}/ui/#/overview`);
     await waitFor(
       'served commit on the overview',

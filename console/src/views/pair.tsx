@@ -41,11 +41,7 @@ function Tree(props: {
       : [];
   const heirs = heirsOf(env);
   return (
-    <ul
-      class="tree"
-      role={tokens.length === 0 ? 'tree' : 'group'}
-      aria-label={tokens.length === 0 ? `${ns} in ${env}` : undefined}
-    >
+    <ul class="tree" aria-label={tokens.length === 0 ? `${ns} in ${env}` : undefined}>
       {entries.map(([key, child]) => {
         const t = [...tokens, key];
         const sub = schemaAt(schema, t);
@@ -53,7 +49,7 @@ function Tree(props: {
         const why = explain.get(ptr);
         const container = child !== null && typeof child === 'object' && !Array.isArray(child);
         return (
-          <li key={key} role="treeitem" aria-expanded={container ? true : undefined}>
+          <li key={key}>
             <span class="key">{key}</span>
             {sub?.title && <span class="muted"> — {sub.title}</span>}
             {container ? (
@@ -145,14 +141,15 @@ export function Pair({ args }: { args: string[] }) {
             Served commit <code>{short(data.data.commit)}</code>. Layers:{' '}
             {(info?.environments.find((e) => e.name === env)?.files ?? []).join(' → ')}
           </p>
-          <div role="radiogroup" aria-label="Show as" class="tabs">
+          <fieldset class="tabs plain">
+            <legend class="sr-only">Show as</legend>
             {(['tree', 'yaml', 'json'] as const).map((f) => (
               <label key={f}>
                 <input type="radio" name="format" checked={format === f} onChange={() => setFormat(f)} />{' '}
                 {f.toUpperCase()}
               </label>
             ))}
-          </div>
+          </fieldset>
           {format === 'tree' && (
             <Tree
               value={data.data.config}

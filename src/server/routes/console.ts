@@ -122,7 +122,8 @@ export function consoleRoutes(deps: ConsoleRouteDeps): RouteSpec[] {
     openapi: 'docs/openapi.yaml in the gitcfg package',
     ...(assets ? { console: '/ui/' } : {}),
   };
-  const index = (_req: Request, res: Response) => sendJson(res, 200, { name: 'gitcfg', links });
+  const index = (_req: Request, res: Response) =>
+    sendJson(res, 200, { name: 'gitcfg', links }, { Vary: 'Accept' });
   const uiFile = (rel: string) => (req: Request, res: Response) => {
     const asset = assets?.files.get(rel);
     if (!asset) {
@@ -138,7 +139,7 @@ export function consoleRoutes(deps: ConsoleRouteDeps): RouteSpec[] {
       summary: 'links to the API; a browser (Accept: text/html) is redirected to the console',
       handler: (req, res) => {
         if (assets && /\btext\/html\b/.test(String(req.headers.accept ?? ''))) {
-          res.writeHead(302, { Location: '/ui/', 'Cache-Control': 'no-cache' });
+          res.writeHead(302, { Location: '/ui/', 'Cache-Control': 'no-cache', Vary: 'Accept' });
           res.end();
           return;
         }
