@@ -96,6 +96,18 @@ function App() {
     }, abort.signal);
     return () => abort.abort();
   }, [phase]);
+  // While the server cannot be reached, ask again every few seconds; the banner goes once it answers.
+  useEffect(
+    () =>
+      online.subscribe((ok) => {
+        if (ok || phase !== 'ready') return;
+        const retry = window.setInterval(() => {
+          if (online.value) window.clearInterval(retry);
+          else refresh().catch(() => {});
+        }, 3000);
+      }),
+    [phase],
+  );
   // Recover after a lost connection: reload what the views show.
   useEffect(
     () =>

@@ -210,6 +210,19 @@ describe('web console in Chromium', () => {
     );
   });
 
+  it('a lost connection shows a banner, and the page recovers when the server answers again', async () => {
+    const p = await page();
+    await signIn(p, server.base, TOKENS.writer);
+    await p.goto(`${server.base}/ui/#/pair/app/production`);
+    await p.locator('.tree li').first().waitFor();
+    await p.context().setOffline(true);
+    await p.getByRole('link', { name: 'History' }).click();
+    const banner = p.getByRole('alert').filter({ hasText: 'Connection to the gitcfg server lost' });
+    await banner.waitFor();
+    await p.context().setOffline(false);
+    await banner.waitFor({ state: 'detached' });
+  });
+
   it('history shows the commit; rollback dry-run, confirm, a rollback commit; pin and unpin', async () => {
     const p = await page();
     await signIn(p, server.base, TOKENS.admin);
