@@ -7,7 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyExampleConfigRepo } from '../helpers/config-fixture.js';
-import { cleanupTempDirs, run, tempDir } from '../helpers/git-repo.js';
+import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { cleanupTempDirs, publishBare, tempDir } from '../helpers/git-repo.js';
 import { startServer, tokenEntry, waitReady } from '../edits/writes-fixture.js';
 import { buildConsole, launchChromium, signIn } from './console-fixture.js';
 
@@ -16,11 +17,12 @@ const ADMIN = 'gcfg-screenshot-admin-4b7d9e1f3a5c';
 
 const ui = await buildConsole();
 const work = await copyExampleConfigRepo();
-const bare = path.join(await tempDir(), 'config.git');
-await run(path.dirname(bare), 'clone', '--quiet', '--bare', work, bare);
+const root = await tempDir();
+await publishBare(work, root, 'config.git');
+const remote = await startGitHttpRemote({ root });
 const dir = await tempDir();
 const server = await startServer({
-  repo: bare,
+  repo: remote.url('config.git'),
   dir,
   dataDir: path.join(dir, 'data'),
   tokensFile: 'version: 1\ntokens:\n' + tokenEntry('alex', ADMIN, ['admin']),
@@ -75,6 +77,8 @@ try {
   await page.getByLabel('Commit message').fill('Raise the churn score threshold');
   await page.getByRole('region', { name: 'Check before saving' }).scrollIntoViewIfNeeded();
   await shot('edit-form');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('saved-commit').waitFor();
   await page.goto(`${server.base}/ui/#/edit/ml/production?mode=yaml`);
   await page.locator('.cm-content').waitFor();
   await shot('edit-yaml');
@@ -96,5 +100,6 @@ try {
 } finally {
   await browser.close();
   await server.handle.close();
+  await remote.close();
   await cleanupTempDirs();
 }
