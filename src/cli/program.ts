@@ -192,6 +192,7 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
       new Option('--spring-prefix <path>', 'path of the Spring Cloud Config protocol (default /spring)'),
     )
     .addOption(new Option('--no-spring', 'do not serve the Spring Cloud Config protocol'))
+    .addOption(new Option('--no-ui', 'do not serve the web console at /ui/'))
     .addOption(
       new Option(
         '--mirror-all-refs',

@@ -12,7 +12,8 @@ import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index
 import { createLogger } from '../log/index.js';
 import type { Logger } from '../log/index.js';
 import { createMetrics } from '../metrics/index.js';
-import { buildApp, listen } from '../server/index.js';
+import { buildApp, listen, loadConsoleAssets } from '../server/index.js';
+import { findPackageRoot } from './package-root.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
@@ -82,6 +83,10 @@ export interface ServeOptions {
   mirrorAllRefs?: boolean;
   /** `--no-spring` (env `GITCFG_SPRING=off`): do not serve the Spring Cloud Config protocol. */
   spring?: boolean;
+  /** `--no-ui` (env `GITCFG_UI=off`): do not serve the web console at `/ui/`. */
+  ui?: boolean;
+  /** Folder of the built console (default `dist/console` of the package). */
+  uiDir?: string;
   /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
   springPrefix?: string;
 }
@@ -242,7 +247,14 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   });
   const webhooks = new WebhookReceiver({ secrets, branch });
   await sync.restore();
+  const uiOn = opts.ui !== false && env.GITCFG_UI !== 'off';
+  const uiDir = opts.uiDir ?? join(findPackageRoot(), 'dist', 'console');
+  const consoleAssets = uiOn ? loadConsoleAssets(uiDir) : null;
   const serverApp = buildApp({
+    console: {
+      assets: consoleAssets,
+      offReason: uiOn ? 'the console was not built (npm run build)' : 'the console is off (--no-ui)',
+    },
     store,
     sync,
     webhooks,
@@ -273,6 +285,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       : 'no tokens file (GITCFG_TOKENS_FILE): reads are open, writes are refused',
   );
   print(`gitcfg serving ${origin.description} (branch ${branch}${subdir ? `, config in ${subdir}/` : ''})`);
+  if (consoleAssets) print(`  console:  ${running.url}/ui/`);
+  else if (uiOn) print('  console:  not built (npm run build), /ui/ is off');
   print(`  status:   ${running.url}/v1/status`);
   print(`  config:   ${running.url}/v1/config/<namespace>/<environment>`);
   print(`  metrics:  ${running.url}/metrics`);

@@ -195,6 +195,8 @@ export interface LayerEdit {
   preconditions: Preconditions;
   author: Author;
   message?: string;
+  /** Validate and report the effective diff without committing. */
+  dryRun?: boolean;
 }
 
 export class EditService {
@@ -263,6 +265,7 @@ export class EditService {
         return {
           changes: new Map([[rel, encoder.encode(await content(ctx, rel))]]),
           message: opts.message ?? `${verb} ${this.prefix + rel}`,
+          dryRun: opts.dryRun === true,
         };
       },
       rel,

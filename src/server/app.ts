@@ -22,6 +22,8 @@ import { ConfigReader } from './config-reader.js';
 import { sendFailure } from './http-io.js';
 import { mountRoutes } from './route-table.js';
 import type { MountedRoutes } from './route-table.js';
+import { consoleRoutes } from './routes/console.js';
+import type { ConsoleAssets } from './routes/console.js';
 import { editRoutes } from './routes/edits.js';
 import { historyRoutes } from './routes/history.js';
 import { ofrepRoutes } from './routes/ofrep.js';
@@ -68,6 +70,8 @@ export interface AppDeps {
   writes?: WriteDeps;
   /** Abuse limits (docs/limits.md); absent: the defaults. */
   limits?: LimitSettings;
+  /** The built web console served at `/ui/`; null or absent: not served (`offReason` says why in its 404). */
+  console?: { assets: ConsoleAssets | null; offReason?: string };
   /** Prefix of the Spring Cloud Config routes (default `/spring`); null: not served. */
   springPrefix?: string | null;
 }
@@ -174,6 +178,12 @@ export function buildApp(deps: AppDeps): ServerApp {
       ...editRoutes(writeDeps),
       ...rollbackRoutes(writeDeps),
       ...pinRoutes({ pins: deps.writes?.pins, sync, logger }),
+      ...consoleRoutes({
+        store,
+        access,
+        assets: deps.console?.assets ?? null,
+        offReason: deps.console?.offReason ?? 'the console is off',
+      }),
       ...(spring ? springRoutes({ prefix: spring, reader }) : []),
       ...ofrepRoutes({ reader }),
     ],

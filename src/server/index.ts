@@ -10,3 +10,5 @@ export { ERROR_STATUS } from './http-io.js';
 export type { HttpErrorCode } from './http-io.js';
 export { assertEveryRouteDeclared, mountRoutes } from './route-table.js';
 export type { AccessGuard, MountedRoutes, RouteAccess, RouteSpec } from './route-table.js';
+export { CONSOLE_CSP, loadConsoleAssets } from './routes/console.js';
+export type { ConsoleAssets } from './routes/console.js';

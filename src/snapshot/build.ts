@@ -11,6 +11,7 @@ import type {
 } from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
+  ManifestInfo,
   NamespaceVersions,
   RenderedBundle,
   RenderedConfig,
@@ -36,6 +37,8 @@ export interface SnapshotData {
   environments: readonly string[];
   /** Namespaces the manifest marks as feature flags (absent in files written before flags existed). */
   flagNamespaces?: readonly string[];
+  /** The manifest's descriptions and `extends` (absent in files written before discovery existed). */
+  manifestInfo?: ManifestInfo;
   configs: readonly ConfigData[];
   schemas: Readonly<Record<string, JsonObject>>;
   versions: Readonly<Record<string, NamespaceVersions>>;
@@ -116,6 +119,7 @@ export function snapshotDataFromEvaluation(
     namespaces: [...evaluation.namespaces],
     environments: [...evaluation.environments],
     flagNamespaces: [...(evaluation.manifest?.flags ?? [])],
+    manifestInfo: manifestInfoOf(evaluation),
     configs,
     schemas: Object.fromEntries(evaluation.schemas),
     versions: versionsOf(evaluation),
@@ -186,10 +190,27 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
     namespaces: [...data.namespaces],
     environments: [...data.environments],
     flagNamespaces: [...(data.flagNamespaces ?? [])],
+    manifestInfo: data.manifestInfo ?? { environments: {} },
     configs,
     bundles,
     schemas,
     versions: new Map(Object.entries(data.versions)),
+  };
+}
+
+/** The descriptions and parents the manifest declares, copied so the snapshot holds plain data only. */
+function manifestInfoOf(evaluation: Evaluation): ManifestInfo {
+  const manifest = evaluation.manifest;
+  const environments: Record<string, { extends?: string; description?: string }> = {};
+  for (const [name, env] of Object.entries(manifest?.environments ?? {})) {
+    environments[name] = {
+      ...(env.extends !== undefined ? { extends: env.extends } : {}),
+      ...(env.description !== undefined ? { description: env.description } : {}),
+    };
+  }
+  return {
+    ...(manifest?.description !== undefined ? { description: manifest.description } : {}),
+    environments,
   };
 }
 
@@ -201,6 +222,7 @@ export function snapshotToData(snapshot: Snapshot): SnapshotData {
     namespaces: snapshot.namespaces,
     environments: snapshot.environments,
     flagNamespaces: snapshot.flagNamespaces,
+    manifestInfo: snapshot.manifestInfo,
     configs: [...snapshot.configs.values()].map((c) => ({
       namespace: c.namespace,
       environment: c.environment,

@@ -23,3 +23,6 @@ export type { PromotionListener } from './store.js';
 export { SNAPSHOT_FORMAT, SnapshotFile } from './persistence.js';
 export type { LoadResult } from './persistence.js';
 export { currentVersion, documentAtVersion } from './versions.js';
+export { describeRepository } from './describe.js';
+export type { EnvironmentDescription, NamespaceDescription, RepositoryDescription } from './describe.js';
+export type { ManifestInfo } from './types.js';

@@ -38,6 +38,14 @@ export interface NamespaceVersions {
   readonly oldSchemas: Readonly<Record<string, JsonObject>>;
 }
 
+/** What the manifest says about the repository and its environments (for discovery). */
+export interface ManifestInfo {
+  readonly description?: string;
+  readonly environments: Readonly<
+    Record<string, { readonly extends?: string; readonly description?: string }>
+  >;
+}
+
 /** Everything servable for one commit. Immutable once built. */
 export interface Snapshot {
   readonly commit: string;
@@ -47,6 +55,8 @@ export interface Snapshot {
   readonly environments: readonly string[];
   /** Namespaces the manifest marks as feature flags. */
   readonly flagNamespaces: readonly string[];
+  /** The manifest's description of the repository and of each environment (parent and description). */
+  readonly manifestInfo: ManifestInfo;
   /** Key `${namespace}/${environment}`. */
   readonly configs: ReadonlyMap<string, RenderedConfig>;
   /** Key: environment. */

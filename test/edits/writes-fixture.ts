@@ -96,6 +96,8 @@ export async function startServer(opts: {
   env?: Record<string, string>;
   fastPath?: boolean;
   spring?: Pick<ServeOptions, 'spring' | 'springPrefix'>;
+  /** The web console: off (`ui: false`) or served from a built folder. */
+  ui?: Pick<ServeOptions, 'ui' | 'uiDir'>;
 }): Promise<TestServer> {
   const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env };
   if (opts.tokens !== false) {
@@ -118,6 +120,7 @@ export async function startServer(opts: {
     print: () => {},
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
     ...opts.spring,
+    ...opts.ui,
   });
   return { handle, base: handle.url, logs };
 }

@@ -33,6 +33,7 @@ describe('the packed tarball installed into an empty directory', () => {
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
     assert.ok(files.includes('dist/src/cli/main.js') && files.includes('dist/src/client/index.js'));
+    assert.ok(files.includes('dist/console/index.html'), 'the built console is packed');
     assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/')), 'only the build is packed');
     app = await tempDir('gitcfg-app-');
     await writeFile(path.join(app, 'package.json'), '{ "private": true, "type": "module" }\n');
@@ -69,6 +70,10 @@ describe('the packed tarball installed into an empty directory', () => {
       assert.equal(health.status, 200);
       await waitFor('readiness', async () => (await fetch(`${base}/readyz`)).status === 200);
       assert.deepEqual(await (await fetch(`${base}/v1/config/db/staging`)).json(), { host: 'db.internal' });
+      assert.match(stderr, /console:\s+\S+\/ui\//);
+      const page = await fetch(`${base}/ui/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>gitcfg console<\/title>/);
     } finally {
       process.kill(-child.pid!, 'SIGTERM');
     }

@@ -10,7 +10,7 @@ import type { JsonValue } from '../../engine/index.js';
 import type { Principal } from '../../auth/index.js';
 import type { Logger } from '../../log/index.js';
 import type { Snapshot, SnapshotStore } from '../../snapshot/index.js';
-import { parseJsonBody, readBody, sendJson, statusOf } from '../http-io.js';
+import { parseJsonBody, queryParam, readBody, sendJson, statusOf } from '../http-io.js';
 import type { AccessGuard, RouteSpec } from '../route-table.js';
 
 const YAML_RE = /^(application|text)\/(x-)?yaml$/;
@@ -73,6 +73,14 @@ function trailerIn(message: string): string | null {
   const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]!.split(/\r?\n/) : [];
   const tokens = last.map((line) => TRAILER_LINE.exec(line.trim())?.[1]);
   return tokens.length > 0 && tokens.every((t) => t !== undefined) ? tokens[0]! : null;
+}
+
+/** `?dryRun=true` (or `1`): validate and answer the effective diff, commit nothing. */
+function dryRunOf(req: Request): boolean {
+  const value = queryParam(req, 'dryRun');
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1' || value === '') return true;
+  throw new UsageError(`dryRun must be true or false, not ${JSON.stringify(value)}`);
 }
 
 /** The commit author of a request (the token's holder). */
@@ -140,17 +148,26 @@ export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
     const env = String(req.params.env);
     const message = messageOf(req);
     const pre = preconditions(req);
+    const dryRun = dryRunOf(req);
     const result = await committing(() =>
       edit({
         namespace,
         env,
         preconditions: pre,
         author: authorOf(guard.principal),
+        dryRun,
         ...(message !== undefined ? { message } : {}),
       }),
     );
     logger.info(
-      { namespace, env, by: guard.principal?.name, commit: result.commit, committed: result.committed },
+      {
+        namespace,
+        env,
+        by: guard.principal?.name,
+        commit: result.commit,
+        committed: result.committed,
+        dryRun,
+      },
       what,
     );
     sendEditResult(res, result, pre.ifMatch === undefined);
