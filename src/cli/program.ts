@@ -12,6 +12,7 @@ import {
   loadBlameCommand,
   loadDiffCommand,
   loadEditorCommand,
+  loadLsCommand,
   loadHistoryCommand,
   loadInitCommand,
   loadMigrateCommand,
@@ -93,6 +94,19 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
         setExitCode((await render({ ...io, ...flags, namespace, environment: env })).exitCode);
       },
     );
+
+  program
+    .command('ls')
+    .description('list the environments (with extends) and namespaces (schema version, description)')
+    .addOption(repoOption())
+    .addOption(subdirOption())
+    .option('--ref <ref>', 'a branch, tag or commit instead of the working tree')
+    .option('--staged', 'exactly what is staged')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (flags: SourceFlags & { format: 'text' | 'json' }) => {
+      const ls = await loadLsCommand();
+      setExitCode((await ls({ ...io, ...flags })).exitCode);
+    });
 
   program
     .command('diff')

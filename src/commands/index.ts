@@ -11,6 +11,7 @@ export type { RenderOptions } from './render.js';
 export type { DiffOptions, PairDiff } from './diff.js';
 export type { InitOptions } from './init.js';
 export type { EditorOptions } from './editor.js';
+export type { LsOptions } from './ls.js';
 export type { ServeHandle, ServeOptions } from './serve.js';
 export type { MigrateOptions } from './migrate.js';
 export type { TypesOptions } from './types.js';
@@ -35,6 +36,11 @@ export async function loadDiffCommand() {
 /** Loads `editorCommand` (engine + files). */
 export async function loadEditorCommand() {
   return (await import('./editor.js')).editorCommand;
+}
+
+/** Loads `lsCommand` (engine + snapshot description). */
+export async function loadLsCommand() {
+  return (await import('./ls.js')).lsCommand;
 }
 
 /** Loads `initCommand` (native git + files). */
