@@ -57,6 +57,7 @@ export class RedisFleet implements Fleet {
   private connected = false;
   private everConnected = false;
   private timer: NodeJS.Timeout | null = null;
+  private joining: Promise<void> | null = null;
   private closed = false;
   /** Newest commit announced (by anyone) and when this replica first heard of it. */
   private newest: { commit: string; at: number } | null = null;
@@ -116,6 +117,7 @@ export class RedisFleet implements Fleet {
       this.onMessage(channel.toString(), message),
     );
     await Promise.all([this.pub.connect().catch(() => undefined), this.sub.connect().catch(() => undefined)]);
+    await this.onReady();
     if (!this.connected) {
       this.options.logger.warn(
         { redis: this.options.endpoint.description },
@@ -128,8 +130,13 @@ export class RedisFleet implements Fleet {
     this.timer.unref();
   }
 
-  /** Both connections ready: subscribe, reconcile the pins, tell the replica to catch up. */
-  private async onReady(): Promise<void> {
+  /** Both connections ready: subscribe, reconcile the pins, tell the replica to catch up (once at a time). */
+  private onReady(): Promise<void> {
+    this.joining ??= this.join().finally(() => (this.joining = null));
+    return this.joining;
+  }
+
+  private async join(): Promise<void> {
     const { pub, sub } = this;
     if (!pub || !sub || this.closed || this.connected) return;
     if (pub.status !== 'ready' || sub.status !== 'ready') return;
