@@ -56,8 +56,11 @@ export interface FleetStatus {
 
 /** What the fleet tells this replica. */
 export interface FleetEvents {
-  /** Another replica saw `commit` on the branch: fetch and promote it (coalesced by the sync). */
-  onCommit(commit: string): void;
+  /**
+   * Another replica saw `commit` on the branch (or accepted a push webhook: null when the delivery names no
+   * commit): fetch and promote it (coalesced by the sync).
+   */
+  onCommit(commit: string | null): void;
   /** The shared pins changed (the complete set, already checked). */
   onPins(pins: SharedPin[]): void;
   /** Redis became reachable (`true`: rejoin and catch up) or unreachable (`false`: poll instead). */
@@ -77,8 +80,11 @@ export interface Fleet {
   readonly replicaId: string;
   /** Connects (never throws for an unreachable Redis: the replica then polls) and starts heartbeats. */
   start(self: FleetSelf, events: FleetEvents): Promise<void>;
-  /** Tells the other replicas that the branch is at `commit` (a no-op for a commit the fleet already knows). */
-  announce(commit: string): void;
+  /**
+   * Tells the other replicas that the branch is at `commit` (a no-op for a commit the fleet already knows), or
+   * with null that it moved (an accepted push webhook that names no commit): they fetch at once.
+   */
+  announce(commit: string | null): void;
   /**
    * Claims a webhook delivery fleet-wide: true for the first replica, false for every later one. With Redis
    * unreachable it answers true (a duplicate sync is cheap; a dropped push is not).

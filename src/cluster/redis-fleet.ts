@@ -223,9 +223,13 @@ export class RedisFleet implements Fleet {
     if (!body || typeof body !== 'object') return;
     const m = body as Record<string, unknown>;
     if (channel === this.channel('commit')) {
-      if (!isCommitId(m.commit) || m.from === this.replicaId) return;
-      this.heard(m.commit);
-      this.events?.onCommit(m.commit);
+      if (m.from === this.replicaId) return;
+      if (m.commit === null) {
+        this.events?.onCommit(null);
+      } else if (isCommitId(m.commit)) {
+        this.heard(m.commit);
+        this.events?.onCommit(m.commit);
+      }
     } else if (channel === this.channel('pins')) {
       if (m.from === this.replicaId) return;
       this.readPins().then(
@@ -245,8 +249,8 @@ export class RedisFleet implements Fleet {
     return true;
   }
 
-  announce(commit: string): void {
-    if (!this.heard(commit) || !this.connected) return;
+  announce(commit: string | null): void {
+    if ((commit !== null && !this.heard(commit)) || !this.connected) return;
     this.publish('commit', { from: this.replicaId, commit }).catch(() => undefined);
   }
 

@@ -322,8 +322,15 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     },
     {
       onCommit: (commit) => {
-        if (store.current?.commit !== commit && sync.status().branchHead !== commit)
+        if (commit === null) {
           void sync.trigger('fleet');
+          return;
+        }
+        // Usually the hint of the webhook already started a fetch that sees this commit: check after it.
+        const covered = () => store.current?.commit === commit || sync.status().branchHead === commit;
+        void sync.settled().then(() => {
+          if (!covered()) void sync.trigger('fleet');
+        });
       },
       onPins: (shared) => {
         pins.replace(shared).then(

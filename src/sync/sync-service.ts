@@ -200,6 +200,11 @@ export class SyncService {
     });
   }
 
+  /** Resolves once no sync runs or waits (never rejects). */
+  async settled(): Promise<void> {
+    while (this.running || this.pending) await (this.pending ?? this.running);
+  }
+
   /** Stops cron polling (webhooks and fleet announcements still trigger syncs). */
   async stopPolling(): Promise<void> {
     const task = this.task;

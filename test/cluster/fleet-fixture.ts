@@ -7,8 +7,9 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI_BIN, PROJECT_ROOT, sourceEnv } from '../helpers/run-cli.js';
+import { startServeProcess } from '../faults/serve-process.js';
+import type { ServeProcess, ServeProcessOptions } from '../faults/serve-process.js';
+import { CLI_BIN } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/git-repo.js';
 import { tokensYaml } from '../edits/writes-fixture.js';
 import { waitFor } from '../server/server-fixture.js';
@@ -75,66 +76,47 @@ export class TestRedis {
   }
 }
 
-/** One `gitcfg serve` process. */
+/** One `gitcfg serve` process, started through bin/gitcfg.js (so SIGKILL is a real crash). */
 export class Replica {
-  private child: ChildProcess | null = null;
+  private process: ServeProcess | null = null;
   url = '';
-  output = '';
 
   constructor(
     readonly id: string,
-    private readonly args: string[],
-    private readonly env: Record<string, string>,
+    private readonly options: Omit<ServeProcessOptions, 'dataDir'>,
     readonly dataDir: string,
   ) {}
 
   async start(): Promise<void> {
-    this.output = '';
-    const child = spawn(
-      process.execPath,
-      [CLI_BIN, 'serve', ...this.args, '--data-dir', this.dataDir, '--replica-id', this.id],
-      { cwd: PROJECT_ROOT, env: sourceEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child = child;
-    const collect = (chunk: Buffer) => (this.output += chunk.toString('utf8'));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    this.url = await waitFor(
-      `replica ${this.id} listening`,
-      async () => {
-        if (child.exitCode !== null)
-          throw new Error(`replica ${this.id} exited: ${this.output.slice(-2000)}`);
-        return /status:\s+(http:\/\/127\.0\.0\.1:\d+)\/v1\/status/.exec(this.output)?.[1];
-      },
-      2400,
-    );
+    this.process = await startServeProcess({
+      ...this.options,
+      dataDir: this.dataDir,
+      args: [...(this.options.args ?? []), '--replica-id', this.id],
+      cliMain: CLI_BIN,
+    });
+    this.url = this.process.url;
   }
 
   /** SIGKILL (no drain). */
   async kill(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await this.process?.kill('SIGKILL');
+    this.process = null;
   }
 
   /** SIGTERM and wait for the drain. */
   async stop(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    await this.process?.kill('SIGTERM');
+    this.process = null;
   }
 }
 
-/** Starts `count` replicas of `repoUrl` sharing `redis` (polling off, fast fallback polling and heartbeats). */
+/**
+ * Starts `count` replicas of `repoUrl` sharing `redisUrl` (polling off, fast fallback polling and heartbeats);
+ * without `redisUrl`, independent servers as before replicas existed.
+ */
 export async function startFleet(opts: {
   repoUrl: string;
-  redisUrl: string;
+  redisUrl?: string;
   webhookSecret: string;
   count: number;
 }): Promise<Replica[]> {
@@ -145,19 +127,13 @@ export async function startFleet(opts: {
     GITCFG_TOKENS_FILE: tokens,
     GITCFG_WEBHOOK_SECRET: opts.webhookSecret,
     GITCFG_REDIS_HEARTBEAT_MS: '300',
-    GITCFG_LOG_LEVEL: 'warn',
     DB_PASSWORD: 'unused',
     GITCFG_SECRET_ENV: '*/*:DB_*',
   };
   const args = [
-    '--repo',
-    opts.repoUrl,
-    '--port',
-    '0',
-    '--poll',
-    'off',
-    '--redis',
-    opts.redisUrl,
+    '--log-level',
+    'warn',
+    ...(opts.redisUrl ? ['--redis', opts.redisUrl] : []),
     '--redis-fallback-poll',
     '*/1 * * * * *',
     '--min-commit-wait-ms',
@@ -167,7 +143,8 @@ export async function startFleet(opts: {
   ];
   const replicas = Array.from(
     { length: opts.count },
-    (_, i) => new Replica(`r${i + 1}`, args, env, path.join(dir, `data-${i + 1}`)),
+    (_, i) =>
+      new Replica(`r${i + 1}`, { repo: opts.repoUrl, cwd: dir, env, args }, path.join(dir, `data-${i + 1}`)),
   );
   await Promise.all(replicas.map((r) => r.start()));
   return replicas;

@@ -11,6 +11,7 @@ import type { RenderedDocument, SnapshotStore } from '../../snapshot/index.js';
 import type { PinStore } from '../../edits/index.js';
 import { WEBHOOK_PROVIDERS } from '../../webhooks/index.js';
 import type { WebhookProvider, WebhookReceiver } from '../../webhooks/index.js';
+import { isCommitId } from '../../cluster/index.js';
 import type { Fleet } from '../../cluster/index.js';
 import { minCommitOf } from '../config-reader.js';
 import type { ConfigReader, ReaderSync } from '../config-reader.js';
@@ -37,7 +38,7 @@ export interface ReadRouteDeps {
 }
 
 /** What the routes need from the fleet. */
-export type AppFleet = Pick<Fleet, 'claimDelivery' | 'status' | 'inStep'> & {
+export type AppFleet = Pick<Fleet, 'announce' | 'claimDelivery' | 'status' | 'inStep'> & {
   /** Largest lag behind the fleet's newest commit `/readyz?fleet=1` accepts (seconds). */
   readonly maxLagSeconds: number;
 };
@@ -261,7 +262,12 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
           },
           'webhook delivery',
         );
-        if (decision.outcome === 'accepted') void sync.trigger(`webhook:${provider}`);
+        if (decision.outcome === 'accepted') {
+          // The other replicas fetch in parallel with this one instead of after its fetch.
+          const after = decision.event?.after;
+          deps.fleet?.announce(after !== undefined && isCommitId(after) ? after : null);
+          void sync.trigger(`webhook:${provider}`);
+        }
         if (body === null) res.setHeader('Connection', 'close');
         sendJson(res, decision.status, decision.body);
       },
