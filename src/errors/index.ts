@@ -163,8 +163,8 @@ export class CommitNotServedError extends GitcfgError {
   constructor(commit: string, waitedMs: number, retryAfterSeconds: number) {
     super(
       'E_COMMIT_NOT_SERVED',
-      `commit ${commit} is not served by this replica yet (waited ${waitedMs} ms): retry after ${retryAfterSeconds} s`,
-      { minCommit: commit, headers: { 'Retry-After': String(retryAfterSeconds) } },
+      `commit ${commit} is not served by this replica yet: retry after ${retryAfterSeconds} s`,
+      { minCommit: commit, waitedMs, headers: { 'Retry-After': String(retryAfterSeconds) } },
     );
   }
 }

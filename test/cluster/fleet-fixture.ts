@@ -137,7 +137,7 @@ export async function startFleet(opts: {
     '--redis-fallback-poll',
     '*/1 * * * * *',
     '--min-commit-wait-ms',
-    '3000',
+    '1500',
     '--validation-workers',
     '1',
   ];
