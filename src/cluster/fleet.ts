@@ -43,6 +43,8 @@ export interface FleetStatus {
   /** Redis endpoint without credentials (redis mode). */
   redis?: string;
   connected: boolean;
+  /** Why Redis is unreachable (the last connection error), while it is. */
+  error?: string;
   fallbackPolling: boolean;
   /** Newest commit announced in the fleet (by a webhook, a poll or an edit of any replica). */
   newestAnnounced: string | null;

@@ -30,6 +30,9 @@ export interface RedisFleetOptions {
 
 type Kind = 'commit' | 'pins' | 'beat';
 
+/** Most replicas kept in the view. */
+const MAX_REPLICAS = 256;
+
 /** Largest message accepted from Redis (bytes): heartbeats and announcements are far below. */
 const MAX_MESSAGE = 16 * 1024;
 
@@ -55,6 +58,8 @@ export class RedisFleet implements Fleet {
   private self: FleetSelf | null = null;
   private events: FleetEvents | null = null;
   private connected = false;
+  /** The last connection error (e.g. refused, WRONGPASS), for logs and status; never carries the password. */
+  private lastError: string | null = null;
   private everConnected = false;
   private timer: NodeJS.Timeout | null = null;
   private joining: Promise<void> | null = null;
@@ -101,7 +106,7 @@ export class RedisFleet implements Fleet {
     };
     const redis = new Redis(options);
     // Errors surface as connection state (logged once per transition), never as unhandled events.
-    redis.on('error', () => undefined);
+    redis.on('error', (err: Error) => (this.lastError = redisError(err)));
     redis.on('ready', () => void this.onReady());
     redis.on('close', () => this.setConnected(false));
     return redis;
@@ -120,12 +125,13 @@ export class RedisFleet implements Fleet {
     await this.onReady();
     if (!this.connected) {
       this.options.logger.warn(
-        { redis: this.options.endpoint.description },
+        { redis: this.options.endpoint.description, error: this.lastError },
         'redis unreachable at start: polling the remote until it returns',
       );
       this.events.onConnection(false);
       this.options.metrics.fleetFallbackPolling.set(1);
     }
+    this.options.metrics.setFleetCollector(() => this.refreshGauges(this.ownBeat()));
     this.timer = setInterval(() => this.heartbeat(), this.heartbeatMs);
     this.timer.unref();
   }
@@ -166,7 +172,7 @@ export class RedisFleet implements Fleet {
       this.everConnected = true;
     } else {
       logger.warn(
-        { redis: endpoint.description, replica: this.replicaId },
+        { redis: endpoint.description, replica: this.replicaId, error: this.lastError },
         'redis unreachable: polling the remote until it returns',
       );
       // The other end may still be connected: force both to reconnect so subscriptions are made again.
@@ -238,7 +244,10 @@ export class RedisFleet implements Fleet {
       );
     } else if (channel === this.channel('beat')) {
       const beat = checkedBeat(m);
-      if (beat && beat.id !== this.replicaId) this.beats.set(beat.id, { beat, receivedAt: this.now() });
+      // Bounded: a flood of made-up ids cannot grow the view without limit.
+      if (beat && beat.id !== this.replicaId && (this.beats.size < MAX_REPLICAS || this.beats.has(beat.id))) {
+        this.beats.set(beat.id, { beat, receivedAt: this.now() });
+      }
     }
   }
 
@@ -330,7 +339,6 @@ export class RedisFleet implements Fleet {
 
   private heartbeat(): void {
     const own = this.ownBeat();
-    this.refreshGauges(own);
     if (this.connected) this.publish('beat', own).catch(() => undefined);
   }
 
@@ -363,6 +371,7 @@ export class RedisFleet implements Fleet {
       replicaId: this.replicaId,
       redis: this.options.endpoint.description,
       connected: this.connected,
+      ...(this.connected || this.lastError === null ? {} : { error: this.lastError }),
       fallbackPolling: !this.connected,
       newestAnnounced: this.newest?.commit ?? null,
       lagSeconds: own.lagSeconds,
@@ -386,6 +395,12 @@ export class RedisFleet implements Fleet {
       }
     }
   }
+}
+
+/** A connection error for logs: its code or first line, bounded (ioredis messages carry no password). */
+function redisError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (code ?? err.message.split('\n')[0] ?? 'error').slice(0, 200);
 }
 
 function parseJson(text: string): unknown {

@@ -42,6 +42,8 @@ export interface ServerMetrics {
   /** Fleet: messages and bytes published to Redis, by kind (commit, pins, beat). */
   readonly fleetMessages: Counter<'kind'>;
   readonly fleetBytes: Counter<'kind'>;
+  /** Sets what brings the per-replica gauges up to date; it runs on every scrape. */
+  setFleetCollector(collect: () => void): void;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -49,7 +51,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let fleetCollector: (() => void) | null = null;
   return {
+    setFleetCollector(collect) {
+      fleetCollector = collect;
+    },
     registry,
     syncDuration: new Histogram({
       name: 'gitcfg_sync_duration_seconds',
@@ -139,6 +145,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
       help: 'Seconds each replica has been behind the newest commit announced in the fleet (0: in step)',
       labelNames: ['replica'],
       registers: [],
+      // Collected first of the per-replica gauges: brings both up to date at scrape time.
+      collect: () => fleetCollector?.(),
     }),
     fleetReplicaServing: new Gauge({
       name: 'gitcfg_fleet_replica_serving_info',
