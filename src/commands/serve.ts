@@ -294,13 +294,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         ? null
         : (opts.springPrefix ?? env.GITCFG_SPRING_PREFIX),
     writes: { access, edits, pins, secrets: secretResolver },
-    ...(redisUrl
-      ? {
-          fleet: Object.assign(fleet, {
-            maxLagSeconds: positiveInt('fleet max lag', opts.fleetMaxLag ?? env.GITCFG_FLEET_MAX_LAG) ?? 30,
-          }),
-        }
-      : {}),
+    ...(redisUrl ? { fleet } : {}),
+    fleetMaxLagSeconds: positiveInt('fleet max lag', opts.fleetMaxLag ?? env.GITCFG_FLEET_MAX_LAG) ?? 30,
     minCommitWaitMs:
       positiveInt('min-commit wait', opts.minCommitWaitMs ?? env.GITCFG_MIN_COMMIT_WAIT_MS) ?? 5000,
   });

@@ -74,6 +74,8 @@ export interface AppDeps {
   springPrefix?: string | null;
   /** The other replicas (`--redis`); absent: a server of one, as without it. */
   fleet?: AppFleet;
+  /** Lag behind the fleet `/readyz?fleet=1` accepts, seconds (default 30). */
+  fleetMaxLagSeconds?: number;
   /** Bound of a read-your-writes wait (`Gitcfg-Min-Commit`), ms (default 5000). */
   minCommitWaitMs?: number;
 }
@@ -172,6 +174,7 @@ export function buildApp(deps: AppDeps): ServerApp {
         webhooks,
         pins: deps.writes?.pins,
         fleet: deps.fleet,
+        fleetMaxLagSeconds: deps.fleetMaxLagSeconds ?? 30,
         watch: {
           defaultTimeoutSeconds: deps.watch?.defaultTimeoutSeconds ?? 30,
           maxTimeoutSeconds: deps.watch?.maxTimeoutSeconds ?? 60,

@@ -35,13 +35,12 @@ export interface ReadRouteDeps {
   table: RouteTableDeps;
   /** The other replicas (`--redis`): fleet view in status, fleet-wide webhook dedupe, `/readyz?fleet=1`. */
   fleet?: AppFleet | undefined;
+  /** Largest lag behind the fleet's newest commit `/readyz?fleet=1` accepts (seconds). */
+  fleetMaxLagSeconds: number;
 }
 
 /** What the routes need from the fleet. */
-export type AppFleet = Pick<Fleet, 'announce' | 'claimDelivery' | 'status' | 'inStep'> & {
-  /** Largest lag behind the fleet's newest commit `/readyz?fleet=1` accepts (seconds). */
-  readonly maxLagSeconds: number;
-};
+export type AppFleet = Pick<Fleet, 'announce' | 'claimDelivery' | 'status' | 'inStep'>;
 
 const param = (req: Request, name: string): string => String(req.params[name]);
 
@@ -64,7 +63,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         const snapshot = store.current;
         if (!snapshot) throw new NotReadyError();
         const fleet = deps.fleet;
-        if (queryParam(req, 'fleet') === '1' && fleet && !fleet.inStep(fleet.maxLagSeconds)) {
+        if (queryParam(req, 'fleet') === '1' && fleet && !fleet.inStep(deps.fleetMaxLagSeconds)) {
           const { lagSeconds, newestAnnounced } = fleet.status();
           sendJson(res, 503, {
             status: 'behind-fleet',
