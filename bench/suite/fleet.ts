@@ -158,12 +158,18 @@ export async function benchFleet(opts: FleetOptions): Promise<SectionResult> {
     );
     opts.log(`  redis per promotion: ${per.messages} commit messages, ${per.bytes} bytes`);
 
-    // Reads: one replica directly vs three behind the proxy (and one behind the proxy, for the proxy's cost).
+    // Reads: one replica directly vs three behind the proxy (and, for context, one fleet replica directly and the
+    // single replica behind the proxy: the cost of --redis and of the proxy apart).
     const proxied = await roundRobin(fleet.map((r) => r.url));
     const proxiedOne = await roundRobin([single!.url]);
     const reads: Record<string, number> = {};
     try {
-      const targets = { single: single!.url, 'single-proxied': proxiedOne.url, fleet: proxied.url };
+      const targets = {
+        single: single!.url,
+        'replica-1': fleet[0]!.url,
+        'single-proxied': proxiedOne.url,
+        fleet: proxied.url,
+      };
       for (const [name, base] of Object.entries(targets)) {
         const url = `${base}/v1/config/app/staging`;
         await autocannon({
