@@ -81,6 +81,11 @@ export class RedisFleet implements Fleet {
     this.now = options.now ?? Date.now;
   }
 
+  /** Set while Redis holds the fleet's pins: absent after Redis lost its data. */
+  private get marker(): string {
+    return `${this.prefix}pins-seeded`;
+  }
+
   private channel(kind: Kind): string {
     return `${this.prefix}${kind}`;
   }
@@ -183,15 +188,16 @@ export class RedisFleet implements Fleet {
   }
 
   /**
-   * Redis wins when it holds the pins (marker key set); when the marker is gone (a new or restarted Redis
-   * without persistence), this replica's local copy is published, first writer per environment wins.
+   * Redis wins when it holds the pins (the marker is set by every pin write and every seeding); when the marker
+   * is gone (a new, or restarted Redis without persistence), a replica with a local copy publishes it, first
+   * writer per environment wins. A replica without pins never seeds, so it cannot wipe the others' copies.
    */
   private async reconcilePins(): Promise<void> {
     const pub = this.pub!;
     const hash = `${this.prefix}pins`;
-    const seeded = await pub.set(`${this.prefix}pins-seeded`, '1', 'NX');
+    const local = this.self?.localPins() ?? [];
+    const seeded = local.length > 0 ? await pub.set(this.marker, '1', 'NX') : null;
     if (seeded === 'OK') {
-      const local = this.self?.localPins() ?? [];
       for (const pin of local) await pub.hsetnx(hash, pin.env, JSON.stringify(pin));
       if (local.length > 0) {
         this.options.logger.info({ pins: local.map((p) => p.env) }, 'pins re-published to redis');
@@ -293,14 +299,14 @@ export class RedisFleet implements Fleet {
 
   async setPin(pin: SharedPin): Promise<void> {
     await this.shared('pinning', async (pub) => {
-      await pub.hset(`${this.prefix}pins`, pin.env, JSON.stringify(pin));
+      await pub.multi().hset(`${this.prefix}pins`, pin.env, JSON.stringify(pin)).set(this.marker, '1').exec();
       await this.publish('pins', { from: this.replicaId });
     });
   }
 
   async deletePin(env: string): Promise<void> {
     await this.shared('unpinning', async (pub) => {
-      await pub.hdel(`${this.prefix}pins`, env);
+      await pub.multi().hdel(`${this.prefix}pins`, env).set(this.marker, '1').exec();
       await this.publish('pins', { from: this.replicaId });
     });
   }

@@ -259,7 +259,14 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
         (s) => s.fleet.connected && !s.fleet.fallbackPolling && s.fleet.replicas.length === 3,
       ),
     );
-    // The pin came back from the replicas' local copies; unpinning through one reaches all.
+    // Redis lost the pin; it came back from the replicas' local copies (else rejoining would have dropped it).
+    for (const s of await Promise.all(fleet.map(status))) {
+      assert.deepEqual(
+        s.pins.map((p) => [p.env, p.commit]),
+        [['production', pinned]],
+      );
+    }
+    // Unpinning through one replica reaches all.
     const unpin = await fetch(`${r3.url}/v1/pins/production`, { method: 'DELETE', headers: bearer('admin') });
     assert.equal(unpin.status, 204);
     await waitFor('unpinned everywhere', async () =>
