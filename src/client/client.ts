@@ -335,6 +335,10 @@ class ConfigClient {
     }
     const now = new Date().toISOString();
     const serverStale = answer.headers.get('gitcfg-stale') === 'true';
+    // A pinned answer comes from an older commit on purpose: it says nothing about what the server has.
+    if (answer.status < 400 && !answer.headers.get('gitcfg-pinned')) {
+      this.#observe(answer.headers.get('gitcfg-commit') ?? undefined);
+    }
     if (answer.status === 304 && known) {
       const entry: Entry = { ...known, fetchedAt: now, source: 'network', serverStale };
       delete entry.lastError;
