@@ -302,6 +302,9 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const running = await listen(serverApp, { port, host });
   const jitterMs = opts.pollJitterMs ?? 5000;
   if (poll !== 'off') sync.startPolling(poll, jitterMs);
+  // Not held up by a Redis that takes its connect timeout to fail.
+  void sync.trigger('startup');
+  let wasAway = false;
   await fleet.start(
     {
       state: () => {
@@ -336,15 +339,16 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         );
       },
       onConnection: (connected) => {
-        // Redis away: announcements cannot arrive, so poll (fast) until it returns; then back to the schedule.
+        // Redis away: announcements cannot arrive, so poll (fast) until it returns; then back to the schedule
+        // and one fetch for what was announced while this replica was away.
         if (!connected) sync.startPolling(fallbackPoll, Math.min(jitterMs, 1000));
         else if (poll !== 'off') sync.startPolling(poll, jitterMs);
         else void sync.stopPolling();
-        if (connected) void sync.trigger('fleet-rejoin');
+        if (connected && wasAway) void sync.trigger('fleet-rejoin');
+        wasAway = !connected;
       },
     },
   );
-  void sync.trigger('startup');
 
   const enabled = Object.keys(secrets);
   logger.info(
