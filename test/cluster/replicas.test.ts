@@ -24,6 +24,10 @@ import type { Replica } from './fleet-fixture.js';
 
 const SECRET = 'fleet-webhook-secret-4e1a';
 
+/** Three processes share two cores with their validations: a longer bound than the default (tries, not time). */
+const until = <T>(what: string, check: () => Promise<T | undefined | null | false>): Promise<T> =>
+  waitFor(what, check, 1200);
+
 interface FleetStatusDoc {
   served: { commit: string } | null;
   rejected: { commit: string } | null;
@@ -55,11 +59,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
   const served = async (replica: Replica) => (await status(replica)).served?.commit;
 
   function waitServed(replicas: Replica[], commit: string, what = `all serve ${commit.slice(0, 8)}`) {
-    return waitFor(
-      what,
-      async () => (await Promise.all(replicas.map(served))).every((c) => c === commit),
-      1200,
-    );
+    return until(what, async () => (await Promise.all(replicas.map(served))).every((c) => c === commit));
   }
 
   async function push(files: Record<string, string>, message: string): Promise<string> {
@@ -92,7 +92,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     [r1, r2, r3] = fleet as [Replica, Replica, Replica];
     const head = await run(bare, 'rev-parse', 'main');
     await waitServed(fleet, head);
-    await waitFor('every replica sees the others', async () => {
+    await until('every replica sees the others', async () => {
       const views = await Promise.all(fleet.map(status));
       return views.every((s) => s.fleet.connected && s.fleet.replicas.length === 3);
     });
@@ -123,7 +123,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     });
     assert.equal(res.status, 201, await res.text());
     for (const replica of [r1, r3]) {
-      const answer = await waitFor(`pin on ${replica.id}`, async () => {
+      const answer = await until(`pin on ${replica.id}`, async () => {
         const a = await greeting(replica);
         return a.res.headers.get('gitcfg-pinned') === pinned ? a : null;
       });
@@ -133,7 +133,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     const unpin = await fetch(`${r2.url}/v1/pins/staging`, { method: 'DELETE', headers: bearer('admin') });
     assert.equal(unpin.status, 204);
     for (const replica of [r1, r3]) {
-      await waitFor(
+      await until(
         `unpin on ${replica.id}`,
         async () => (await greeting(replica)).res.headers.get('gitcfg-pinned') === null,
       );
@@ -213,7 +213,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     await waitServed(fleet, previous);
     const bad = await push({ 'environments/staging/app.yaml': 'greeting: 42\nunknown: field\n' }, 'invalid');
     await postGithubPush(r2.url, SECRET, GITHUB_PUSH_EXAMPLE, { after: bad });
-    await waitFor('every replica rejects it', async () =>
+    await until('every replica rejects it', async () =>
       (await Promise.all(fleet.map(status))).every((s) => s.rejected?.commit === bad),
     );
     for (const replica of fleet) assert.equal(await served(replica), previous);
@@ -230,11 +230,11 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
       body: JSON.stringify({ env: 'production', commit: pinned }),
     });
     assert.equal(pin.status, 201);
-    await waitFor('pin everywhere', async () =>
+    await until('pin everywhere', async () =>
       (await Promise.all(fleet.map(status))).every((s) => s.pins.some((p) => p.env === 'production')),
     );
     await redis.kill();
-    await waitFor('fallback polling', async () =>
+    await until('fallback polling', async () =>
       (await Promise.all(fleet.map(status))).every((s) => !s.fleet.connected && s.fleet.fallbackPolling),
     );
     const metrics = await (await fetch(`${r2.url}/metrics`)).text();
@@ -255,7 +255,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     for (const replica of fleet) assert.equal((await greeting(replica)).greeting, 'polled');
 
     await redis.restart();
-    await waitFor('rejoined', async () =>
+    await until('rejoined', async () =>
       (await Promise.all(fleet.map(status))).every(
         (s) => s.fleet.connected && !s.fleet.fallbackPolling && s.fleet.replicas.length === 3,
       ),
@@ -270,7 +270,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
     // Unpinning through one replica reaches all.
     const unpin = await fetch(`${r3.url}/v1/pins/production`, { method: 'DELETE', headers: bearer('admin') });
     assert.equal(unpin.status, 204);
-    await waitFor('unpinned everywhere', async () =>
+    await until('unpinned everywhere', async () =>
       (await Promise.all(fleet.map(status))).every((s) => s.pins.length === 0),
     );
     const commit = await push(
@@ -284,17 +284,17 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
   it('a replica killed with SIGKILL during a sync: the others are unaffected and it rejoins in step', async () => {
     const commit = await push({ 'environments/staging/app.yaml': 'greeting: survivor\n' }, 'kill -9');
     await postGithubPush(r1.url, SECRET, GITHUB_PUSH_EXAMPLE, { after: commit });
-    await waitFor('replica 3 syncing', async () => {
+    await until('replica 3 syncing', async () => {
       const s = await status(r3);
       return s.syncs.running || s.served?.commit === commit;
     });
     await r3.kill();
     await waitServed([r1, r2], commit);
     assert.equal((await greeting(r2)).greeting, 'survivor');
-    await waitFor('r3 leaves the fleet view', async () => (await status(r1)).fleet.replicas.length === 2);
+    await until('r3 leaves the fleet view', async () => (await status(r1)).fleet.replicas.length === 2);
     await r3.start();
     await waitServed(fleet, commit);
-    await waitFor('r3 back in the fleet view', async () =>
+    await until('r3 back in the fleet view', async () =>
       (await status(r1)).fleet.replicas.some((r) => r.id === 'r3' && r.served === commit),
     );
     const ready = await fetch(`${r3.url}/readyz?fleet=1`);
