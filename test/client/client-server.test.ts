@@ -11,7 +11,9 @@ interface Call {
   path: string;
   ifNoneMatch: string | null;
   authorization: string | null;
+  minCommit: string | null;
   status: number;
+  commit: string | null;
 }
 
 /** The real global fetch, recording what went over the wire (nothing is faked). */
@@ -23,7 +25,9 @@ function recordingFetch(calls: Call[]): typeof fetch {
       path: new URL(String(input)).pathname,
       ifNoneMatch: headers.get('if-none-match'),
       authorization: headers.get('authorization'),
+      minCommit: headers.get('gitcfg-min-commit'),
       status: res.status,
+      commit: res.headers.get('gitcfg-commit'),
     });
     return res;
   };
@@ -138,6 +142,17 @@ describe('client against the real server', () => {
     );
     assert.equal(calls[1]!.ifNoneMatch, c.status('ml')?.etag);
     assert.equal(second, first, 'a 304 keeps the cached document');
+  });
+
+  it('sends the newest commit it has seen as Gitcfg-Min-Commit (read-your-writes across replicas)', async () => {
+    const calls: Call[] = [];
+    const c = client({ fetch: recordingFetch(calls) });
+    await c.get('ml');
+    await c.get('retry');
+    assert.equal(calls[0]!.minCommit, null);
+    assert.match(calls[0]!.commit ?? '', /^[0-9a-f]{40}$/);
+    assert.equal(calls[1]!.minCommit, calls[0]!.commit);
+    assert.equal(calls[1]!.status, 200);
   });
 
   it('sends the token as a bearer header, and URL credentials as basic auth', async () => {
