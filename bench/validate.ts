@@ -3,7 +3,9 @@
  * CLI. The sources are compiled with tsconfig.build.json into bench/.work/dist (so the project's own dist/,
  * which bin/gitcfg.js prefers, is left alone); `--dist` measures the existing dist/ of `npm run build`
  * instead. Generates repos of N namespaces x 4 environments (bench/lib/generate-repo.ts) in a temp dir and prints medians next to two
- * baselines measured in the same run: a bare node start (`node -e ''`) and `git ls-files -s`.
+ * baselines measured in the same run: a bare node start (`node -e ''`) and `git ls-files -s`. `--no-cache`
+ * rows re-check every namespace with the compiled validators of .git/gitcfg warm; the fresh-clone row removes
+ * .git/gitcfg before each run (nothing cached at all).
  *
  *   node --import tsx bench/validate.ts [--dist] [--runs 7] [--sizes 100,1000]
  */
@@ -103,7 +105,10 @@ try {
       writeFileSync(join(dir, overridePath), `${original}# bench run ${run}\n`);
       spawnSync('git', ['add', overridePath], { cwd: dir });
     };
+    // A fresh clone: no cache of any kind (validation results and compiled validators live in .git/gitcfg).
+    const freshClone = () => rmSync(join(dir, '.git', 'gitcfg'), { recursive: true, force: true });
     const measured: Array<[string, Sample]> = [
+      ['validate --staged --no-cache, fresh clone', cli(['--staged', '--no-cache'], freshClone)],
       ['validate --no-cache (working tree)', cli(['--no-cache'])],
       ['validate --staged --no-cache', cli(['--staged', '--no-cache'])],
       ['validate --ref HEAD --no-cache', cli(['--ref', 'HEAD', '--no-cache'])],

@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino';
 import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
+import { validatorCacheIn } from './validate.js';
 import { UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
 import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
@@ -196,6 +197,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS,
     ),
     maxHeapMb: positiveInt('validation heap', opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB),
+    validatorCache: validatorCacheIn(join(dataDir, 'validators')),
   });
   // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
   const history = new HistoryService({

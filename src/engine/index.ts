@@ -41,4 +41,5 @@ export type {
   RepoSource,
   ResolvedConfig,
   TreeEntry,
+  ValidatorCodeStore,
 } from './types.js';
