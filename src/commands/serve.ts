@@ -209,6 +209,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     repository: () => origin.open(),
     subdir,
     evaluate: pool.evaluator('history'),
+    onCacheEvent: (cache, event) => metrics.cacheEvents.inc({ cache, event }),
   });
   const sync = new SyncService({
     origin,

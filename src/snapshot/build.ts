@@ -273,3 +273,14 @@ export function diffSnapshots(previous: Snapshot | null, next: Snapshot): Snapsh
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Estimated heap bytes of a snapshot (for byte-bounded caches): its rendered JSON bodies, about three times
+ * over for the parsed values and the bundles that share them.
+ */
+export function snapshotBytes(snapshot: Snapshot): number {
+  let bytes = 0;
+  for (const config of snapshot.configs.values()) bytes += config.json.body.byteLength * 3 + 512;
+  for (const schema of snapshot.schemas.values()) bytes += schema.json.body.byteLength * 3;
+  return bytes;
+}
