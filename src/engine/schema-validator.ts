@@ -139,6 +139,8 @@ export function compileSchema(
   try {
     const validate = ajv.compile(value);
     const code = options.emitCode ? standaloneCode.default(ajv, validate) : undefined;
+    // The generated source is only needed for the standalone code: do not keep it alive with the validator.
+    delete (validate as { source?: unknown }).source;
     return { schema: value, validate, version, ...(code !== undefined ? { code } : {}) };
   } catch (err) {
     if (err instanceof UnsupportedPatternError) {
