@@ -49,7 +49,7 @@ interface Status {
 }
 
 /** Waits until `commit` is served and no sync runs; resolves to the slowest status answer seen (ms). */
-async function waitServed(base: string, commit: string, tries = 12_000): Promise<number> {
+export async function waitServed(base: string, commit: string, tries = 12_000): Promise<number> {
   let slowest = 0;
   for (let i = 0; i < tries; i++) {
     const t = performance.now();

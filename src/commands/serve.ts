@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
+import { validatorCacheIn } from './validate.js';
 import { UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
 import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
@@ -238,6 +239,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS,
     ),
     maxHeapMb: positiveInt('validation heap', opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB),
+    validatorCache: validatorCacheIn(join(dataDir, 'validators')),
   });
   // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
   const history = new HistoryService({
@@ -249,6 +251,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     repository: () => origin.open(),
     subdir,
     evaluate: pool.evaluator('history'),
+    onCacheEvent: (cache, event) => metrics.cacheEvents.inc({ cache, event }),
   });
   const sync = new SyncService({
     origin,

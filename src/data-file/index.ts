@@ -11,11 +11,26 @@ import { basename, dirname, join } from 'node:path';
 export type CheckedFileRead =
   { status: 'loaded'; data: unknown } | { status: 'missing' } | { status: 'corrupt'; reason: string };
 
+/** Options of an atomic write. */
+export interface WriteOptions {
+  /**
+   * fsync the file and its folder (default true). A cache that is rebuilt when a file is missing or fails its
+   * check may skip it: the rename stays atomic, only the power-cut guarantee is lost.
+   */
+  sync?: boolean;
+}
+
 /**
  * Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, then (best effort) fsync of
  * the folder so the rename itself survives a power cut. A crash leaves the old file or the new one.
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  mode = 0o600,
+  options: WriteOptions = {},
+): Promise<void> {
+  const sync = options.sync ?? true;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -23,7 +38,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o
     const handle = await open(temp, 'w', mode);
     try {
       await handle.writeFile(bytes);
-      await handle.sync();
+      if (sync) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -32,6 +47,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, mode = 0o
     await rm(temp, { force: true });
     throw error;
   }
+  if (!sync) return;
   try {
     const handle = await open(dir, 'r');
     try {
@@ -50,11 +66,12 @@ export async function writeCheckedFile(
   kind: string,
   format: number,
   data: unknown,
+  options: WriteOptions & { mode?: number } = {},
 ): Promise<void> {
   const payload = Buffer.from(JSON.stringify(data), 'utf8');
   const sum = createHash('sha256').update(payload).digest('hex');
   const head = Buffer.from(`gitcfg-${kind} ${format} sha256=${sum} bytes=${payload.length}\n`, 'utf8');
-  await writeFileAtomic(path, Buffer.concat([head, payload]));
+  await writeFileAtomic(path, Buffer.concat([head, payload]), options.mode, options);
 }
 
 /** Reads a checked file, verifying kind, format, length and checksum. Never throws for a bad file. */

@@ -15,6 +15,8 @@ export interface EngineCacheStats {
   parses: number;
   /** Schemas compiled. */
   compiles: number;
+  /** Validators loaded from stored standalone code instead of compiled. */
+  codeLoads: number;
   /** Pairs merged and validated. */
   merges: number;
   /** Pairs reused from a previous evaluation. */
@@ -23,7 +25,7 @@ export interface EngineCacheStats {
   entries: number;
 }
 
-type Counter = 'blobReads' | 'parses' | 'compiles' | 'merges' | 'reused';
+type Counter = 'blobReads' | 'parses' | 'compiles' | 'codeLoads' | 'merges' | 'reused';
 
 /** A merged + validated pair, or the issues that prevented it. */
 export interface PairResult {
@@ -42,7 +44,14 @@ export class EngineCache {
   #gen = 0;
   #active = 0;
   #ajv: ReturnType<typeof createAjv> | undefined;
-  readonly #stats: Record<Counter, number> = { blobReads: 0, parses: 0, compiles: 0, merges: 0, reused: 0 };
+  readonly #stats: Record<Counter, number> = {
+    blobReads: 0,
+    parses: 0,
+    compiles: 0,
+    codeLoads: 0,
+    merges: 0,
+    reused: 0,
+  };
 
   /** `keepGenerations`: how many recent evaluations keep their entries alive (default 2, minimum 1). */
   constructor(options: { keepGenerations?: number } = {}) {

@@ -9,7 +9,7 @@ import type { PairResult } from './engine-cache.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
 import { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
-import { compileSchema } from './schema-validator.js';
+import { compileSchema, validatorCodeKey } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
 import { outOfScopeSecrets, prepareDoc, resolvePair } from './resolve-pair.js';
@@ -28,6 +28,7 @@ import type {
   RepoSource,
   ResolvedConfig,
   TreeEntry,
+  ValidatorCodeStore,
 } from './types.js';
 
 /** Bumped when the engine's output for the same inputs changes (part of every `inputKey`). */
@@ -66,6 +67,8 @@ export interface EvaluateOptions {
    * reference outside them is a `secret-out-of-scope` issue. Absent: not checked (the CLI and the hook).
    */
   secretScopes?: SecretScopes;
+  /** Compiled validators kept between processes (the hook's git dir, the server's data dir). */
+  validatorCode?: ValidatorCodeStore;
 }
 
 /**
@@ -195,9 +198,18 @@ async function evaluate(
         // Size and encoding problems keep their own codes, as for every other file.
         return { version: 1, error: { message, ...pos, ...(code !== 'schema-invalid' ? { code } : {}) } };
       }
-      cache.count('compiles');
       deepFreeze(parsed.value);
-      return compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes));
+      const store = options.validatorCode;
+      const key = store ? validatorCodeKey(bytes) : undefined;
+      const code = key !== undefined ? await store!.get(key).catch(() => undefined) : undefined;
+      const result = compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes), {
+        ...(code !== undefined ? { code } : {}),
+        emitCode: store !== undefined,
+      });
+      cache.count(result.loaded ? 'codeLoads' : 'compiles');
+      if (key !== undefined && result.code !== undefined) await store!.put(key, result.code).catch(() => {});
+      const { code: _code, loaded: _loaded, ...compiledSchema } = result;
+      return compiledSchema;
     });
 
   // Manifest first: its options set the limits for every other file.

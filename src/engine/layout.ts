@@ -181,3 +181,29 @@ export function classifyEntries(entries: readonly TreeEntry[]): Layout {
   }
   return layout;
 }
+
+/**
+ * Namespaces whose inputs differ between two listings of a tree: a schema, defaults, override or migration
+ * file reaches its namespace (every environment of it); undefined when the manifest changed, which reaches
+ * everything. Files outside the layout reach nothing (the layout itself is checked on every evaluation).
+ */
+export function changedNamespaces(
+  before: readonly TreeEntry[],
+  after: readonly TreeEntry[],
+): string[] | undefined {
+  const key = (e: TreeEntry) => `${e.mode}\0${e.type}\0${e.oid}`;
+  const old = new Map(before.map((e) => [e.path, key(e)]));
+  const changed: TreeEntry[] = [];
+  for (const entry of after) {
+    if (old.get(entry.path) !== key(entry)) changed.push(entry);
+    old.delete(entry.path);
+  }
+  const removed = new Set(old.keys());
+  for (const entry of before) if (removed.has(entry.path)) changed.push(entry);
+  if (changed.some((e) => e.path === MANIFEST_FILE)) return undefined;
+  const layout = classifyEntries(changed);
+  const names = new Set([...layout.schemas.keys(), ...layout.oldSchemas.keys(), ...layout.defaults.keys()]);
+  for (const files of layout.overrides.values()) for (const ns of files.keys()) names.add(ns);
+  for (const ns of layout.migrations.keys()) names.add(ns);
+  return [...names].sort();
+}

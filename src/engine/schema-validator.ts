@@ -1,6 +1,9 @@
 /** JSON Schema compilation (Ajv, draft 2020-12, strict) and mapping of validation errors back to source positions. */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
 import { escapeToken, isJsonObject, parentPointer, valueAtPointer } from './json-pointer.js';
@@ -45,21 +48,24 @@ const linearRegExp = Object.assign(
     const key = `re2:${flags}:${pattern}`;
     return { test: (s: string) => re.test(s), toString: () => key };
   },
-  // Only used by standalone code generation, which gitcfg does not do.
-  { code: 'linearRegExp' },
+  // How standalone code (the compiled-validator cache) refers to this engine: see `loadValidatorCode`.
+  { code: 'require("gitcfg:linear-regexp")' },
 );
+
+const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  allowUnionTypes: true,
+  $data: true,
+  // Compile time dominates a cold evaluation of many namespaces; the optimiser saves little at validation time.
+  // `source` keeps what standalone code generation needs.
+  code: { optimize: false, regExp: linearRegExp, source: true },
+  logger: false, // the engine reports through issues only
+} as const;
 
 /** Creates the Ajv instance every schema is compiled with (strict, all errors, `$data`, formats, gitcfg keywords). */
 export function createAjv(): AjvInstance {
-  const ajv = new Ajv2020.default({
-    allErrors: true,
-    strict: true,
-    allowUnionTypes: true,
-    $data: true,
-    // Compile time dominates a cold evaluation of many namespaces; the optimiser saves little at validation time.
-    code: { optimize: false, regExp: linearRegExp },
-    logger: false, // the engine reports through issues only
-  });
+  const ajv = new Ajv2020.default(AJV_OPTIONS);
   addFormats.default(ajv);
   ajv.addKeyword({ keyword: VERSION_KEYWORD, metaSchema: { type: 'integer', minimum: 1 } });
   ajv.addKeyword({ keyword: SECRET_KEYWORD, metaSchema: { type: 'boolean' } });
@@ -84,11 +90,24 @@ function positionOf(text: string, needle: string): { line: number; column: numbe
   return { line: before.split('\n').length, column: at - before.lastIndexOf('\n') };
 }
 
+/** Options of `compileSchema`. */
+export interface CompileOptions {
+  /** Standalone code from an earlier compile of the same schema bytes (`validatorCodeKey`): loaded, not compiled. */
+  code?: string;
+  /** Also return the standalone code of a fresh compile (to store it for the next run). */
+  emitCode?: boolean;
+}
+
 /**
  * Compiles one schema document; never throws. `text` (the file's source) locates unsupported patterns.
  * The shared Ajv registry is restored afterwards, so no schema can remove or shadow another (or a meta-schema).
  */
-export function compileSchema(ajv: AjvInstance, value: JsonValue, text?: string): CompiledSchema {
+export function compileSchema(
+  ajv: AjvInstance,
+  value: JsonValue,
+  text?: string,
+  options: CompileOptions = {},
+): CompiledSchema & { code?: string; loaded?: boolean } {
   if (!isJsonObject(value)) return { version: 1, error: { message: 'a schema must be a JSON object' } };
   const declared = value.$schema;
   if (declared !== undefined && declared !== 'https://json-schema.org/draft/2020-12/schema') {
@@ -114,11 +133,16 @@ export function compileSchema(ajv: AjvInstance, value: JsonValue, text?: string)
       },
     };
   }
+  const loaded = options.code !== undefined ? loadValidatorCode(options.code) : undefined;
+  if (loaded) return { schema: value, validate: loaded, version, loaded: true };
   const schemasBefore = { ...ajv.schemas };
   const refsBefore = { ...ajv.refs };
   try {
     const validate = ajv.compile(value);
-    return { schema: value, validate, version };
+    const code = options.emitCode ? standaloneCode.default(ajv, validate) : undefined;
+    // The generated source is only needed for the standalone code: do not keep it alive with the validator.
+    delete (validate as { source?: unknown }).source;
+    return { schema: value, validate, version, ...(code !== undefined ? { code } : {}) };
   } catch (err) {
     if (err instanceof UnsupportedPatternError) {
       const pos = text !== undefined ? positionOf(text, JSON.stringify(err.pattern)) : undefined;
@@ -134,6 +158,52 @@ export function compileSchema(ajv: AjvInstance, value: JsonValue, text?: string)
     }
     restoreRegistry(ajv.schemas, schemasBefore);
     restoreRegistry(ajv.refs, refsBefore);
+  }
+}
+
+const requireFromHere = createRequire(import.meta.url);
+const packageVersion = (name: string): string =>
+  (requireFromHere(`${name}/package.json`) as { version: string }).version;
+
+/**
+ * Everything the standalone code of a schema depends on besides the schema's bytes: its layout, the Ajv and
+ * ajv-formats versions, the Ajv options and gitcfg's keywords. Part of every `validatorCodeKey`.
+ */
+const VALIDATOR_CODE_SALT = [
+  'gitcfg-validator-code/1',
+  `ajv@${packageVersion('ajv')}`,
+  `ajv-formats@${packageVersion('ajv-formats')}`,
+  JSON.stringify(AJV_OPTIONS),
+  linearRegExp.code,
+  VERSION_KEYWORD,
+  SECRET_KEYWORD,
+].join('\0');
+
+/** Key of the compiled validator of a schema file's bytes (hex sha256 of the bytes and `VALIDATOR_CODE_SALT`). */
+export function validatorCodeKey(schemaBytes: Uint8Array, salt = ''): string {
+  return createHash('sha256').update(`${VALIDATOR_CODE_SALT}\0${salt}\0`).update(schemaBytes).digest('hex');
+}
+
+/** Modules standalone code may `require`: Ajv's runtime helpers, the formats and the linear regexp engine. */
+function standaloneRequire(id: string): unknown {
+  if (id === 'gitcfg:linear-regexp') return linearRegExp;
+  if (/^ajv\/dist\/runtime\/[a-z0-9_]+$/.test(id) || id === 'ajv-formats/dist/formats') {
+    return requireFromHere(id);
+  }
+  throw new Error(`standalone validator code may not require ${JSON.stringify(id)}`);
+}
+
+/**
+ * Turns stored standalone code back into a validator without compiling; undefined when it does not load
+ * (the caller compiles instead). The code must come from a checked store: it runs as JavaScript.
+ */
+export function loadValidatorCode(code: string): ValidateFunction | undefined {
+  try {
+    const module: { exports: unknown } = { exports: {} };
+    new Function('require', 'module', 'exports', code)(standaloneRequire, module, module.exports);
+    return typeof module.exports === 'function' ? (module.exports as ValidateFunction) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

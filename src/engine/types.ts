@@ -175,3 +175,13 @@ export interface ConfigDiff {
   status: 'added' | 'removed' | 'changed';
   changes: ConfigChange[];
 }
+
+/**
+ * Where compiled validators (Ajv standalone code) are kept between processes, by `validatorCodeKey` of the
+ * schema's bytes, so a schema is compiled once per content rather than once per run. An optimisation only: a
+ * store that misses or fails costs a compile. It must return only what it was given for that key (checked).
+ */
+export interface ValidatorCodeStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, code: string): Promise<void>;
+}

@@ -31,6 +31,11 @@ export interface EvaluationPoolOptions {
   maxHeapMb?: number;
   /** Ceilings on what a manifest may raise (default: the engine's `LIMIT_CAPS`). */
   caps?: Partial<Limits>;
+  /**
+   * Folder where workers keep compiled validators between processes (`salt`: the gitcfg version), so each
+   * schema content is compiled once; absent: compiled in every process.
+   */
+  validatorCache?: { dir: string; salt: string };
 }
 
 export const DEFAULT_POOL_TIMEOUT_MS = 20_000;
@@ -81,6 +86,7 @@ export class EvaluationPool {
   readonly timeoutMs: number;
   readonly maxHeapMb: number;
   readonly #caps: Partial<Limits> | undefined;
+  readonly #validatorCache: { dir: string; salt: string } | undefined;
   readonly #slots: (Slot | null)[];
   readonly #queue: Job[] = [];
   #nextJob = 0;
@@ -91,6 +97,7 @@ export class EvaluationPool {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_POOL_TIMEOUT_MS;
     this.maxHeapMb = options.maxHeapMb ?? DEFAULT_POOL_HEAP_MB;
     this.#caps = options.caps;
+    this.#validatorCache = options.validatorCache;
     this.#slots = Array.from({ length: this.size }, () => null);
   }
 
@@ -142,6 +149,7 @@ export class EvaluationPool {
                 namespaces,
                 ...(options.limits ? { limits: options.limits } : {}),
                 ...(this.#caps ? { caps: this.#caps } : {}),
+                ...(this.#validatorCache ? { validatorCache: this.#validatorCache } : {}),
                 ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
               },
             });

@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { EngineCache, SecretScopes, evaluateRepo } from '../engine/index.js';
 import type { SecretScopeEntry } from '../engine/index.js';
 import type { RepoSource } from '../engine/index.js';
+import { DiskValidatorStore } from '../validator-store/index.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
@@ -47,6 +48,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       ...(message.limits ? { limits: message.limits } : {}),
       ...(message.caps ? { caps: message.caps } : {}),
       ...(message.secretScopes ? { secretScopes: scopesOf(message.secretScopes) } : {}),
+      ...(message.validatorCache ? { validatorCode: validatorStore(message.validatorCache) } : {}),
       // The worker has no one else to serve: no need to give the event loop turns.
       yieldEveryMs: 0,
       onProgress: (at) => send({ type: 'progress', job, at }),
@@ -68,4 +70,14 @@ function scopesOf(entries: readonly SecretScopeEntry[]): SecretScopes {
     compiledScopes.set(key, (scopes = new SecretScopes(entries)));
   }
   return scopes;
+}
+
+let store: { dir: string; salt: string; store: DiskValidatorStore } | undefined;
+
+/** One store per folder and salt (a pool always passes the same). */
+function validatorStore(where: { dir: string; salt: string }): DiskValidatorStore {
+  if (store?.dir !== where.dir || store.salt !== where.salt) {
+    store = { ...where, store: new DiskValidatorStore(where.dir, { salt: where.salt }) };
+  }
+  return store.store;
 }

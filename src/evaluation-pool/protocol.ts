@@ -14,6 +14,8 @@ export type ToWorker =
       caps?: Partial<Limits>;
       /** The server's secret scopes, as plain entries (a class does not cross the thread boundary). */
       secretScopes?: readonly SecretScopeEntry[];
+      /** Folder of compiled validators (and the salt their files must carry), when the caller keeps one. */
+      validatorCache?: { dir: string; salt: string };
     }
   | { type: 'blob'; job: number; request: number; bytes: Uint8Array }
   | { type: 'blob-error'; job: number; request: number; message: string };

@@ -19,7 +19,15 @@ export interface ObjectStoreOptions {
   fs: FsPort;
   /** Directory holding `objects/` and `refs/` (the `.git` dir, or the repository itself when bare). */
   gitdir: string;
+  /**
+   * Bytes of objects read (blobs, and trees at ~100 bytes an entry) after which the object cache is replaced
+   * (default 64 MiB): isomorphic-git keeps every decompressed delta base it met, so reads of many different
+   * old commits would otherwise grow it without bound.
+   */
+  cacheBudgetBytes?: number;
 }
+
+export const DEFAULT_OBJECT_CACHE_BUDGET = 64 * 1024 * 1024;
 
 /** Code-unit order, so listings and diffs are deterministic. */
 export function comparePaths(a: string, b: string): number {
@@ -45,17 +53,31 @@ export class ObjectStore implements GitRepository {
   /** Passed to every isomorphic-git call; replace it via `replaceCache`, never mutate it. */
   cache: object = createObjectCache();
   private lastListing: { commit: string; entries: Map<string, TreeEntry> } | null = null;
+  private readonly cacheBudgetBytes: number;
+  private readSinceReplace = 0;
+  /** Times the cache was replaced because its read budget was spent (for tests and metrics). */
+  budgetReplacements = 0;
 
   constructor(opts: ObjectStoreOptions) {
     this.fs = opts.fs;
     this.gitdir = opts.gitdir;
     this.objectFs = new ObjectFs(opts.fs, opts.gitdir);
+    this.cacheBudgetBytes = opts.cacheBudgetBytes ?? DEFAULT_OBJECT_CACHE_BUDGET;
   }
 
   /** Drops every cached pack and object (memory goes back to zero; next reads re-load packs). */
   replaceCache(): void {
     this.cache = createObjectCache();
     this.objectFs.invalidate();
+    this.readSinceReplace = 0;
+  }
+
+  /** Counts bytes read through the cache; past the budget, the next reads start from a fresh cache. */
+  private spend(bytes: number): void {
+    this.readSinceReplace += bytes;
+    if (this.readSinceReplace <= this.cacheBudgetBytes) return;
+    this.budgetReplacements++;
+    this.replaceCache();
   }
 
   /** A reader of the same gitdir with a fresh cache of its own (see `GitRepository.scratch`). */
@@ -194,6 +216,7 @@ export class ObjectStore implements GitRepository {
   async readTreeEntries(oid: string): Promise<RawEntry[]> {
     try {
       const { tree } = await this.read(() => git.readTree({ ...this.args, oid }));
+      this.spend(tree.length * 100);
       return tree as RawEntry[];
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) throw new NotFoundError('tree', oid);
@@ -272,7 +295,9 @@ export class ObjectStore implements GitRepository {
   /** Bytes of one blob. */
   async readBlob(oid: string): Promise<Uint8Array> {
     try {
-      return (await this.read(() => git.readBlob({ ...this.args, oid }))).blob;
+      const { blob } = await this.read(() => git.readBlob({ ...this.args, oid }));
+      this.spend(blob.byteLength);
+      return blob;
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) throw new NotFoundError('blob', oid);
       throw this.wrap('read-blob', err);

@@ -3,6 +3,8 @@
  * (manifest, its schemas, defaults, overrides and migrations), memoised by the oids of those files, so the
  * commit and its parent of a change elsewhere share one evaluation, and the engine cache re-merges only what changed.
  */
+import { BoundedCache, approximateBytes } from '../bounded-cache/index.js';
+import type { CacheObserver } from '../bounded-cache/index.js';
 import { EngineCache, evaluateRepo } from '../engine/index.js';
 import type {
   Evaluation,
@@ -50,21 +52,21 @@ export function isNamespaceInput(path: string, namespace: string): boolean {
 /** Input files of one namespace: config-root path -> blob oid and mode. */
 export type NamespaceFiles = Map<string, { oid: string; mode: string }>;
 
-/** Small insertion-ordered LRU of promises. */
+/** Byte-bounded LRU of evaluation promises: sized once they resolve, failures dropped. */
 class Lru<T> {
-  private readonly map = new Map<string, Promise<T>>();
-  constructor(private readonly max: number) {}
+  private readonly cache: BoundedCache<Promise<T>>;
+  constructor(maxEntries: number, maxBytes: number, onEvent?: CacheObserver) {
+    this.cache = new BoundedCache({ maxEntries, maxBytes, ...(onEvent ? { onEvent } : {}) });
+  }
   get(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.map.get(key);
-    if (hit) {
-      this.map.delete(key);
-      this.map.set(key, hit);
-      return hit;
-    }
+    const hit = this.cache.get(key);
+    if (hit) return hit;
     const p = load();
-    this.map.set(key, p);
-    p.catch(() => this.map.delete(key));
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+    this.cache.set(key, p, 0);
+    p.then(
+      (value) => this.cache.resize(key, approximateBytes(value)),
+      () => this.cache.delete(key),
+    );
     return p;
   }
 }
@@ -80,6 +82,10 @@ export interface CommitEvaluatorOptions {
   maxEvaluations?: number;
   /** Evaluates commits (default: in process); the server passes an isolated, bounded evaluator. */
   evaluate?: RepoEvaluator;
+  /** Estimated bytes of the evaluations kept, per kind (namespace, whole repository); default 32 MiB each. */
+  maxBytes?: number;
+  /** Told about hits, misses and evictions of those caches (`history-namespaces`, `history-commits`). */
+  onCacheEvent?: (cache: string, event: 'hit' | 'miss' | 'eviction') => void;
 }
 
 /** Evaluates namespaces and whole repositories at arbitrary commits. */
@@ -90,7 +96,7 @@ export class CommitEvaluator {
   private readonly cache: EngineCache;
   private readonly evaluate: RepoEvaluator;
   private readonly byInputs: Lru<Evaluation>;
-  private readonly whole = new Lru<Evaluation>(4);
+  private readonly whole: Lru<Evaluation>;
   /** Namespace evaluations actually run (not memoised), for tests and metrics. */
   evaluations = 0;
 
@@ -100,7 +106,11 @@ export class CommitEvaluator {
     this.prefix = subdir ? `${subdir}/` : '';
     this.cache = options.cache ?? new EngineCache({ keepGenerations: 4 });
     this.evaluate = options.evaluate ?? evaluateRepo;
-    this.byInputs = new Lru(options.maxEvaluations ?? 256);
+    const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    const observe = (cache: string) =>
+      options.onCacheEvent && ((e: 'hit' | 'miss' | 'eviction') => options.onCacheEvent!(cache, e));
+    this.byInputs = new Lru(options.maxEvaluations ?? 256, maxBytes, observe('history-namespaces'));
+    this.whole = new Lru(4, maxBytes, observe('history-commits'));
   }
 
   /** Repository path of a config-root path. */

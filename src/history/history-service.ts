@@ -10,6 +10,7 @@ import {
   parseYamlBytes,
   valueAtPointer,
 } from '../engine/index.js';
+import { BoundedCache } from '../bounded-cache/index.js';
 import type { EngineCache, JsonObject, JsonValue, RepoEvaluator } from '../engine/index.js';
 import { InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import type { CommitInfo, GitRepository } from '../git/index.js';
@@ -44,6 +45,8 @@ export interface HistoryServiceOptions {
   evaluate?: RepoEvaluator;
   /** Most pair evaluations one query may run (default 1000); beyond it a page ends early with `next` set. */
   maxEvaluations?: number;
+  /** Told about hits, misses and evictions of the byte-bounded caches of old commits (for metrics). */
+  onCacheEvent?: (cache: string, event: 'hit' | 'miss' | 'eviction') => void;
 }
 
 /** Options of `history`. */
@@ -144,7 +147,8 @@ export class HistoryService implements AuditQueries {
   private readonly evaluate: RepoEvaluator | undefined;
   private readonly maxEvaluations: number;
   private evaluator: CommitEvaluator | null = null;
-  private readonly commits = new Map<string, Promise<CommitInfo>>();
+  private readonly commits: BoundedCache<Promise<CommitInfo>>;
+  private readonly onCacheEvent: HistoryServiceOptions['onCacheEvent'];
 
   constructor(options: HistoryServiceOptions) {
     this.index = options.index;
@@ -154,6 +158,13 @@ export class HistoryService implements AuditQueries {
     this.cache = options.cache;
     this.evaluate = options.evaluate;
     this.maxEvaluations = Math.max(2, options.maxEvaluations ?? 1000);
+    this.onCacheEvent = options.onCacheEvent;
+    // Commit messages come from the repository: bounded in bytes, not only in count.
+    this.commits = new BoundedCache({
+      maxEntries: 4096,
+      maxBytes: 8 * 1024 * 1024,
+      ...(options.onCacheEvent ? { onEvent: (e) => options.onCacheEvent!('commit-summaries', e) } : {}),
+    });
   }
 
   /** Extends the index to `head` (the sync service calls this after every fetch). */
@@ -174,6 +185,7 @@ export class HistoryService implements AuditQueries {
         subdir: this.subdir,
         ...(this.cache ? { cache: this.cache } : {}),
         ...(this.evaluate ? { evaluate: this.evaluate } : {}),
+        ...(this.onCacheEvent ? { onCacheEvent: this.onCacheEvent } : {}),
       });
     }
     return this.evaluator;
@@ -197,9 +209,11 @@ export class HistoryService implements AuditQueries {
     let info = this.commits.get(oid);
     if (!info) {
       info = repository.readCommit(oid);
-      this.commits.set(oid, info);
-      info.catch(() => this.commits.delete(oid));
-      if (this.commits.size > 4096) this.commits.delete(this.commits.keys().next().value as string);
+      this.commits.set(oid, info, 256);
+      info.then(
+        (c) => this.commits.resize(oid, 256 + c.message.length * 2 + c.author.name.length * 2),
+        () => this.commits.delete(oid),
+      );
     }
     return info.then((c) => ({
       commit: c.oid,

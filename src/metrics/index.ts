@@ -44,6 +44,8 @@ export interface ServerMetrics {
   readonly fleetBytes: Counter<'kind'>;
   /** Sets what brings the per-replica gauges up to date; it runs on every scrape. */
   setFleetCollector(collect: () => void): void;
+  /** Lookups and evictions of the bounded caches of old commits (`refs`, `history-commits`...), by event. */
+  readonly cacheEvents: Counter<'cache' | 'event'>;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -82,6 +84,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
     fetchFailures: new Counter({
       name: 'gitcfg_fetch_failures_total',
       help: 'Failed fetches from the remote',
+      registers,
+    }),
+    cacheEvents: new Counter({
+      name: 'gitcfg_cache_events_total',
+      help: 'Hits, misses and evictions of the byte-bounded caches of old commits, by cache',
+      labelNames: ['cache', 'event'],
       registers,
     }),
     webhookDeliveries: new Counter({

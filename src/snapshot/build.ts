@@ -1,5 +1,5 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
-import { createYielder, evaluateRepo } from '../engine/index.js';
+import { changedNamespaces, createYielder, evaluateRepo } from '../engine/index.js';
 import type {
   EngineCache,
   Evaluation,
@@ -8,6 +8,7 @@ import type {
   RepoEvaluator,
   RepoSource,
   SecretScopes,
+  TreeEntry,
 } from '../engine/index.js';
 import { renderDocument, renderDocumentLazyYaml } from './render.js';
 import type {
@@ -66,13 +67,22 @@ export async function buildSnapshot(input: {
   secretScopes?: SecretScopes;
 }): Promise<BuildResult> {
   const evaluate = input.evaluate ?? evaluateRepo;
+  // Only the namespaces whose files changed since `previous` was built from a tree (a one-file commit costs
+  // one namespace, not the whole repository); the rest of `previous` was valid and its inputs are unchanged.
+  const built = input.previous ? builtFrom.get(input.previous) : undefined;
+  const reach =
+    built && built.secretScopes === input.secretScopes
+      ? changedNamespaces(built.entries, input.source.entries)
+      : undefined;
   const evaluation = await evaluate(input.source, {
     ...(input.cache ? { cache: input.cache } : {}),
     ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
+    ...(reach ? { namespaces: reach } : {}),
   });
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
-  const data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());
+  let data = snapshotDataFromEvaluation(input.commit, evaluation, (input.now ?? (() => new Date()))());
+  if (reach) data = withUnchanged(data, input.previous!, new Set(reach));
   // Rendering thousands of configs is seconds of CPU on a cold start: give the event loop turns meanwhile.
   const steps = renderSnapshot(data, input.previous ?? null);
   const pause = createYielder();
@@ -81,7 +91,36 @@ export async function buildSnapshot(input: {
     await pause();
     step = steps.next();
   }
+  builtFrom.set(step.value, {
+    entries: input.source.entries,
+    ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
+  });
   return { ok: true, snapshot: step.value, evaluation };
+}
+
+/** The tree listing (and settings) each snapshot built in this process came from. */
+const builtFrom = new WeakMap<Snapshot, { entries: readonly TreeEntry[]; secretScopes?: SecretScopes }>();
+
+/** Adds to `data` (evaluated for `reach` only) the configs, schemas and versions of `previous` outside it. */
+function withUnchanged(data: SnapshotData, previous: Snapshot, reach: ReadonlySet<string>): SnapshotData {
+  const kept = (namespace: string) => !reach.has(namespace) && present.has(namespace);
+  const present = new Set(data.namespaces);
+  const configs: ConfigData[] = [];
+  for (const config of previous.configs.values()) {
+    if (!kept(config.namespace)) continue;
+    const { namespace, environment, value, inputKey, files } = config;
+    configs.push({ namespace, environment, value, inputKey, files });
+  }
+  const schemas: Record<string, JsonObject> = {};
+  for (const [namespace, schema] of previous.schemas) if (kept(namespace)) schemas[namespace] = schema.value;
+  const versions: Record<string, NamespaceVersions> = {};
+  for (const [namespace, v] of previous.versions) if (kept(namespace)) versions[namespace] = v;
+  return {
+    ...data,
+    configs: [...configs, ...data.configs],
+    schemas: { ...schemas, ...data.schemas },
+    versions: { ...versions, ...data.versions },
+  };
 }
 
 /** Versions of every namespace: current version, migration steps and older schemas (plain data). */
@@ -181,7 +220,9 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
     const old = previous?.schemas.get(namespace);
     schemas.set(
       namespace,
-      old && JSON.stringify(old.value) === JSON.stringify(schema) ? old : renderDocument(schema),
+      old && (old.value === schema || JSON.stringify(old.value) === JSON.stringify(schema))
+        ? old
+        : renderDocument(schema),
     );
   }
   return {
@@ -253,4 +294,15 @@ export function diffSnapshots(previous: Snapshot | null, next: Snapshot): Snapsh
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Estimated heap bytes of a snapshot (for byte-bounded caches): its rendered JSON bodies, about three times
+ * over for the parsed values and the bundles that share them.
+ */
+export function snapshotBytes(snapshot: Snapshot): number {
+  let bytes = 0;
+  for (const config of snapshot.configs.values()) bytes += config.json.body.byteLength * 3 + 512;
+  for (const schema of snapshot.schemas.values()) bytes += schema.json.body.byteLength * 3;
+  return bytes;
 }

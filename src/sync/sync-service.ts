@@ -16,7 +16,8 @@ import {
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
-import { buildSnapshot } from '../snapshot/index.js';
+import { BoundedCache, approximateBytes } from '../bounded-cache/index.js';
+import { buildSnapshot, snapshotBytes } from '../snapshot/index.js';
 import type { Snapshot, SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import type { RejectedCommitsFile } from './rejected-commits.js';
 import { subdirSource } from './subdir-source.js';
@@ -85,6 +86,8 @@ export interface SyncServiceOptions {
   now?: () => Date;
   /** Commits kept for `?ref=` reads (default 16). */
   refCacheSize?: number;
+  /** Estimated bytes of the snapshots kept for `?ref=` reads (default 64 MiB). */
+  refCacheBytes?: number;
   /** History index to extend to the branch head after every successful fetch (audit trail). */
   history?: { extend(head: string): Promise<unknown> };
   /** Secret scopes every commit is validated against (a reference outside them rejects the commit). */
@@ -95,6 +98,7 @@ export interface SyncServiceOptions {
 
 /** How many commits `awaitCommit` walks back from the served one looking for the asked commit. */
 const ANCESTRY_LIMIT = 2000;
+const DEFAULT_REF_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Runs syncs, keeps their status, and builds snapshots of older commits on demand. */
 export class SyncService {
@@ -114,8 +118,7 @@ export class SyncService {
   private persistence: SyncStatus['persistence'] = null;
   private total = 0;
   private readonly byOutcome: Record<string, number> = {};
-  private readonly refCache = new Map<string, Promise<Snapshot>>();
-  private readonly refCacheSize: number;
+  private readonly refCache: BoundedCache<Promise<Snapshot>>;
   private historyWork: Promise<unknown> = Promise.resolve();
   /** `${served}:${asked}` -> whether `asked` is `served` or an ancestor of it (both immutable). */
   private readonly ancestry = new Map<string, boolean>();
@@ -123,7 +126,11 @@ export class SyncService {
   constructor(private readonly options: SyncServiceOptions) {
     this.now = options.now ?? (() => new Date());
     this.subdir = (options.subdir ?? '').replace(/^\/+|\/+$/g, '');
-    this.refCacheSize = options.refCacheSize ?? 16;
+    this.refCache = new BoundedCache({
+      maxBytes: options.refCacheBytes ?? DEFAULT_REF_CACHE_BYTES,
+      maxEntries: options.refCacheSize ?? 16,
+      onEvent: (event) => options.metrics.cacheEvents.inc({ cache: 'refs', event }),
+    });
   }
 
   /** Loads the persisted snapshot (served at once, flagged stale). A damaged file is logged and ignored. */
@@ -346,26 +353,21 @@ export class SyncService {
     const current = this.options.store.current;
     if (current?.commit === commit) return current;
     const cached = this.refCache.get(commit);
-    if (cached) {
-      // Refresh recency.
-      this.refCache.delete(commit);
-      this.refCache.set(commit, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const building = this.build(repository, commit).then((result) => {
       if (!result.ok) throw new InvalidConfigError(result.issues, `commit ${commit}`);
       return result.snapshot;
     });
-    this.refCache.set(commit, building);
-    // Transient failures (git errors) are not cached; invalid commits are (they stay invalid).
-    building.catch((error: unknown) => {
-      if (!(error instanceof InvalidConfigError)) this.refCache.delete(commit);
-    });
-    while (this.refCache.size > this.refCacheSize) {
-      const oldest = this.refCache.keys().next().value;
-      if (oldest === undefined) break;
-      this.refCache.delete(oldest);
-    }
+    // Counted at the size of the served snapshot until its own size is known.
+    this.refCache.set(commit, building, current ? snapshotBytes(current) : 0);
+    building.then(
+      (snapshot) => this.refCache.resize(commit, snapshotBytes(snapshot)),
+      // Transient failures (git errors) are not cached; invalid commits are (they stay invalid).
+      (error: unknown) => {
+        if (error instanceof InvalidConfigError) this.refCache.resize(commit, approximateBytes(error.issues));
+        else this.refCache.delete(commit);
+      },
+    );
     return building;
   }
 

@@ -1,0 +1,26 @@
+/** Reads of many old objects replace the object cache once its byte budget is spent, and stay correct. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { after, it } from 'node:test';
+import { ObjectStore } from '../../src/git/index.js';
+import { cleanupTempDirs, commitFiles, createTempRepo, run } from '../helpers/git-repo.js';
+
+after(cleanupTempDirs);
+
+it('replaces the object cache after its read budget, and reads stay correct', async () => {
+  const dir = await createTempRepo({ files: { 'a.yaml': 'v: 0\n' } });
+  const commits: string[] = [];
+  for (let i = 1; i <= 6; i++)
+    commits.push(await commitFiles(dir, { 'a.yaml': `v: ${i}\n${'x'.repeat(1000)}\n` }));
+  await run(dir, 'gc', '--quiet');
+  const store = new ObjectStore({ fs, gitdir: `${dir}/.git`, cacheBudgetBytes: 2500 });
+  const first = store.cache;
+  for (const [i, commit] of commits.entries()) {
+    const source = await store.source(commit);
+    const entry = source.entries.find((e) => e.path === 'a.yaml')!;
+    const text = new TextDecoder().decode(await source.readBlob(entry.oid, entry.path));
+    assert.ok(text.startsWith(`v: ${i + 1}\n`));
+  }
+  assert.ok(store.budgetReplacements >= 2, `replaced ${store.budgetReplacements} times`);
+  assert.notEqual(store.cache, first);
+});

@@ -1,0 +1,89 @@
+/** A commit re-evaluates only the namespaces its files reach; the snapshot equals a full build. */
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { changedNamespaces, evaluateRepo, memorySource } from '../../src/engine/index.js';
+import type { RepoEvaluator } from '../../src/engine/index.js';
+import { buildSnapshot, snapshotToData } from '../../src/snapshot/index.js';
+import type { Snapshot } from '../../src/snapshot/index.js';
+import { CONFIG_FILES } from '../server/server-fixture.js';
+
+const entries = (files: Record<string, string>) => memorySource(files).entries;
+
+describe('changedNamespaces', () => {
+  const reach = (change: Record<string, string | null>) => {
+    const next: Record<string, string> = { ...CONFIG_FILES };
+    for (const [path, text] of Object.entries(change)) {
+      if (text === null) delete next[path];
+      else next[path] = text;
+    }
+    return changedNamespaces(entries(CONFIG_FILES), entries(next));
+  };
+
+  it('maps each kind of file to its namespace, and the manifest to everything', () => {
+    assert.deepEqual(reach({}), []);
+    assert.deepEqual(reach({ 'defaults/db.yaml': 'host: other\n' }), ['db']);
+    assert.deepEqual(reach({ 'environments/staging/app.yaml': 'greeting: x\n' }), ['app']);
+    assert.deepEqual(reach({ 'environments/production/db.yaml': 'host: p\n' }), ['db']);
+    assert.deepEqual(reach({ 'schemas/app.schema.json': '{}' }), ['app']);
+    assert.deepEqual(reach({ 'schemas/app.v1.schema.json': '{}' }), ['app']);
+    assert.deepEqual(reach({ 'migrations/db/2.yaml': 'x: 1\n' }), ['db']);
+    assert.deepEqual(reach({ 'defaults/db.yaml': null, 'schemas/db.schema.json': null }), ['db']);
+    assert.deepEqual(reach({ 'defaults/app.yaml': 'a: 1\n', 'defaults/db.yaml': 'b: 2\n' }), ['app', 'db']);
+    assert.deepEqual(reach({ 'README.md': 'docs' }), []);
+    assert.equal(reach({ 'gitcfg.yaml': `${CONFIG_FILES['gitcfg.yaml']}# edited\n` }), undefined);
+  });
+});
+
+describe('buildSnapshot after a previous build', () => {
+  /** An evaluator that records which namespaces each evaluation was asked for. */
+  function recording(): { evaluate: RepoEvaluator; asked: (readonly string[] | 'all')[] } {
+    const asked: (readonly string[] | 'all')[] = [];
+    return {
+      asked,
+      evaluate: (source, options) => {
+        asked.push(options?.namespaces ?? 'all');
+        return evaluateRepo(source, options);
+      },
+    };
+  }
+
+  async function build(files: Record<string, string>, previous: Snapshot | null, evaluate?: RepoEvaluator) {
+    const result = await buildSnapshot({
+      commit: 'c'.repeat(40),
+      source: memorySource(files),
+      previous,
+      now: () => new Date(0),
+      ...(evaluate ? { evaluate } : {}),
+    });
+    if (!result.ok) return result.issues;
+    return result.snapshot;
+  }
+
+  it('evaluates only the changed namespace and serves what a full build serves', async () => {
+    const { evaluate, asked } = recording();
+    const first = (await build(CONFIG_FILES, null, evaluate)) as Snapshot;
+    const files: Record<string, string> = { ...CONFIG_FILES, 'defaults/db.yaml': 'host: db.other\n' };
+    const next = (await build(files, first, evaluate)) as Snapshot;
+    assert.deepEqual(asked, ['all', ['db']]);
+    const full = (await build(files, null)) as Snapshot;
+    const sorted = (s: Snapshot) => {
+      const data = snapshotToData(s);
+      return { ...data, configs: [...data.configs].sort((a, b) => (a.inputKey < b.inputKey ? -1 : 1)) };
+    };
+    assert.deepEqual(sorted(next), sorted(full));
+    assert.equal(next.bundles.get('staging')?.json.etag, full.bundles.get('staging')?.json.etag);
+    assert.equal(next.configs.get('app/staging'), first.configs.get('app/staging'), 'reused as is');
+
+    // A manifest change reaches everything; an invalid change in one namespace still fails the commit.
+    await build({ ...files, 'gitcfg.yaml': `${files['gitcfg.yaml']}# edited\n` }, next, evaluate);
+    assert.equal(asked.at(-1), 'all');
+    const broken = await build({ ...files, 'defaults/app.yaml': 'greeting: 5\n' }, next, evaluate);
+    assert.deepEqual(asked.at(-1), ['app']);
+    assert.ok(Array.isArray(broken) && broken.some((i) => i.namespace === 'app'));
+    // A removed namespace disappears from the snapshot.
+    const { 'defaults/db.yaml': _d, 'schemas/db.schema.json': _s, ...withoutDb } = files;
+    const gone = (await build(withoutDb, next, evaluate)) as Snapshot;
+    assert.deepEqual(gone.namespaces, ['app']);
+    assert.deepEqual([...gone.configs.keys()].sort(), ['app/production', 'app/staging']);
+  });
+});
