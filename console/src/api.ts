@@ -185,7 +185,7 @@ export interface RepoDescription {
     description?: string;
     schemaVersion: number;
     flags: boolean;
-    environments: { name: string; files: string[] }[];
+    environments: { name: string; files: string[]; overrides?: number }[];
   }[];
 }
 
@@ -212,6 +212,18 @@ export interface Status {
   lastSync: { at: string; reason: string; outcome: string; durationMs: number } | null;
   rejected: { commit: string; at: string; issues: Issue[]; messages: string[] } | null;
   pins?: { env: string; commit: string; at?: string; by?: string }[];
+  webhooks?: { recent: WebhookDelivery[] };
+}
+
+/** One webhook delivery as the server recorded it (newest first in `Status.webhooks.recent`). */
+export interface WebhookDelivery {
+  provider: string;
+  outcome: string;
+  status: number;
+  at: string;
+  deliveryId?: string;
+  event?: string;
+  refs?: string[];
 }
 
 export interface Change {

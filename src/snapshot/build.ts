@@ -1,5 +1,5 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
-import { changedNamespaces, createYielder, evaluateRepo } from '../engine/index.js';
+import { changedNamespaces, createYielder, evaluateRepo, valueAtPointer } from '../engine/index.js';
 import type {
   EngineCache,
   Evaluation,
@@ -7,6 +7,7 @@ import type {
   JsonObject,
   RepoEvaluator,
   RepoSource,
+  ResolvedConfig,
   SecretScopes,
   TreeEntry,
 } from '../engine/index.js';
@@ -28,6 +29,8 @@ export interface ConfigData {
   value: JsonObject;
   inputKey: string;
   files: readonly string[];
+  /** Values the environment's own override file sets (absent in files written before it was counted). */
+  overrides?: number;
 }
 
 /** Plain data of a snapshot (no rendered bodies). */
@@ -101,6 +104,24 @@ export async function buildSnapshot(input: {
 /** The tree listing (and settings) each snapshot built in this process came from. */
 const builtFrom = new WeakMap<Snapshot, { entries: readonly TreeEntry[]; secretScopes?: SecretScopes }>();
 
+/** `{ [key]: value }`, or nothing when the value is absent (optional properties stay absent). */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** How many values (leaves, and empty objects or arrays) the environment's own override file sets. */
+function countOverrides(config: ResolvedConfig): number {
+  const own = `environments/${config.environment}/${config.namespace}.yaml`;
+  let count = 0;
+  for (const [pointer, origin] of config.origins) {
+    if (origin.file !== own || pointer === '') continue;
+    const value = valueAtPointer(config.value, pointer);
+    const container = typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+    if (!container) count++;
+  }
+  return count;
+}
+
 /** Adds to `data` (evaluated for `reach` only) the configs, schemas and versions of `previous` outside it. */
 function withUnchanged(data: SnapshotData, previous: Snapshot, reach: ReadonlySet<string>): SnapshotData {
   const kept = (namespace: string) => !reach.has(namespace) && present.has(namespace);
@@ -108,8 +129,8 @@ function withUnchanged(data: SnapshotData, previous: Snapshot, reach: ReadonlySe
   const configs: ConfigData[] = [];
   for (const config of previous.configs.values()) {
     if (!kept(config.namespace)) continue;
-    const { namespace, environment, value, inputKey, files } = config;
-    configs.push({ namespace, environment, value, inputKey, files });
+    const { namespace, environment, value, inputKey, files, overrides } = config;
+    configs.push({ namespace, environment, value, inputKey, files, ...optional('overrides', overrides) });
   }
   const schemas: Record<string, JsonObject> = {};
   for (const [namespace, schema] of previous.schemas) if (kept(namespace)) schemas[namespace] = schema.value;
@@ -150,6 +171,7 @@ export function snapshotDataFromEvaluation(
       value: config.value,
       inputKey: config.inputKey,
       files: config.files,
+      overrides: countOverrides(config),
     });
   }
   return {
@@ -190,6 +212,7 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
       environment: config.environment,
       inputKey: config.inputKey,
       files: [...config.files],
+      ...optional('overrides', config.overrides),
       ...renderDocument(config.value),
     });
   }
@@ -270,6 +293,7 @@ export function snapshotToData(snapshot: Snapshot): SnapshotData {
       value: c.value,
       inputKey: c.inputKey,
       files: c.files,
+      ...optional('overrides', c.overrides),
     })),
     schemas: Object.fromEntries([...snapshot.schemas].map(([ns, doc]) => [ns, doc.value])),
     versions: Object.fromEntries(snapshot.versions),

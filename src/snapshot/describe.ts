@@ -17,8 +17,11 @@ export interface NamespaceDescription {
   schemaVersion: number;
   /** Whether the manifest marks it as feature flags. */
   flags: boolean;
-  /** Environments the caller may read it in, each with its layer files (lowest precedence first). */
-  environments: { name: string; files: string[] }[];
+  /**
+   * Environments the caller may read it in, each with its layer files (lowest precedence first) and how many
+   * values its own override file sets (0 without one; absent when the snapshot predates the count).
+   */
+  environments: { name: string; files: string[]; overrides?: number }[];
 }
 
 /** The repository at one commit, as far as a caller may read it. */
@@ -44,7 +47,14 @@ export function describeRepository(
   for (const name of snapshot.namespaces) {
     const environments = snapshot.environments
       .filter((env) => canRead(name, env))
-      .map((env) => ({ name: env, files: [...(snapshot.configs.get(`${name}/${env}`)?.files ?? [])] }));
+      .map((env) => {
+        const config = snapshot.configs.get(`${name}/${env}`);
+        return {
+          name: env,
+          files: [...(config?.files ?? [])],
+          ...(config?.overrides !== undefined ? { overrides: config.overrides } : {}),
+        };
+      });
     if (environments.length === 0) continue;
     for (const env of environments) visibleEnvs.add(env.name);
     const schema = snapshot.schemas.get(name)?.value ?? {};

@@ -23,6 +23,8 @@ export interface RenderedConfig extends RenderedDocument {
   readonly inputKey: string;
   /** Layer files, lowest precedence first. */
   readonly files: readonly string[];
+  /** Values the environment's own override file sets (absent for snapshots persisted before it was counted). */
+  readonly overrides?: number;
 }
 
 /** Every namespace of one environment in one document: `{ <namespace>: <config> }`. */

@@ -274,6 +274,24 @@ export class DeliveryLog {
   }
 }
 
+/** One delivery as operators see it (`/v1/status`, the console's overview). */
+export interface RecentDelivery {
+  provider: WebhookProvider;
+  /** What the server did with it (`accepted`, `duplicate`, `ignored`, `unauthorized`...). */
+  outcome: string;
+  status: number;
+  at: string;
+  /** Only from a delivery whose signature checked: an unsigned request's fields are nobody's word. */
+  deliveryId?: string;
+  event?: string;
+  refs?: string[];
+}
+
+/** How many deliveries `/v1/status` lists, newest first. */
+const RECENT_DELIVERIES = 20;
+/** Longest delivery id or event name kept (they are the sender's strings). */
+const MAX_FIELD_LENGTH = 100;
+
 /** Webhook secrets per provider; a provider without one has its endpoint disabled. */
 export type WebhookSecrets = Partial<Record<WebhookProvider, string>>;
 
@@ -321,9 +339,31 @@ export interface WebhookReceiverOptions {
 export class WebhookReceiver {
   readonly bodyLimit: number;
   private readonly deliveries: DeliveryLog;
+  private readonly recent: RecentDelivery[] = [];
   constructor(private readonly options: WebhookReceiverOptions) {
     this.bodyLimit = options.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
     this.deliveries = new DeliveryLog(options.deliveryLogSize ?? 1000);
+  }
+
+  /** Records what became of a delivery (after the caller's own checks, e.g. a fleet-wide duplicate). */
+  record(provider: WebhookProvider, decision: WebhookDecision, at: Date): void {
+    const event = decision.event;
+    const clip = (text: string) => text.slice(0, MAX_FIELD_LENGTH);
+    this.recent.unshift({
+      provider,
+      outcome: decision.outcome,
+      status: decision.status,
+      at: at.toISOString(),
+      ...(event?.deliveryId !== undefined ? { deliveryId: clip(event.deliveryId) } : {}),
+      ...(event ? { event: clip(event.eventName) } : {}),
+      ...(event && event.kind === 'push' ? { refs: event.refs.slice(0, 5).map(clip) } : {}),
+    });
+    if (this.recent.length > RECENT_DELIVERIES) this.recent.pop();
+  }
+
+  /** The last deliveries, newest first. */
+  recentDeliveries(): RecentDelivery[] {
+    return this.recent.map((d) => ({ ...d }));
   }
 
   /** Whether a provider's endpoint is enabled (has a secret). */

@@ -39,6 +39,8 @@ describe('web console in Chromium', () => {
 
   async function page(width = 1280): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 900 } });
+    // Waits, not limits: every check round-trips through the full engine, slow on a loaded 2-core CI machine.
+    context.setDefaultTimeout(90_000);
     contexts.push(context);
     const p = await context.newPage();
     // Any script error or CSP refusal fails the test that caused it.
@@ -208,6 +210,9 @@ describe('web console in Chromium', () => {
       'served commit on the overview',
       async () => (await p.getByTestId('served-commit').innerText()) === pushed.slice(0, 8),
     );
+    // The delivery that brought it is listed, with what the server did with it.
+    const delivery = p.getByTestId('webhook-deliveries').locator('li').first();
+    assert.match(await delivery.innerText(), /github push accepted refs\/heads\/main/);
   });
 
   it('a lost connection shows a banner, and the page recovers when the server answers again', async () => {

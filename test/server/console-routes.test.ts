@@ -112,7 +112,7 @@ describe('console routes and discovery', () => {
       namespaces: {
         name: string;
         schemaVersion: number;
-        environments: { name: string; files: string[] }[];
+        environments: { name: string; files: string[]; overrides?: number }[];
       }[];
     };
     assert.deepEqual(
@@ -127,6 +127,14 @@ describe('console routes and discovery', () => {
       'environments/production/app.yaml',
       'environments/staging/app.yaml',
     ]);
+    // Values each environment's own file sets: `retry.max` in production (not `retry` itself), `greeting` in staging.
+    assert.deepEqual(
+      app.environments.map((e) => [e.name, e.overrides]),
+      [
+        ['production', 1],
+        ['staging', 1],
+      ],
+    );
     const db = (await (
       await fetch(`${server.base}/v1/namespaces`, { headers: bearer('dbReader') })
     ).json()) as {

@@ -139,6 +139,35 @@ describe('WebhookReceiver', () => {
     assert.equal(r.receive('github', signed(big), big).status, 413);
   });
 
+  it('keeps the last 20 deliveries, newest first, with the sender fields only of signed ones', () => {
+    const r = receiver();
+    const push = githubExample('push');
+    push.ref = 'refs/heads/main';
+    const raw = body(push);
+    const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n));
+    const accepted = r.receive('github', signed(raw, { 'x-github-delivery': 'd-1' }), raw);
+    r.record('github', accepted, at(1));
+    const forged = r.receive('github', { 'x-github-event': 'push', 'x-github-delivery': 'forged' }, raw);
+    r.record('github', forged, at(2));
+    assert.deepEqual(r.recentDeliveries(), [
+      { provider: 'github', outcome: 'unauthorized', status: 401, at: at(2).toISOString() },
+      {
+        provider: 'github',
+        outcome: 'accepted',
+        status: 202,
+        at: at(1).toISOString(),
+        deliveryId: 'd-1',
+        event: 'push',
+        refs: ['refs/heads/main'],
+      },
+    ]);
+    for (let n = 3; n <= 30; n++) r.record('github', forged, at(n));
+    const recent = r.recentDeliveries();
+    assert.equal(recent.length, 20);
+    assert.equal(recent[0]!.at, at(30).toISOString());
+    assert.equal(recent[19]!.at, at(11).toISOString());
+  });
+
   it('reads form-encoded deliveries (the payload field), verified on the bytes as sent', () => {
     const push: Record<string, unknown> = { ...githubExample('push'), ref: 'refs/heads/main' };
     const raw = Buffer.from(new URLSearchParams({ payload: JSON.stringify(push) }).toString());

@@ -100,7 +100,7 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
   const dirty = mode === 'form' ? edits.size > 0 : yamlText !== null && yamlText !== (file?.text ?? '');
 
   /** Sends the change: a dry run, or the commit. */
-  const send = async (dryRun: boolean, target: LayerFile): Promise<EditResult> => {
+  const send = async (dryRun: boolean, target: LayerFile, signal?: AbortSignal): Promise<EditResult> => {
     const headers: Record<string, string> = target.etag
       ? { 'If-Match': target.etag }
       : { 'If-None-Match': '*' };
@@ -111,10 +111,12 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
         ? await request<EditResult>('PATCH', url, {
             body: JSON.stringify(mergePatch(edits)),
             headers: { ...headers, 'Content-Type': 'application/merge-patch+json' },
+            ...(signal ? { signal } : {}),
           })
         : await request<EditResult>('PUT', url, {
             body: yamlText ?? '',
             headers: { ...headers, 'Content-Type': 'application/yaml' },
+            ...(signal ? { signal } : {}),
           });
     return res.body;
   };
@@ -129,8 +131,11 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
     setOutcome({ kind: 'checking' });
     clearTimeout(timer.current);
     let live = true;
+    // A check the next keystroke supersedes is cancelled: it would hold one of the browser's few connections
+    // to the server and make the server validate a text nobody will save.
+    const superseded = new AbortController();
     timer.current = window.setTimeout(() => {
-      send(true, file).then(
+      send(true, file, superseded.signal).then(
         (result) => live && setOutcome({ kind: 'ok', result }),
         (error: unknown) => {
           if (!live) return;
@@ -141,6 +146,7 @@ export function Edit({ args, query }: { args: string[]; query: URLSearchParams }
     }, 350);
     return () => {
       live = false;
+      superseded.abort();
     };
   }, [edits, yamlText, file, mode, conflict]);
 

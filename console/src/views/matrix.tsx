@@ -71,9 +71,7 @@ export function Matrix({ query }: { query: URLSearchParams }) {
                         {state}
                       </a>
                       <div class="small muted">
-                        {pair.files.some((f) => f.startsWith(`environments/${e.name}/`))
-                          ? 'own overrides'
-                          : 'inherits'}
+                        {overridesText(pair, e.name)}
                         {own > 1 ? `, ${own} override layers` : ''}
                       </div>
                     </td>
@@ -87,4 +85,12 @@ export function Matrix({ query }: { query: URLSearchParams }) {
       {rows.length === 0 && <p>No namespace matches “{filter}”.</p>}
     </>
   );
+}
+
+/** `3 keys overridden` (by this environment's own file), or `inherits` when it has none. */
+function overridesText(pair: { files: string[]; overrides?: number }, env: string): string {
+  const ownFile = pair.files.some((f) => f.startsWith(`environments/${env}/`));
+  if (!ownFile) return 'inherits';
+  if (pair.overrides === undefined) return 'own overrides';
+  return `${pair.overrides} ${pair.overrides === 1 ? 'key' : 'keys'} overridden`;
 }

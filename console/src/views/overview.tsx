@@ -75,6 +75,31 @@ export function Overview() {
             <p class="muted">No environment is pinned: every environment serves the branch.</p>
           )}
         </Card>
+        <Card title="Webhook deliveries">
+          {s.webhooks && s.webhooks.recent.length > 0 ? (
+            <ul data-testid="webhook-deliveries">
+              {s.webhooks.recent.slice(0, 8).map((d, i) => (
+                <li key={`${d.at}-${i}`}>
+                  {when(d.at)} <strong>{d.provider}</strong> {d.event ?? 'delivery'}{' '}
+                  <span class={d.outcome === 'accepted' || d.outcome === 'ping' ? 'ok' : 'muted'}>
+                    {d.outcome}
+                  </span>
+                  {d.refs && d.refs.length > 0 && (
+                    <>
+                      {' '}
+                      <code>{d.refs.join(', ')}</code>
+                    </>
+                  )}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p class="muted">
+              No webhook delivery since the server started: it polls the remote, or the git host has not sent
+              one yet.
+            </p>
+          )}
+        </Card>
         <Card title="Namespaces">
           <ul class="ns-list">
             {r.namespaces.map((n) => (

@@ -99,6 +99,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
           ...sync.status(),
           ready: store.current !== null,
           watchers: hub.size,
+          webhooks: { recent: webhooks.recentDeliveries() },
           ...pins,
           ...fleet,
         });
@@ -248,6 +249,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
           }
         }
         metrics.webhookDeliveries.inc({ provider, outcome: decision.outcome });
+        webhooks.record(p, decision, new Date());
         // Never log headers or bodies here: they carry signatures and tokens.
         logger.info(
           {
