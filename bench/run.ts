@@ -1,12 +1,13 @@
 /**
- * The benchmark suite: read throughput, sync latency, pre-commit hook, memory and history, watch fan-out. Every
+ * The benchmark suite: read throughput, sync latency, pre-commit hook, memory and history, watch fan-out,
+ * replicas (fleet convergence, reads through a proxy, Redis traffic). Every
  * figure is compared with a baseline measured in the same run. Writes `bench/results/<date>.json` and
  * `bench/results/<date>.md` (the table of docs/performance.md); `--update-docs` also replaces that table in
  * docs/performance.md.
  *
  *   npm run bench                      full run (1k and 10k repositories, longer load runs)
  *   npm run bench -- --quick           under 3 minutes (1k only, short runs)
- *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout; sync includes memory + history)
+ *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout, fleet; sync includes memory + history)
  *   npm run bench -- --render bench/results/<date>.json [--update-docs]   re-render a stored run
  */
 import { execFileSync } from 'node:child_process';
@@ -19,12 +20,13 @@ import { renderMarkdown, updatePerformanceDoc } from './lib/report.js';
 import type { BenchReport } from './lib/report.js';
 import type { SectionResult } from './lib/result.js';
 import { benchFanout } from './suite/fanout.js';
+import { benchFleet } from './suite/fleet.js';
 import { benchHook } from './suite/hook.js';
 import { benchRead } from './suite/read.js';
 import { benchSync } from './suite/sync.js';
 import type { SyncSize } from './suite/sync.js';
 
-const SECTIONS = ['read', 'sync', 'hook', 'fanout'] as const;
+const SECTIONS = ['read', 'sync', 'hook', 'fanout', 'fleet'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -108,6 +110,7 @@ async function runSuite(): Promise<void> {
   );
   await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
   await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
+  await section('fleet', () => benchFleet({ pushes: 20, duration: quick ? 3 : 6, log }));
 
   const finished = new Date();
   const report: BenchReport = {

@@ -199,6 +199,28 @@ export function buildProgram(io: CommandIo, setExitCode: (code: number) => void)
         'mirror every branch and tag too, so ?ref= and Spring labels can name them (default: only --branch)',
       ),
     )
+    .addOption(
+      new Option(
+        '--redis <url>',
+        'run as one replica of a fleet sharing redis://host:port/db (or rediss://); env GITCFG_REDIS_URL, password GITCFG_REDIS_PASSWORD[_FILE]',
+      ),
+    )
+    .addOption(new Option('--replica-id <id>', "this replica's name in the fleet (default <hostname>-<pid>)"))
+    .addOption(
+      new Option(
+        '--redis-fallback-poll <cron>',
+        'poll schedule while redis is unreachable (default */10 * * * * *: every 10 s)',
+      ),
+    )
+    .addOption(
+      new Option('--fleet-max-lag <seconds>', 'lag behind the fleet /readyz?fleet=1 accepts (default 30)'),
+    )
+    .addOption(
+      new Option(
+        '--min-commit-wait-ms <ms>',
+        'how long a read with Gitcfg-Min-Commit waits for that commit before 503 (default 5000)',
+      ),
+    )
     .addHelpText(
       'after',
       '\nEvery flag also reads GITCFG_<FLAG> (e.g. GITCFG_PORT); webhook secrets and git credentials\ncome only from the environment: see docs/server.md.',

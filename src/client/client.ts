@@ -142,6 +142,8 @@ class ConfigClient {
   /** Order in which commits were first seen; a commit seen earlier than another is never delivered after it. */
   readonly #commitOrder = new Map<string, number>();
   #nextOrder = 0;
+  /** Newest commit seen: sent as `Gitcfg-Min-Commit`, so another replica never answers with an older one. */
+  #newestCommit?: string;
 
   constructor(options: ClientOptions) {
     if (!options || typeof options.url !== 'string')
@@ -547,6 +549,7 @@ class ConfigClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.#authorization) headers.authorization = this.#authorization;
       if (etag) headers['if-none-match'] = etag;
+      if (this.#newestCommit) headers['gitcfg-min-commit'] = this.#newestCommit;
       const response = await this.#fetch(`${this.#base}${path}`, { headers, signal: controller.signal });
       const body = await response.text();
       this.#noteRetryAfter(response.status, response.headers.get('retry-after'));
@@ -639,6 +642,7 @@ class ConfigClient {
     if (order === undefined) {
       order = this.#nextOrder++;
       this.#commitOrder.set(commit, order);
+      if (/^[0-9a-f]{40}$/.test(commit)) this.#newestCommit = commit;
       // Bounded memory for long-lived services: forget the oldest commits (a Map iterates in insertion order).
       if (this.#commitOrder.size > MAX_REMEMBERED_COMMITS) {
         this.#commitOrder.delete(this.#commitOrder.keys().next().value as string);

@@ -1,5 +1,6 @@
 /** `gitcfg serve`: the sync server (mirror or local repository -> validated snapshots -> HTTP API). */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { claimDataDir, describeIdentity } from '../data-dir/index.js';
@@ -11,7 +12,9 @@ import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
 import { createLogger } from '../log/index.js';
 import type { Logger } from '../log/index.js';
-import { createMetrics } from '../metrics/index.js';
+import { createMetrics, enableFleetMetrics } from '../metrics/index.js';
+import { LocalFleet, RedisFleet, parseRedisEndpoint } from '../cluster/index.js';
+import type { Fleet } from '../cluster/index.js';
 import { buildApp, listen, loadConsoleAssets } from '../server/index.js';
 import { findPackageRoot } from './package-root.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
@@ -89,6 +92,16 @@ export interface ServeOptions {
   uiDir?: string;
   /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
   springPrefix?: string;
+  /** `--redis`: `redis://host:port/db` or `rediss://` (env `GITCFG_REDIS_URL`): run as one replica of a fleet. */
+  redis?: string;
+  /** `--replica-id` (env `GITCFG_REPLICA_ID`, default `<hostname>-<pid>`): this replica's name in the fleet. */
+  replicaId?: string;
+  /** `--redis-fallback-poll` (env `GITCFG_REDIS_FALLBACK_POLL`, default every 10 s): poll while Redis is away. */
+  redisFallbackPoll?: string;
+  /** `--fleet-max-lag` seconds behind the fleet `/readyz?fleet=1` accepts (env `GITCFG_FLEET_MAX_LAG`, default 30). */
+  fleetMaxLag?: number | string;
+  /** `--min-commit-wait-ms`: bound of a `Gitcfg-Min-Commit` wait (env `GITCFG_MIN_COMMIT_WAIT_MS`, default 5000). */
+  minCommitWaitMs?: number | string;
 }
 
 /** The abuse limits of `serve` from its options and environment. */
@@ -124,6 +137,8 @@ export interface ServeHandle {
 }
 
 const DEFAULT_POLL = '* * * * *';
+/** Polling while the fleet's Redis is unreachable (node-cron with seconds). */
+const DEFAULT_FALLBACK_POLL = '*/10 * * * * *';
 
 /**
  * Starts the sync server and resolves once it listens; the first sync runs in the background (`/readyz` turns
@@ -177,11 +192,33 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   if (claim === 'adopted' || claim === 'reset') {
     logger.warn({ dataDir, identity }, `data dir ${claim} for ${describeIdentity(identity)}`);
   }
-  const pins = new PinStore(dataDir);
+  const metrics = createMetrics();
+  const redisUrl = opts.redis ?? env.GITCFG_REDIS_URL;
+  const replicaId = (opts.replicaId ?? env.GITCFG_REPLICA_ID ?? `${hostname()}-${process.pid}`).trim();
+  if (!/^[\w.:-]{1,128}$/.test(replicaId)) throw new UsageError(`invalid replica id: ${replicaId}`);
+  const fallbackPoll = (
+    opts.redisFallbackPoll ??
+    env.GITCFG_REDIS_FALLBACK_POLL ??
+    DEFAULT_FALLBACK_POLL
+  ).trim();
+  assertPollSchedule(fallbackPoll);
+  const fleet: Fleet = redisUrl
+    ? new RedisFleet({
+        endpoint: parseRedisEndpoint(redisUrl, env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8')),
+        replicaId,
+        identity,
+        logger,
+        metrics,
+        ...(env.GITCFG_REDIS_HEARTBEAT_MS
+          ? { heartbeatMs: positiveInt('heartbeat', env.GITCFG_REDIS_HEARTBEAT_MS)! }
+          : {}),
+      })
+    : new LocalFleet(replicaId);
+  if (redisUrl) enableFleetMetrics(metrics);
+  const pins = new PinStore(dataDir, undefined, redisUrl ? fleet : undefined);
   await pins.load();
   const secrets = webhookSecretsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8'));
 
-  const metrics = createMetrics();
   const store = new SnapshotStore();
   const cache = new EngineCache();
   const rejections = new RejectedCommitsFile(dataDir, {
@@ -228,6 +265,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     logger,
     metrics,
     ...(secretScopes ? { secretScopes } : {}),
+    fleet,
   });
   const edits = new EditService({
     target: origin.writeTarget,
@@ -268,14 +306,70 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         ? null
         : (opts.springPrefix ?? env.GITCFG_SPRING_PREFIX),
     writes: { access, edits, pins, secrets: secretResolver },
+    ...(redisUrl ? { fleet } : {}),
+    fleetMaxLagSeconds: positiveInt('fleet max lag', opts.fleetMaxLag ?? env.GITCFG_FLEET_MAX_LAG) ?? 30,
+    minCommitWaitMs:
+      positiveInt('min-commit wait', opts.minCommitWaitMs ?? env.GITCFG_MIN_COMMIT_WAIT_MS) ?? 5000,
   });
   const running = await listen(serverApp, { port, host });
-  if (poll !== 'off') sync.startPolling(poll, opts.pollJitterMs ?? 5000);
+  const jitterMs = opts.pollJitterMs ?? 5000;
+  if (poll !== 'off') sync.startPolling(poll, jitterMs);
+  await fleet.start(
+    {
+      state: () => {
+        const status = sync.status();
+        return {
+          served: store.current?.commit ?? null,
+          rejected: status.rejected?.commit ?? null,
+          branchHead: status.branchHead,
+          fetchedAt: status.lastFetch?.ok ? Date.parse(status.lastFetch.at) : null,
+        };
+      },
+      localPins: () => pins.list(),
+    },
+    {
+      onCommit: (commit) => {
+        if (commit === null) {
+          void sync.trigger('fleet');
+          return;
+        }
+        // Usually the hint of the webhook already started a fetch that sees this commit: check after it.
+        const covered = () => store.current?.commit === commit || sync.status().branchHead === commit;
+        void sync.settled().then(() => {
+          if (!covered()) void sync.trigger('fleet');
+        });
+      },
+      onPins: (shared) => {
+        pins.replace(shared).then(
+          (changed) => {
+            if (changed.length > 0) logger.info({ envs: changed }, 'pins changed in the fleet');
+          },
+          (error: unknown) => logger.error({ error: String(error) }, 'could not save the fleet pins locally'),
+        );
+      },
+      onConnection: (connected) => {
+        // Redis away: announcements cannot arrive, so poll (fast) until it returns; then back to the schedule.
+        if (!connected) sync.startPolling(fallbackPoll, Math.min(jitterMs, 1000));
+        else if (poll !== 'off') sync.startPolling(poll, jitterMs);
+        else void sync.stopPolling();
+        if (connected) void sync.trigger('fleet-rejoin');
+      },
+    },
+  );
   void sync.trigger('startup');
 
   const enabled = Object.keys(secrets);
   logger.info(
-    { url: running.url, repository: origin.description, branch, subdir, dataDir, poll, webhooks: enabled },
+    {
+      url: running.url,
+      repository: origin.description,
+      branch,
+      subdir,
+      dataDir,
+      poll,
+      webhooks: enabled,
+      ...(redisUrl ? { replica: replicaId, fleet: fleet.status().redis } : {}),
+    },
     'gitcfg server listening',
   );
   logger.info(
@@ -321,6 +415,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         process.off('SIGINT', onSignal);
       }
       await running.close();
+      await fleet.close();
       await sync.close();
       await pool.close();
       logger.info('gitcfg server stopped');

@@ -16,4 +16,4 @@ export { checkName, isNamespaceFile, layerFile } from './repo-paths.js';
 export { WriteLock, localWriteTarget, mirrorWriteTarget } from './write-target.js';
 export type { WriteTarget } from './write-target.js';
 export { PinStore, PinsFileError } from './pin-store.js';
-export type { Pin } from './pin-store.js';
+export type { Pin, PinReplication } from './pin-store.js';

@@ -28,7 +28,16 @@ export class PinsFileError extends GitcfgError {
   }
 }
 
-/** Pins by environment, persisted in the data dir. */
+/**
+ * Where pins are shared with other replicas (`--redis`): a pin or unpin is stored there first and fails when it
+ * cannot be, so replicas never diverge; the pins file stays the local copy.
+ */
+export interface PinReplication {
+  setPin(pin: Pin): Promise<void>;
+  deletePin(env: string): Promise<void>;
+}
+
+/** Pins by environment, persisted in the data dir (and shared through `replication` when given). */
 export class PinStore {
   private readonly pins = new Map<string, Pin>();
   private writing: Promise<unknown> = Promise.resolve();
@@ -37,8 +46,25 @@ export class PinStore {
   constructor(
     dataDir: string,
     private readonly fs: typeof nodeFs = nodeFs,
+    private readonly replication?: PinReplication,
   ) {
     this.file = path.join(dataDir, 'pins.json');
+  }
+
+  /**
+   * Takes the complete set of pins from the other replicas and saves it as the local copy. Returns the
+   * environments whose pin changed (added, moved or lifted).
+   */
+  async replace(pins: readonly Pin[]): Promise<string[]> {
+    const next = new Map(pins.map((p) => [p.env, p]));
+    const changed = new Set<string>();
+    for (const [env, pin] of this.pins) if (next.get(env)?.commit !== pin.commit) changed.add(env);
+    for (const [env, pin] of next) if (this.pins.get(env)?.commit !== pin.commit) changed.add(env);
+    if (changed.size === 0) return [];
+    this.pins.clear();
+    for (const [env, pin] of next) this.pins.set(env, pin);
+    await this.save();
+    return [...changed].sort();
   }
 
   /** Loads the pins file (absent = no pins). */
@@ -84,6 +110,7 @@ export class PinStore {
 
   /** Pins `pin.env` (replacing an earlier pin) and persists it before resolving. */
   async set(pin: Pin): Promise<void> {
+    await this.replication?.setPin(pin);
     const previous = this.pins.get(pin.env);
     this.pins.set(pin.env, pin);
     try {
@@ -99,6 +126,7 @@ export class PinStore {
   async delete(env: string): Promise<boolean> {
     const previous = this.pins.get(env);
     if (!previous) return false;
+    await this.replication?.deletePin(env);
     this.pins.delete(env);
     try {
       await this.save();

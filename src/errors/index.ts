@@ -156,6 +156,27 @@ export class ConflictError extends GitcfgError {
 }
 
 /**
+ * A read asked for a commit (`Gitcfg-Min-Commit`) this replica has not promoted within the bounded wait (HTTP 503
+ * with `Retry-After`): answering an older value would break read-your-writes.
+ */
+export class CommitNotServedError extends GitcfgError {
+  constructor(commit: string, waitedMs: number, retryAfterSeconds: number) {
+    super(
+      'E_COMMIT_NOT_SERVED',
+      `commit ${commit} is not served by this replica yet: retry after ${retryAfterSeconds} s`,
+      { minCommit: commit, waitedMs, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
+  }
+}
+
+/** Shared fleet state (Redis) is unreachable and the operation must not diverge from the fleet (HTTP 503). */
+export class FleetUnavailableError extends GitcfgError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super('E_FLEET_UNAVAILABLE', message, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+  }
+}
+
+/**
  * The data dir holds the mirror, snapshot, history index and pins of another repository, branch or config root
  * (or a record that cannot be read): the server refuses to start rather than serve or discard them.
  */

@@ -1,5 +1,6 @@
 /** Prometheus metrics of the sync server, on a registry of their own (never the global default registry). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
 
 /** Every metric the server records; pass this object to the services that record them. */
 export interface ServerMetrics {
@@ -30,6 +31,19 @@ export interface ServerMetrics {
   readonly persistFailing: Gauge;
   /** Requests refused by an abuse limit, by route class and principal (a token's name, `anonymous`, a provider). */
   readonly limitedRequests: Counter<'class' | 'principal'>;
+  /** Fleet (`--redis`): 1 while the shared Redis is reachable (absent without `--redis`). */
+  readonly fleetConnected: Gauge;
+  /** Fleet: 1 while this replica polls on the fallback schedule because Redis is unreachable. */
+  readonly fleetFallbackPolling: Gauge;
+  /** Fleet: seconds each replica has been behind the newest announced commit (0 in step), by replica id. */
+  readonly fleetReplicaLag: Gauge<'replica'>;
+  /** Fleet: 1 per replica heard from within the heartbeat window, with the commit it serves. */
+  readonly fleetReplicaServing: Gauge<'replica' | 'commit'>;
+  /** Fleet: messages and bytes published to Redis, by kind (commit, pins, beat). */
+  readonly fleetMessages: Counter<'kind'>;
+  readonly fleetBytes: Counter<'kind'>;
+  /** Sets what brings the per-replica gauges up to date; it runs on every scrape. */
+  setFleetCollector(collect: () => void): void;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -37,7 +51,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let fleetCollector: (() => void) | null = null;
   return {
+    setFleetCollector(collect) {
+      fleetCollector = collect;
+    },
     registry,
     syncDuration: new Histogram({
       name: 'gitcfg_sync_duration_seconds',
@@ -112,5 +130,54 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
       labelNames: ['class', 'principal'],
       registers,
     }),
+    fleetConnected: new Gauge({
+      name: 'gitcfg_fleet_redis_connected',
+      help: '1 while the shared Redis of the fleet is reachable (--redis)',
+      registers: [],
+    }),
+    fleetFallbackPolling: new Gauge({
+      name: 'gitcfg_fleet_fallback_polling',
+      help: '1 while this replica polls the remote because the shared Redis is unreachable',
+      registers: [],
+    }),
+    fleetReplicaLag: new Gauge({
+      name: 'gitcfg_fleet_replica_lag_seconds',
+      help: 'Seconds each replica has been behind the newest commit announced in the fleet (0: in step)',
+      labelNames: ['replica'],
+      registers: [],
+      // Collected first of the per-replica gauges: brings both up to date at scrape time.
+      collect: () => fleetCollector?.(),
+    }),
+    fleetReplicaServing: new Gauge({
+      name: 'gitcfg_fleet_replica_serving_info',
+      help: '1 per replica heard from within the heartbeat window, labelled with the commit it serves',
+      labelNames: ['replica', 'commit'],
+      registers: [],
+    }),
+    fleetMessages: new Counter({
+      name: 'gitcfg_fleet_messages_published_total',
+      help: 'Messages this replica published to the shared Redis, by kind (commit, pins, beat)',
+      labelNames: ['kind'],
+      registers: [],
+    }),
+    fleetBytes: new Counter({
+      name: 'gitcfg_fleet_bytes_published_total',
+      help: 'Payload bytes this replica published to the shared Redis, by kind',
+      labelNames: ['kind'],
+      registers: [],
+    }),
   };
+}
+
+/** Adds the fleet metrics to the registry: only a server started with `--redis` exposes them. */
+export function enableFleetMetrics(metrics: ServerMetrics): void {
+  const fleet: Metric<string>[] = [
+    metrics.fleetConnected,
+    metrics.fleetFallbackPolling,
+    metrics.fleetReplicaLag,
+    metrics.fleetReplicaServing,
+    metrics.fleetMessages,
+    metrics.fleetBytes,
+  ];
+  for (const metric of fleet) metrics.registry.registerMetric(metric);
 }

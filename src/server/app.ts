@@ -29,6 +29,7 @@ import { historyRoutes } from './routes/history.js';
 import { ofrepRoutes } from './routes/ofrep.js';
 import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
+import type { AppFleet } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
 import { DEFAULT_SPRING_PREFIX, springFastPath, springPrefix, springRoutes } from './routes/spring.js';
 import { WatchHub } from './watch-hub.js';
@@ -39,6 +40,7 @@ export interface AppSync {
   readonly isStale: boolean;
   trigger(reason: string): Promise<unknown>;
   snapshotAt(ref: string): Promise<Snapshot>;
+  awaitCommit?(commit: string, timeoutMs: number): Promise<void>;
 }
 
 /** Access control, secrets, edits, rollback and pins (`AppDeps.writes`). */
@@ -74,6 +76,12 @@ export interface AppDeps {
   console?: { assets: ConsoleAssets | null; offReason?: string };
   /** Prefix of the Spring Cloud Config routes (default `/spring`); null: not served. */
   springPrefix?: string | null;
+  /** The other replicas (`--redis`); absent: a server of one, as without it. */
+  fleet?: AppFleet;
+  /** Lag behind the fleet `/readyz?fleet=1` accepts, seconds (default 30). */
+  fleetMaxLagSeconds?: number;
+  /** Bound of a read-your-writes wait (`Gitcfg-Min-Commit`), ms (default 5000). */
+  minCommitWaitMs?: number;
 }
 
 /** The built app: the express app, the request handler to serve with, and the watcher hub to drain. */
@@ -119,6 +127,7 @@ export function buildApp(deps: AppDeps): ServerApp {
     pins: deps.writes?.pins,
     history: deps.history,
     resolveSecret: (namespace, env, name) => secrets?.lookup(namespace, env, name),
+    minCommitWaitMs: deps.minCommitWaitMs,
   });
   const spring = deps.springPrefix === null ? null : springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX);
   // Which protocol a route template belongs to, for the request metric.
@@ -168,6 +177,8 @@ export function buildApp(deps: AppDeps): ServerApp {
         logger,
         webhooks,
         pins: deps.writes?.pins,
+        fleet: deps.fleet,
+        fleetMaxLagSeconds: deps.fleetMaxLagSeconds ?? 30,
         watch: {
           defaultTimeoutSeconds: deps.watch?.defaultTimeoutSeconds ?? 30,
           maxTimeoutSeconds: deps.watch?.maxTimeoutSeconds ?? 60,

@@ -39,6 +39,8 @@ export interface ReaderSync {
   readonly isStale: boolean;
   snapshotAt(ref: string): Promise<Snapshot>;
   trigger(reason: string): Promise<unknown>;
+  /** Read-your-writes: resolves once `commit` (or a descendant) is served; throws CommitNotServedError. */
+  awaitCommit?(commit: string, timeoutMs: number): Promise<void>;
 }
 
 export interface ConfigReaderDeps {
@@ -51,6 +53,22 @@ export interface ConfigReaderDeps {
   limits?: RequestLimits | undefined;
   /** The value of secret reference `${env:name}` for `namespace`/`env`, if the operator allows it there. */
   resolveSecret: (namespace: string, env: string, name: string) => string | undefined;
+  /** How long a read with `Gitcfg-Min-Commit` waits for that commit (default 5000 ms). */
+  minCommitWaitMs?: number | undefined;
+}
+
+/** Default bound of a read-your-writes wait. */
+export const DEFAULT_MIN_COMMIT_WAIT_MS = 5000;
+
+/** The commit a reader must see at least: `Gitcfg-Min-Commit` header or `?minCommit=`; 400 unless a full id. */
+export function minCommitOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['gitcfg-min-commit'];
+  const value = (Array.isArray(header) ? header[0] : header) ?? queryParam(req, 'minCommit');
+  if (value === undefined || value === '') return undefined;
+  if (!/^[0-9a-f]{40}$/.test(value)) {
+    throw new UsageError('Gitcfg-Min-Commit (or ?minCommit=) must be a full 40-character commit id');
+  }
+  return value;
 }
 
 /** Where an answer comes from. */
@@ -104,15 +122,24 @@ const PLAIN_BUNDLE = /^\/v1\/bundle\/([a-z][a-z0-9-]*)$/;
 export class ConfigReader {
   constructor(private readonly deps: ConfigReaderDeps) {}
 
-  /** The snapshot that answers for `env`: `?ref=`, else the environment's pin, else the served one. */
-  async source(env: string, ref: string | undefined): Promise<Source> {
+  /**
+   * The snapshot that answers for `env`: `?ref=`, else the environment's pin, else the served one (once it is
+   * `minCommit` or newer: read-your-writes across replicas).
+   */
+  async source(env: string, ref: string | undefined, minCommit?: string): Promise<Source> {
     const { store, sync, pins } = this.deps;
     if (ref !== undefined) return { snapshot: await sync.snapshotAt(ref), stale: false };
     const pin = pins?.get(env);
     if (pin) return { snapshot: await this.pinned(pin.commit), pinned: pin.commit, stale: false };
+    if (minCommit !== undefined) await this.awaitCommit(minCommit);
     const snapshot = store.current;
     if (!snapshot) throw new NotReadyError();
     return { snapshot, stale: sync.isStale };
+  }
+
+  /** Waits (bounded) until the served snapshot is `commit` or newer. */
+  async awaitCommit(commit: string): Promise<void> {
+    await this.deps.sync.awaitCommit?.(commit, this.deps.minCommitWaitMs ?? DEFAULT_MIN_COMMIT_WAIT_MS);
   }
 
   /**
@@ -186,7 +213,7 @@ export class ConfigReader {
   async config(req: IncomingMessage, res: ServerResponse, guard: AccessGuard, ns: string, env: string) {
     guard.read(ns, env);
     const ref = queryParam(req, 'ref');
-    const source = await this.source(env, ref);
+    const source = await this.source(env, ref, minCommitOf(req));
     const { snapshot } = source;
     const config = snapshot.configs.get(`${ns}/${env}`);
     if (!config) throw missingPair(snapshot, ns, env);
@@ -228,8 +255,9 @@ export class ConfigReader {
   async flagSets(
     guard: AccessGuard,
     env: string,
+    minCommit?: string,
   ): Promise<{ sets: FlagSet[]; headers: Record<string, string> }> {
-    const source = await this.source(env, undefined);
+    const source = await this.source(env, undefined, minCommit);
     const { snapshot } = source;
     if (!snapshot.environments.includes(env)) throw new NotFoundError('environment', env);
     if (snapshot.flagNamespaces.length === 0) {
@@ -251,7 +279,7 @@ export class ConfigReader {
     if (queryParam(req, 'version') !== undefined) {
       throw new UsageError('version is per namespace: use /v1/config/:namespace/:env?version=N');
     }
-    const source = await this.source(env, queryParam(req, 'ref'));
+    const source = await this.source(env, queryParam(req, 'ref'), minCommitOf(req));
     const bundle = source.snapshot.bundles.get(env);
     if (!bundle) throw new NotFoundError('environment', env);
     for (const ns of source.snapshot.namespaces) guard.read(ns, env);
@@ -267,6 +295,8 @@ export class ConfigReader {
   tryPlainRead(req: IncomingMessage, res: ServerResponse): { route: string } | null {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url) return null;
+    // Read-your-writes may have to wait for a sync: the routes answer those.
+    if (req.headers['gitcfg-min-commit'] !== undefined) return null;
     const config = PLAIN_CONFIG.exec(url);
     const bundle = config ? null : PLAIN_BUNDLE.exec(url);
     if (!config && !bundle) return null;

@@ -64,6 +64,9 @@ export const ERROR_STATUS = {
   E_REMOTE_UNREACHABLE: 503,
   E_NOT_READY: 503,
   E_BUSY: 503,
+  // Read-your-writes: the asked commit is not promoted here yet; Redis (shared pins) unreachable.
+  E_COMMIT_NOT_SERVED: 503,
+  E_FLEET_UNAVAILABLE: 503,
   // The push may or may not have reached the remote: the answer names the commit to check.
   E_PUSH_OUTCOME_UNKNOWN: 504,
   // OFREP evaluation failures (answered in the protocol's own body, see sendFailure).

@@ -1,6 +1,7 @@
 /** The HTTP API: `buildApp` (no listening) and `listen` (with graceful shutdown). */
 export { buildApp } from './app.js';
 export type { AppDeps, AppSync, ServerApp } from './app.js';
+export type { AppFleet } from './routes/reads.js';
 export { listen } from './listen.js';
 export type { RunningServer } from './listen.js';
 export { WatchHub } from './watch-hub.js';

@@ -6,7 +6,13 @@ import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
 import type { EngineCache, Issue, RepoEvaluator, RepoSource, SecretScopes } from '../engine/index.js';
-import { GitcfgError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
+import {
+  CommitNotServedError,
+  GitcfgError,
+  InvalidConfigError,
+  NotFoundError,
+  UsageError,
+} from '../errors/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
@@ -83,7 +89,12 @@ export interface SyncServiceOptions {
   history?: { extend(head: string): Promise<unknown> };
   /** Secret scopes every commit is validated against (a reference outside them rejects the commit). */
   secretScopes?: SecretScopes;
+  /** The other replicas (`--redis`): told of every new branch head this replica fetches. */
+  fleet?: { announce(commit: string): void };
 }
+
+/** How many commits `awaitCommit` walks back from the served one looking for the asked commit. */
+const ANCESTRY_LIMIT = 2000;
 
 /** Runs syncs, keeps their status, and builds snapshots of older commits on demand. */
 export class SyncService {
@@ -106,6 +117,8 @@ export class SyncService {
   private readonly refCache = new Map<string, Promise<Snapshot>>();
   private readonly refCacheSize: number;
   private historyWork: Promise<unknown> = Promise.resolve();
+  /** `${served}:${asked}` -> whether `asked` is `served` or an ancestor of it (both immutable). */
+  private readonly ancestry = new Map<string, boolean>();
 
   constructor(private readonly options: SyncServiceOptions) {
     this.now = options.now ?? (() => new Date());
@@ -185,6 +198,83 @@ export class SyncService {
       maxRandomDelay: jitterMs,
       noOverlap: true,
     });
+  }
+
+  /** Resolves once no sync runs or waits (never rejects). */
+  async settled(): Promise<void> {
+    while (this.running || this.pending) await (this.pending ?? this.running);
+  }
+
+  /** Stops cron polling (webhooks and fleet announcements still trigger syncs). */
+  async stopPolling(): Promise<void> {
+    const task = this.task;
+    this.task = null;
+    await task?.destroy();
+  }
+
+  /**
+   * Read-your-writes: resolves once the served commit is `commit` or a descendant of it, fetching (coalesced
+   * with every other trigger) while it is not; throws CommitNotServedError after `timeoutMs`.
+   */
+  async awaitCommit(commit: string, timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      if (await this.serves(commit)) return;
+      const left = started + timeoutMs - Date.now();
+      if (left <= 0 || this.closed) {
+        throw new CommitNotServedError(
+          commit,
+          Date.now() - started,
+          Math.max(1, Math.ceil(timeoutMs / 5000)),
+        );
+      }
+      const sync = this.trigger('min-commit');
+      // Wait for this sync (or a promotion another trigger brings), at most the time left; then check again.
+      let stop = (): void => undefined;
+      const promoted = new Promise<void>((resolve) => {
+        stop = this.options.store.subscribe(() => resolve());
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        sync,
+        promoted,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(left, 1000)))),
+      ]);
+      clearTimeout(timer);
+      stop();
+    }
+  }
+
+  /** Whether the served snapshot is `commit` or a descendant of it (bounded walk of the parents). */
+  private async serves(commit: string): Promise<boolean> {
+    const served = this.options.store.current?.commit;
+    if (!served) return false;
+    if (served === commit) return true;
+    const repository = this.repository;
+    if (!repository) return false;
+    const key = `${served}:${commit}`;
+    const known = this.ancestry.get(key);
+    if (known !== undefined) return known;
+    const seen = new Set<string>([served]);
+    const queue = [served];
+    let found = false;
+    try {
+      while (queue.length > 0 && seen.size < ANCESTRY_LIMIT && !found) {
+        const { parents } = await repository.readCommit(queue.shift()!);
+        for (const parent of parents) {
+          if (parent === commit) found = true;
+          if (!seen.has(parent)) {
+            seen.add(parent);
+            queue.push(parent);
+          }
+        }
+      }
+    } catch {
+      return false; // an object missing from the mirror: not known here yet
+    }
+    this.ancestry.set(key, found);
+    if (this.ancestry.size > 256) this.ancestry.delete(this.ancestry.keys().next().value!);
+    return found;
   }
 
   /** Stops polling and waits for the running (and pending) sync to finish. */
@@ -372,6 +462,8 @@ export class SyncService {
         return (outcome = 'failed');
       }
       this.lastFetch = { at, ok: true, durationMs: Math.round(performance.now() - started) };
+      // Announced before validation: the other replicas fetch and validate in parallel with this one.
+      if (head !== null && head !== this.branchHead) this.options.fleet?.announce(head);
       this.branchHead = head;
       if (head === null) {
         error = { code: 'E_NOT_FOUND', message: `branch not found: ${this.options.branch}` };

@@ -96,6 +96,7 @@ describe('fast path parity', () => {
           dataDir: path.join(dir, name),
           tokens,
           fastPath,
+          env: { GITCFG_MIN_COMMIT_WAIT_MS: '150' },
         });
         servers[name] = server;
         await waitReady(server.base, TOKENS.admin);
@@ -154,4 +155,31 @@ describe('fast path parity', () => {
       assert.ok(compared > 250, `${compared} comparisons`);
     });
   }
+
+  it('reads with Gitcfg-Min-Commit answer the same with and without the fast path', async () => {
+    const head = (await (await fetch(`${servers['open-fast']!.base}/readyz`)).json()) as { commit: string };
+    const statuses = new Set<number>();
+    for (const mode of ['tokens', 'open']) {
+      const fast = servers[`${mode}-fast`]!.base;
+      const routed = servers[`${mode}-routed`]!.base;
+      for (const [caller, auth] of Object.entries(CALLERS)) {
+        // The served commit, an ancestor of it, one never served (bounded wait, 503), and no commit id at all.
+        const mins = [
+          head.commit,
+          first,
+          ...(caller === 'reader' || caller === 'anonymous' ? ['f'.repeat(40)] : []),
+          'main',
+        ];
+        for (const url of ['/v1/config/app/production', '/v1/config/app/staging', '/v1/bundle/production']) {
+          for (const min of mins) {
+            const init = { headers: { ...auth, 'gitcfg-min-commit': min } };
+            const a = await answer(fast, url, init);
+            assert.deepEqual(a, await answer(routed, url, init), `${mode} ${caller} ${url} min ${min}`);
+            statuses.add(a.status);
+          }
+        }
+      }
+    }
+    for (const s of [200, 400, 503]) assert.ok(statuses.has(s), `status ${s} reached`);
+  });
 });

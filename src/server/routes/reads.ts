@@ -11,6 +11,9 @@ import type { RenderedDocument, SnapshotStore } from '../../snapshot/index.js';
 import type { PinStore } from '../../edits/index.js';
 import { WEBHOOK_PROVIDERS } from '../../webhooks/index.js';
 import type { WebhookProvider, WebhookReceiver } from '../../webhooks/index.js';
+import { isCommitId } from '../../cluster/index.js';
+import type { Fleet } from '../../cluster/index.js';
+import { minCommitOf } from '../config-reader.js';
 import type { ConfigReader, ReaderSync } from '../config-reader.js';
 import { formatOf, NotReadyError, queryParam, sendJson, writeRendered } from '../http-io.js';
 import { applyLimit } from '../route-table.js';
@@ -30,7 +33,14 @@ export interface ReadRouteDeps {
   watch: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number };
   /** The route table's limits (webhooks apply theirs once the signature is checked). */
   table: RouteTableDeps;
+  /** The other replicas (`--redis`): fleet view in status, fleet-wide webhook dedupe, `/readyz?fleet=1`. */
+  fleet?: AppFleet | undefined;
+  /** Largest lag behind the fleet's newest commit `/readyz?fleet=1` accepts (seconds). */
+  fleetMaxLagSeconds: number;
 }
+
+/** What the routes need from the fleet. */
+export type AppFleet = Pick<Fleet, 'announce' | 'claimDelivery' | 'status' | 'inStep'>;
 
 const param = (req: Request, name: string): string => String(req.params[name]);
 
@@ -48,10 +58,21 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
       method: 'GET',
       path: '/readyz',
       access: { kind: 'public' },
-      summary: 'readiness: a snapshot is loaded',
-      handler: (_req, res) => {
+      summary: 'readiness: a snapshot is loaded (and with ?fleet=1, in step with the fleet)',
+      handler: (req, res) => {
         const snapshot = store.current;
         if (!snapshot) throw new NotReadyError();
+        const fleet = deps.fleet;
+        if (queryParam(req, 'fleet') === '1' && fleet && !fleet.inStep(deps.fleetMaxLagSeconds)) {
+          const { lagSeconds, newestAnnounced } = fleet.status();
+          sendJson(res, 503, {
+            status: 'behind-fleet',
+            commit: snapshot.commit,
+            newestAnnounced,
+            lagSeconds,
+          });
+          return;
+        }
         sendJson(res, 200, { status: 'ready', commit: snapshot.commit, stale: sync.isStale });
       },
     },
@@ -73,7 +94,14 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
       summary: 'sync status, served and rejected commits, pins',
       handler: (_req, res) => {
         const pins = deps.pins ? { pins: deps.pins.list() } : {};
-        sendJson(res, 200, { ...sync.status(), ready: store.current !== null, watchers: hub.size, ...pins });
+        const fleet = deps.fleet ? { fleet: deps.fleet.status() } : {};
+        sendJson(res, 200, {
+          ...sync.status(),
+          ready: store.current !== null,
+          watchers: hub.size,
+          ...pins,
+          ...fleet,
+        });
       },
     },
     {
@@ -141,6 +169,9 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         guard.readSomeIn(env, snapshot.namespaces);
         if (!snapshot.environments.includes(env)) throw new NotFoundError('environment', env);
         const since = queryParam(req, 'since') ?? null;
+        // A watcher that moved from another replica never sees an older commit than it already had.
+        const minCommit = minCommitOf(req);
+        if (minCommit !== undefined) await reader.awaitCommit(minCommit);
         const timeoutParam = queryParam(req, 'timeout');
         let timeout = deps.watch.defaultTimeoutSeconds;
         if (timeoutParam !== undefined) {
@@ -192,7 +223,7 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         }
         const p = provider as WebhookProvider;
         const body = webhooks.enabled(p) ? await readWebhookBody(req, webhooks.bodyLimit) : Buffer.alloc(0);
-        const decision = body === null ? webhooks.tooLarge() : webhooks.receive(p, req.headers, body);
+        let decision = body === null ? webhooks.tooLarge() : webhooks.receive(p, req.headers, body);
         const limits = deps.table.limits;
         if (limits && decision.outcome === 'unauthorized') {
           // An unsigned flood costs one HMAC each, counted per address.
@@ -204,6 +235,17 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         } else if (decision.event) {
           // A signed delivery is limited per provider; over the limit it answers 429 so the git host retries.
           applyLimit(deps.table, 'webhook', { key: `webhook:${provider}`, label: provider }, res);
+        }
+        // A delivery id is accepted once fleet-wide (each git host delivers to one replica, but retries may not).
+        const deliveryId = decision.event?.deliveryId;
+        if (decision.outcome === 'accepted' && deliveryId !== undefined && deps.fleet) {
+          if (!(await deps.fleet.claimDelivery(`${provider}:${deliveryId}`))) {
+            decision = {
+              ...decision,
+              outcome: 'duplicate',
+              body: { status: 'duplicate', deliveryId },
+            };
+          }
         }
         metrics.webhookDeliveries.inc({ provider, outcome: decision.outcome });
         // Never log headers or bodies here: they carry signatures and tokens.
@@ -219,7 +261,12 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
           },
           'webhook delivery',
         );
-        if (decision.outcome === 'accepted') void sync.trigger(`webhook:${provider}`);
+        if (decision.outcome === 'accepted') {
+          // The other replicas fetch in parallel with this one instead of after its fetch.
+          const after = decision.event?.after;
+          deps.fleet?.announce(after !== undefined && isCommitId(after) ? after : null);
+          void sync.trigger(`webhook:${provider}`);
+        }
         if (body === null) res.setHeader('Connection', 'close');
         sendJson(res, decision.status, decision.body);
       },
