@@ -37,6 +37,7 @@ export type {
   Limits,
   Manifest,
   ManifestEnvironment,
+  RolloutSpec,
   NamespaceVersions,
   Origin,
   RepoSource,
