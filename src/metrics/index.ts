@@ -44,6 +44,12 @@ export interface ServerMetrics {
   readonly fleetBytes: Counter<'kind'>;
   /** Sets what brings the per-replica gauges up to date; it runs on every scrape. */
   setFleetCollector(collect: () => void): void;
+  /** Share of clients on the candidate of each running rollout (percent). */
+  readonly rolloutShare: Gauge<'env'>;
+  /** Live clients of the inventory per environment with a rollout, on its stable or candidate (or `other`). */
+  readonly rolloutClients: Gauge<'env' | 'role'>;
+  /** Brings the rollout gauges up to date at scrape time. */
+  setRolloutCollector(collect: () => void): void;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -52,10 +58,27 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let fleetCollector: (() => void) | null = null;
+  let rolloutCollector: (() => void) | null = null;
   return {
     setFleetCollector(collect) {
       fleetCollector = collect;
     },
+    setRolloutCollector(collect) {
+      rolloutCollector = collect;
+    },
+    rolloutShare: new Gauge({
+      name: 'gitcfg_rollout_share_percent',
+      help: 'Percent of clients on the candidate commit of each running rollout',
+      labelNames: ['env'],
+      registers,
+      collect: () => rolloutCollector?.(),
+    }),
+    rolloutClients: new Gauge({
+      name: 'gitcfg_rollout_clients',
+      help: 'Clients seen recently in an environment with a rollout, on its stable or candidate commit (or other)',
+      labelNames: ['env', 'role'],
+      registers,
+    }),
     registry,
     syncDuration: new Histogram({
       name: 'gitcfg_sync_duration_seconds',
