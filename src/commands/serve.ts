@@ -291,6 +291,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     snapshotAt: (commit) => sync.snapshotAt(commit),
     file: join(dataDir, 'rollouts.json'),
     logger,
+    // Every replica gives one client the same answer: one clock and the same controls for the same rollout.
+    replication: fleet,
     revert: async (state, author, reason) => {
       const result = await edits.revert({
         commit: state.candidate,
@@ -361,6 +363,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
           if (!covered()) void sync.trigger('fleet');
         });
       },
+      onRollout: (env, state) => rollouts.adopt(env, state),
       onPins: (shared) => {
         pins.replace(shared).then(
           (changed) => {

@@ -61,9 +61,9 @@ export interface RevertAuthor {
   email: string;
 }
 
-/** Where the state is shared with other replicas (`--redis`). */
+/** Where the state is shared with other replicas (`--redis`): the fleet's `shareRollout`. */
 export interface RolloutReplication {
-  publishRollouts(states: RolloutState[]): Promise<void>;
+  shareRollout(env: string, state: RolloutState, first: boolean): Promise<unknown>;
 }
 
 export interface RolloutServiceDeps {
@@ -275,6 +275,7 @@ export class RolloutService {
       this.states.set(env, next);
       this.changed(env);
       await this.save();
+      await this.share(env, next, false);
     }
     return this.view(next);
   }
@@ -335,7 +336,9 @@ export class RolloutService {
           this.states.set(env, { ...state, candidate: next.commit });
         } else {
           // A new candidate restarts the rollout from its first step, from the same stable.
-          this.states.set(env, startRollout(env, state.stable, next.commit, policy, t));
+          const restarted = startRollout(env, state.stable, next.commit, policy, t);
+          this.states.set(env, restarted);
+          void this.share(env, restarted, true);
           this.deps.logger.info({ env, stable: state.stable, candidate: next.commit }, 'rollout restarted');
         }
         dirty = true;
@@ -347,8 +350,10 @@ export class RolloutService {
         dirty = true;
       }
       if (!policy || !prev || bundleOf(prev) === bundleOf(next)) continue;
-      this.states.set(env, startRollout(env, prev.commit, next.commit, policy, t));
+      const started = startRollout(env, prev.commit, next.commit, policy, t);
+      this.states.set(env, started);
       this.stables.set(env, prev);
+      void this.share(env, started, true);
       this.deps.logger.info({ env, stable: prev.commit, candidate: next.commit }, 'rollout started');
       dirty = true;
       this.changed(env);
@@ -406,12 +411,38 @@ export class RolloutService {
     this.timers.set(env, timer);
   }
 
-  /** Persists the state (and shares it with the other replicas); writes are serialised. */
+  /**
+   * Shares the state of `env` with the other replicas; a rollout started by another replica first (same id)
+   * brings its clock and controls here.
+   */
+  private async share(env: string, state: RolloutState, first: boolean): Promise<void> {
+    if (!this.deps.replication) return;
+    try {
+      this.adopt(env, await this.deps.replication.shareRollout(env, state, first));
+    } catch (err) {
+      this.deps.logger.warn({ env, error: String(err) }, 'rollout state not shared');
+    }
+  }
+
+  /**
+   * Takes the state of `env` another replica shared, when it is the rollout this replica runs (same id): its
+   * start time, pause, promotion or abort. A rollout this replica has not started yet is taken up when it does.
+   */
+  adopt(env: string, raw: unknown): void {
+    const shared = checkedState(raw);
+    const local = this.states.get(env);
+    if (!shared || shared.env !== env || !local || local.id !== shared.id) return;
+    if (JSON.stringify(local) === JSON.stringify(shared)) return;
+    this.states.set(env, shared);
+    this.changed(env);
+    void this.save().catch(() => undefined);
+  }
+
+  /** Persists the state in the data dir; writes are serialised. */
   private save(): Promise<void> {
     const data = { states: [...this.states.values()], finished: this.finished };
     const run = this.writing.then(async () => {
       if (this.deps.file) await writeCheckedFile(this.deps.file, FILE_KIND, FILE_FORMAT, data);
-      await this.deps.replication?.publishRollouts(data.states);
     });
     this.writing = run.catch((err: unknown) =>
       this.deps.logger.error({ error: String(err) }, 'rollout state not saved'),
