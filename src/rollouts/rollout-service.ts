@@ -12,6 +12,7 @@ import { ClientInventory } from './inventory.js';
 import { effectivePolicy } from './policy.js';
 import {
   abortRollout,
+  bucketOf,
   checkedState,
   isActive,
   onCandidate,
@@ -82,6 +83,8 @@ export interface RolloutServiceDeps {
 
 const FILE_KIND = 'rollouts';
 const FILE_FORMAT = 1;
+/** Client buckets memoised (one rollout at a time: the one read last). */
+const BUCKET_CACHE_SIZE = 100_000;
 /** Finished rollouts kept for the listing. */
 const KEEP_FINISHED = 20;
 
@@ -93,6 +96,7 @@ export class RolloutService {
   private readonly stables = new Map<string, Snapshot>();
   private readonly loading = new Map<string, Promise<Snapshot>>();
   private previous: Snapshot | null = null;
+  private readonly buckets = new Map<string, { id: string; map: Map<string, number> }>();
   private readonly listeners = new Set<(env: string) => void>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private writing: Promise<unknown> = Promise.resolve();
@@ -172,9 +176,20 @@ export class RolloutService {
     if (!state) return null;
     const t = this.now();
     if (state.abortedAt === undefined && !isActive(state, t)) return null;
-    return onCandidate(state, clientId, t)
+    return onCandidate(state, clientId, t, (id) => this.bucket(env, state.id, id))
       ? { role: 'candidate', commit: state.candidate, rollout: state }
       : { role: 'stable', commit: state.stable, rollout: state };
+  }
+
+  /** `bucketOf(clientId, id)`, memoised per environment (a hash per read costs a fifth of the throughput). */
+  private bucket(env: string, id: string, clientId: string): number {
+    let cache = this.buckets.get(env);
+    if (!cache || cache.id !== id || cache.map.size >= BUCKET_CACHE_SIZE) {
+      this.buckets.set(env, (cache = { id, map: new Map() }));
+    }
+    let b = cache.map.get(clientId);
+    if (b === undefined) cache.map.set(clientId, (b = bucketOf(clientId, id)));
+    return b;
   }
 
   /** The stable snapshot of `env` when it is in memory. */
@@ -369,6 +384,7 @@ export class RolloutService {
 
   private end(env: string, state: RolloutState, t: number): void {
     this.states.delete(env);
+    this.buckets.delete(env);
     this.stables.delete(env);
     this.finished = [{ ...state, endedAt: t }, ...this.finished].slice(0, KEEP_FINISHED);
     const timer = this.timers.get(env);

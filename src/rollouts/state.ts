@@ -134,11 +134,16 @@ export function bucketOf(clientId: string, rolloutId: string): number {
  * Whether `clientId` gets the candidate at `t`. The share only grows while a rollout runs, so a client that got
  * the candidate keeps it. No client id: the stable until the rollout ends.
  */
-export function onCandidate(state: RolloutState, clientId: string | undefined, t: number): boolean {
+export function onCandidate(
+  state: RolloutState,
+  clientId: string | undefined,
+  t: number,
+  bucket: (clientId: string) => number = (id) => bucketOf(id, state.id),
+): boolean {
   const { share } = phaseAt(state, t);
   if (share >= 100) return true;
   if (clientId === undefined || share <= 0) return false;
-  return bucketOf(clientId, state.id) < share;
+  return bucket(clientId) < share;
 }
 
 /** A rollout state read from disk or Redis (untrusted), or null when it is not one. */
