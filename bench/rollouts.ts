@@ -51,37 +51,24 @@ export async function benchRollouts(opts: RolloutBenchOptions): Promise<SectionR
   try {
     const { url } = child.ready;
     await autocannon({ url, connections: opts.connections, duration: 1 });
-    // The same request generator for both runs (a header per request), only the header's name differs.
-    let m = 0;
-    const plain = await autocannon({
-      url,
-      connections: opts.connections,
-      duration: opts.duration,
-      requests: [
-        {
-          setupRequest: (req) => ({
-            ...req,
-            headers: { ...req.headers, 'x-request': `pod-${m++ % 10_000}` },
-          }),
-        },
-      ],
-    });
+    // The same request generator for both runs (a header per request, 10,000 values): only its name differs.
+    const load = (header: string) => {
+      let n = 0;
+      return autocannon({
+        url,
+        connections: opts.connections,
+        duration: opts.duration,
+        requests: [
+          {
+            setupRequest: (req) => ({ ...req, headers: { ...req.headers, [header]: `pod-${n++ % 10_000}` } }),
+          },
+        ],
+      });
+    };
+    const plain = await load('x-request');
     child.proc.stdin!.write('rollout\n');
     const started = await child.next<{ rollout: string }>();
-    let n = 0;
-    const withIds = await autocannon({
-      url,
-      connections: opts.connections,
-      duration: opts.duration,
-      requests: [
-        {
-          setupRequest: (req) => ({
-            ...req,
-            headers: { ...req.headers, 'gitcfg-client-id': `pod-${n++ % 10_000}` },
-          }),
-        },
-      ],
-    });
+    const withIds = await load('gitcfg-client-id');
     if (plain.non2xx || withIds.non2xx) throw new Error('non-2xx answers in the rollout bench');
     const ratio = withIds.requests.average / plain.requests.average;
     opts.log(

@@ -38,11 +38,15 @@ export function rolloutRoutes(deps: RolloutRouteDeps): RouteSpec[] {
     return deps.rollouts;
   };
 
-  /** Aborts the rollouts of the environments a signal names; the others are acknowledged and ignored. */
-  async function abortFor(
+  /**
+   * Aborts the rollouts of the environments a signal from `name` names (the others are acknowledged and
+   * ignored) and answers which.
+   */
+  async function answerSignal(
+    res: Parameters<typeof sendJson>[0],
+    name: string,
     signals: Array<{ env: string; reason: string }>,
-    author: RevertAuthor,
-  ): Promise<{ aborted: Array<{ env: string; revert: unknown }>; ignored: string[] }> {
+  ): Promise<void> {
     const aborted: Array<{ env: string; revert: unknown }> = [];
     const ignored: string[] = [];
     for (const { env, reason } of signals) {
@@ -50,10 +54,12 @@ export function rolloutRoutes(deps: RolloutRouteDeps): RouteSpec[] {
         if (!ignored.includes(env)) ignored.push(env);
         continue;
       }
-      const result = await deps.rollouts.abort(env, author, reason);
+      const result = await deps.rollouts.abort(env, signalAuthor(name), reason);
       aborted.push({ env, revert: result.revert });
     }
-    return { aborted, ignored };
+    deps.metrics.webhookDeliveries.inc({ provider: name, outcome: 'accepted' });
+    logger.info({ signal: name, aborted: aborted.map((a) => a.env), ignored }, 'rollout signal');
+    sendJson(res, 200, { aborted, ignored });
   }
 
   /** A refused signature costs one token of the bad-signature bucket of the address; a good one, of its own. */
@@ -157,13 +163,11 @@ export function rolloutRoutes(deps: RolloutRouteDeps): RouteSpec[] {
         const alerts = parseAlertmanager(await readBody(req, deps.bodyLimit), [
           ...(deps.signals?.alertmanagerLabels ?? ['env']),
         ]);
-        const result = await abortFor(
+        await answerSignal(
+          res,
+          'alertmanager',
           alerts.map((a) => ({ env: a.env, reason: `alert ${a.alert}` })),
-          signalAuthor('alertmanager'),
         );
-        deps.metrics.webhookDeliveries.inc({ provider: 'alertmanager', outcome: 'accepted' });
-        logger.info({ aborted: result.aborted.map((a) => a.env), ignored: result.ignored }, 'alertmanager');
-        sendJson(res, 200, result);
       },
     },
     {
@@ -183,10 +187,7 @@ export function rolloutRoutes(deps: RolloutRouteDeps): RouteSpec[] {
           );
         }
         const reason = typeof body.reason === 'string' ? body.reason.slice(0, 200) : 'signal';
-        const result = await abortFor([{ env: body.env, reason }], signalAuthor('signal'));
-        deps.metrics.webhookDeliveries.inc({ provider: 'signal', outcome: 'accepted' });
-        logger.info({ aborted: result.aborted.map((a) => a.env), ignored: result.ignored }, 'signal');
-        sendJson(res, 200, result);
+        await answerSignal(res, 'signal', [{ env: body.env, reason }]);
       },
     },
   ];
