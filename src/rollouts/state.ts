@@ -132,7 +132,7 @@ export function bucketOf(clientId: string, rolloutId: string): number {
 
 /**
  * Whether `clientId` gets the candidate at `t`. The share only grows while a rollout runs, so a client that got
- * the candidate keeps it. No client id: the stable until the rollout ends.
+ * the candidate keeps it. No client id: the stable until the rollout is over (completed or promoted).
  */
 export function onCandidate(
   state: RolloutState,
@@ -140,10 +140,10 @@ export function onCandidate(
   t: number,
   bucket: (clientId: string) => number = (id) => bucketOf(id, state.id),
 ): boolean {
-  const { share } = phaseAt(state, t);
-  if (share >= 100) return true;
+  const { status, share } = phaseAt(state, t);
+  if (status === 'completed' || status === 'promoted') return true;
   if (clientId === undefined || share <= 0) return false;
-  return bucket(clientId) < share;
+  return share >= 100 || bucket(clientId) < share;
 }
 
 /** A rollout state read from disk or Redis (untrusted), or null when it is not one. */

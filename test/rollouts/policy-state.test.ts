@@ -127,8 +127,10 @@ test('assignment: shares within 3 points at each step, no client leaves the cand
     assert.ok(Math.abs((now.length / ids.length) * 100 - expected) <= 3, `${now.length} at ${expected}%`);
     for (const id of onNew) assert.ok(now.includes(id), `${id} went back to the stable`);
     for (const id of now) onNew.add(id);
-    if (expected < 100) assert.equal(onCandidate(s, undefined, t), false);
+    // No client id: the stable while the rollout runs, the bake at 100 % included.
+    assert.equal(onCandidate(s, undefined, t), false);
   }
+  assert.equal(onCandidate(s, undefined, 3500), true, 'completed: everyone on the candidate');
   // Another rollout id reshuffles the clients (a bad canary does not always hit the same pods).
   assert.notEqual(bucketOf('pod-1', 'x'.repeat(16)), bucketOf('pod-1', s.id));
   assert.equal(s.id, startRollout('prod', A, B, policy, 99).id);
