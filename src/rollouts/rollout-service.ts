@@ -380,6 +380,10 @@ export class RolloutService {
       }
     }
     if (dirty) void this.save().catch(() => undefined);
+    // After a restart the stable's snapshot is rebuilt ahead of the first read (and of the abort's revert).
+    for (const env of this.states.keys()) {
+      if (!this.stableSnapshot(env)) void this.loadStable(env, this.deps.snapshotAt).catch(() => undefined);
+    }
   }
 
   private end(env: string, state: RolloutState, t: number): void {
