@@ -6,10 +6,8 @@
  *
  *   node --import tsx bench/rollouts.ts [--duration 5] [--child]
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +17,8 @@ import { runInNewContext } from 'node:vm';
 import { serveCommand } from '../src/commands/serve.js';
 import { ClientInventory } from '../src/rollouts/index.js';
 import { signPayload } from '../src/webhooks/index.js';
-import { ROOT, spawnJsonChild } from './lib/child.js';
+import { spawnJsonChild } from './lib/child.js';
+import { configRepoCopy } from './lib/config-repo.js';
 import { figure } from './lib/result.js';
 import type { SectionResult } from './lib/result.js';
 import { round } from './lib/stats.js';
@@ -147,24 +146,16 @@ function inventoryMemory(): { bytes: number; entries: number; mapBytes: number }
 
 /** The child: one server of config-repo/ with a rollout policy on production; `rollout` on stdin starts one. */
 async function child(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-rollouts-'));
-  cpSync(join(ROOT, 'config-repo'), work, { recursive: true });
-  const manifest = join(work, 'gitcfg.yaml');
-  writeFileSync(
-    manifest,
-    readFileSync(manifest, 'utf8').replace(
-      '  production:\n    description: Live traffic.\n',
-      '  production:\n    description: Live traffic.\n    rollout: {steps: [50, 100], stepDuration: 1h}\n',
-    ),
-  );
-  const git = (...args: string[]): string =>
-    execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], {
-      cwd: work,
-      encoding: 'utf8',
-    }).trim();
-  git('-c', 'init.defaultBranch=main', 'init', '--quiet', '.');
-  git('add', '-A');
-  git('commit', '--quiet', '-m', 'bench');
+  const { work, git } = configRepoCopy('gitcfg-bench-rollouts-', (dir) => {
+    const manifest = join(dir, 'gitcfg.yaml');
+    writeFileSync(
+      manifest,
+      readFileSync(manifest, 'utf8').replace(
+        '  production:\n    description: Live traffic.\n',
+        '  production:\n    description: Live traffic.\n    rollout: {steps: [50, 100], stepDuration: 1h}\n',
+      ),
+    );
+  });
   const handle = await serveCommand({
     cwd: work,
     env: { GITCFG_WEBHOOK_SECRET_GENERIC: SECRET },
