@@ -28,7 +28,8 @@ const ALERT_TOKEN = 'alertmanager-token-for-tests-5c1d';
 const SIGNAL_SECRET = 'signal-secret-for-tests-9a0e';
 const MANIFEST =
   'version: 1\nenvironments:\n  production:\n    rollout: {steps: [5, 25, 50, 100], stepDuration: 1s, bakeTime: 1s}\n' +
-  '  staging:\n    extends: production\n    rollout: false\n';
+  '  staging:\n    extends: production\n    rollout: false\n' +
+  '  canary:\n    rollout: {steps: [50], stepDuration: 1h}\n';
 const IDS = Array.from({ length: 2000 }, (_, i) => `pod-${i}`);
 
 interface View {
@@ -53,10 +54,16 @@ describe('rollouts through the server', () => {
   const admin = bearer('admin');
 
   async function start(): Promise<void> {
-    server = await startServer({
+    server = await startServing();
+    base = server.base;
+  }
+
+  function startServing(opts: { dataDir?: string; fastPath?: boolean } = {}): Promise<TestServer> {
+    return startServer({
       repo: remote.url('config.git'),
       dir,
-      dataDir: path.join(dir, 'data'),
+      dataDir: opts.dataDir ?? path.join(dir, 'data'),
+      ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
       env: {
         GITCFG_WEBHOOK_SECRET_GENERIC: WEBHOOK_SECRET,
         GITCFG_ALERTMANAGER_TOKEN: ALERT_TOKEN,
@@ -64,12 +71,11 @@ describe('rollouts through the server', () => {
         GITCFG_SIGNAL_SECRET: SIGNAL_SECRET,
       },
     });
-    base = server.base;
   }
 
-  async function served(commit: string): Promise<void> {
+  async function served(commit: string, at = base): Promise<void> {
     await waitFor(`commit ${commit.slice(0, 8)} served`, async () => {
-      const res = await fetch(`${base}/v1/status`, { headers: admin });
+      const res = await fetch(`${at}/v1/status`, { headers: admin });
       const s = (await res.json()) as { served: { commit: string } | null; syncs: { running: boolean } };
       return s.served?.commit === commit && !s.syncs.running;
     });
@@ -321,5 +327,52 @@ describe('rollouts through the server', () => {
     );
     assert.deepEqual(await commitsOf(IDS.slice(0, 200)), commitsBefore);
     assert.ok(commitsBefore.includes(stable) && commitsBefore.includes(candidate));
+  });
+
+  it("the fast path and the routes answer client-id'd reads during a rollout the same", async () => {
+    const routed = await startServing({ dataDir: path.join(dir, 'data-routed'), fastPath: false });
+    try {
+      await served(await run(work, 'rev-parse', 'HEAD'), routed.base);
+      const candidate = await commitFiles(
+        work,
+        { 'environments/canary/app.yaml': 'greeting: canary\n' },
+        'Canary',
+      );
+      await run(work, 'push', '--quiet', bare, 'main');
+      for (const at of [base, routed.base]) {
+        assert.equal((await postSigned(at, 'generic', WEBHOOK_SECRET, Buffer.from('{}'))).status, 202);
+        await served(candidate, at);
+      }
+      const ids = [...IDS.slice(0, 40), undefined, 'not valid'];
+      const answer = async (at: string, url: string, id: string | undefined, etag?: string) => {
+        const res = await fetch(`${at}${url}`, {
+          headers: {
+            ...bearer('appDbReader'),
+            ...(id !== undefined ? { 'gitcfg-client-id': id } : {}),
+            ...(etag ? { 'if-none-match': etag } : {}),
+          },
+        });
+        const headers = ['etag', 'vary', 'gitcfg-commit', 'gitcfg-rollout', 'content-type', 'content-length'];
+        return {
+          status: res.status,
+          body: await res.text(),
+          headers: headers.map((h) => res.headers.get(h)),
+        };
+      };
+      const roles = new Set<string | null>();
+      for (const url of ['/v1/config/app/canary', '/v1/bundle/canary']) {
+        for (const id of ids) {
+          const fast = await answer(base, url, id);
+          assert.deepEqual(await answer(routed.base, url, id), fast, `${url} for ${id}`);
+          const etag = fast.headers[0] ?? undefined;
+          assert.deepEqual(await answer(routed.base, url, id, etag), await answer(base, url, id, etag));
+          roles.add(fast.headers[3] ?? null);
+        }
+      }
+      // Both roles were answered (the same rollout id on both servers: the same buckets).
+      assert.equal([...roles].filter((r) => r !== null).length, 2, [...roles].join(' | '));
+    } finally {
+      await routed.handle.close();
+    }
   });
 });
