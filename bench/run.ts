@@ -1,13 +1,13 @@
 /**
  * The benchmark suite: read throughput, sync latency, pre-commit hook, memory and history, watch fan-out,
- * replicas (fleet convergence, reads through a proxy, Redis traffic). Every
+ * replicas (fleet convergence, reads through a proxy, Redis traffic), rollouts (client-id'd reads, inventory). Every
  * figure is compared with a baseline measured in the same run. Writes `bench/results/<date>.json` and
  * `bench/results/<date>.md` (the table of docs/performance.md); `--update-docs` also replaces that table in
  * docs/performance.md.
  *
  *   npm run bench                      full run (1k and 10k repositories, longer load runs)
  *   npm run bench -- --quick           under 3 minutes (1k only, short runs)
- *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout, fleet; sync includes memory + history)
+ *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout, fleet, rollouts; sync includes memory + history)
  *   npm run bench -- --render bench/results/<date>.json [--update-docs]   re-render a stored run
  */
 import { execFileSync } from 'node:child_process';
@@ -24,9 +24,10 @@ import { benchFleet } from './suite/fleet.js';
 import { benchHook } from './suite/hook.js';
 import { benchRead } from './suite/read.js';
 import { benchSync } from './suite/sync.js';
+import { benchRollouts } from './rollouts.js';
 import type { SyncSize } from './suite/sync.js';
 
-const SECTIONS = ['read', 'sync', 'hook', 'fanout', 'fleet'] as const;
+const SECTIONS = ['read', 'sync', 'hook', 'fanout', 'fleet', 'rollouts'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -111,6 +112,7 @@ async function runSuite(): Promise<void> {
   await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
   await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));
   await section('fleet', () => benchFleet({ pushes: 20, duration: quick ? 3 : 6, log }));
+  await section('rollouts', () => benchRollouts({ duration: quick ? 3 : 6, connections: 50, log }));
 
   const finished = new Date();
   const report: BenchReport = {

@@ -3,14 +3,13 @@
  * processes so no process needs more than a few thousand sockets) on `gitcfg serve`, all told of one promotion;
  * against a bare `node:http` server writing the same kind of event to the same number of streams.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { postGenericWebhook, rssOf, startServeProcess } from '../../test/faults/serve-process.js';
 import { compileSources } from '../lib/compile.js';
-import { ROOT, spawnJsonChild } from '../lib/child.js';
+import { spawnJsonChild } from '../lib/child.js';
+import { configRepoCopy } from '../lib/config-repo.js';
 import type { JsonChild } from '../lib/child.js';
 import { figure } from '../lib/result.js';
 import type { SectionResult } from '../lib/result.js';
@@ -92,18 +91,9 @@ export async function benchFanout(opts: FanoutOptions): Promise<SectionResult> {
     `  fan-out raw node:http: ${rawResult.told} of ${opts.watchers} told within ${rawResult.fanoutMs} ms`,
   );
 
-  const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-fanout-'));
+  const { work, git } = configRepoCopy('gitcfg-bench-fanout-');
   let server: Awaited<ReturnType<typeof startServeProcess>> | null = null;
   try {
-    cpSync(join(ROOT, 'config-repo'), work, { recursive: true });
-    const git = (...args: string[]): string =>
-      execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], {
-        cwd: work,
-        encoding: 'utf8',
-      }).trim();
-    git('-c', 'init.defaultBranch=main', 'init', '--quiet', '.');
-    git('add', '-A');
-    git('commit', '--quiet', '-m', 'bench');
     server = await startServeProcess({
       repo: work,
       dataDir: join(work, '.data'),

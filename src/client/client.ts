@@ -4,6 +4,7 @@
  * Only global `fetch` and node:fs: services import this, so it stays small.
  */
 import type { JsonObject, JsonValue } from '../engine/types.js';
+import { hostname } from 'node:os';
 import { redactUrl } from '../errors/index.js';
 import { backoffDelay } from './backoff.js';
 import { cacheFilePath, readCacheFile, writeCacheFile } from './disk-cache.js';
@@ -119,6 +120,7 @@ class ConfigClient {
   readonly #base: string;
   readonly #shownUrl: string;
   readonly #authorization?: string;
+  readonly #clientId?: string;
   readonly #fetch: typeof globalThis.fetch;
   readonly #timeoutMs: number;
   readonly #maxAgeMs: number;
@@ -176,6 +178,17 @@ class ConfigClient {
     url.username = '';
     url.password = '';
     url.search = '';
+    const clientId =
+      options.clientId === false ? undefined : (options.clientId ?? defaultClientId(process.env));
+    if (clientId !== undefined) {
+      if (!CLIENT_ID.test(clientId)) {
+        throw new GitcfgClientError(
+          'E_USAGE',
+          `createClient: clientId must be 1 to 128 printable ASCII characters without spaces, got ${JSON.stringify(clientId)}`,
+        );
+      }
+      this.#clientId = clientId;
+    }
     url.hash = '';
     this.#base = url.toString().replace(/\/+$/, '');
     this.#shownUrl = this.#base;
@@ -552,6 +565,7 @@ class ConfigClient {
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.#authorization) headers.authorization = this.#authorization;
+      if (this.#clientId) headers['gitcfg-client-id'] = this.#clientId;
       if (etag) headers['if-none-match'] = etag;
       if (this.#newestCommit) headers['gitcfg-min-commit'] = this.#newestCommit;
       const response = await this.#fetch(`${this.#base}${path}`, { headers, signal: controller.signal });
@@ -884,4 +898,13 @@ function checkVersion(version: unknown, where: string): number {
  */
 export function createClient<N extends object = UntypedNamespaces>(options: ClientOptions): GitcfgClient<N> {
   return new ConfigClient(options) as unknown as GitcfgClient<N>;
+}
+
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** `GITCFG_CLIENT_ID`, else `POD_NAME` (Kubernetes downward API), else `<hostname>-<pid>`. */
+export function defaultClientId(env: Readonly<Record<string, string | undefined>>): string {
+  const given = env.GITCFG_CLIENT_ID || env.POD_NAME;
+  if (given) return given;
+  return `${hostname()}-${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128);
 }

@@ -2,7 +2,7 @@
  * gitcfg client SDK (`gitcfg/client`): typed, cached, watchable access to config served by a gitcfg server.
  * No server code is imported from here: only global `fetch` and node:fs.
  */
-export { createClient, valueAtPath } from './client.js';
+export { createClient, defaultClientId, valueAtPath } from './client.js';
 export type {
   ClientLogger,
   ClientOptions,

@@ -43,6 +43,11 @@ export interface ClientOptions {
    * schema keeps its shape while the repository moves on. Namespaces not listed are read at the current version.
    */
   versions?: Readonly<Record<string, number>>;
+  /**
+   * Sent as `Gitcfg-Client-Id` so that during a rollout this client sticks to one commit (docs/rollouts.md).
+   * Default: `GITCFG_CLIENT_ID`, else `POD_NAME`, else `<hostname>-<pid>`; `false` sends none (the stable).
+   */
+  clientId?: string | false;
 }
 
 /** Where a document came from. */

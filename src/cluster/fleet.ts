@@ -67,6 +67,8 @@ export interface FleetEvents {
   onPins(pins: SharedPin[]): void;
   /** Redis became reachable (`true`: rejoin and catch up) or unreachable (`false`: poll instead). */
   onConnection(connected: boolean): void;
+  /** Another replica changed the rollout of `env` (untrusted: the rollouts module checks `state`). */
+  onRollout?(env: string, state: unknown): void;
 }
 
 /** Where a replica reads its own state and local pin copy from. */
@@ -96,6 +98,12 @@ export interface Fleet {
   setPin(pin: SharedPin): Promise<void>;
   /** Lifts a pin for every replica; throws FleetUnavailableError when Redis is unreachable. */
   deletePin(env: string): Promise<void>;
+  /**
+   * Shares the rollout state of `env` (an object with an `id`) with every replica. With `first` (a rollout this
+   * replica just started), a state of the same id already shared wins and is returned (the first replica to
+   * promote sets the clock); otherwise `state` is stored and returned. Without Redis: `state`, shared with none.
+   */
+  shareRollout(env: string, state: { id: string }, first: boolean): Promise<unknown>;
   /** Whether this replica is within `maxLagSeconds` of the fleet's newest commit. */
   inStep(maxLagSeconds: number): boolean;
   status(): FleetStatus;
@@ -121,6 +129,10 @@ export class LocalFleet implements Fleet {
   async setPin(): Promise<void> {}
 
   async deletePin(): Promise<void> {}
+
+  async shareRollout(_env: string, state: { id: string }): Promise<unknown> {
+    return state;
+  }
 
   inStep(): boolean {
     return true;

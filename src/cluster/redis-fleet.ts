@@ -28,7 +28,10 @@ export interface RedisFleetOptions {
   now?: () => number;
 }
 
-type Kind = 'commit' | 'pins' | 'beat';
+type Kind = 'commit' | 'pins' | 'beat' | 'rollout';
+
+/** How long a shared rollout state is kept after its last change (seconds). */
+const ROLLOUT_TTL_SECONDS = 7 * 24 * 3600;
 
 /** Most replicas kept in the view. */
 const MAX_REPLICAS = 256;
@@ -152,7 +155,12 @@ export class RedisFleet implements Fleet {
     if (!pub || !sub || this.closed || this.connected) return;
     if (pub.status !== 'ready' || sub.status !== 'ready') return;
     try {
-      await sub.subscribe(this.channel('commit'), this.channel('pins'), this.channel('beat'));
+      await sub.subscribe(
+        this.channel('commit'),
+        this.channel('pins'),
+        this.channel('beat'),
+        this.channel('rollout'),
+      );
       await this.reconcilePins();
     } catch (err) {
       this.options.logger.warn({ error: String(err) }, 'redis joined but setup failed; retrying');
@@ -248,6 +256,16 @@ export class RedisFleet implements Fleet {
         (pins) => this.events?.onPins(pins),
         (err: unknown) => this.options.logger.warn({ error: String(err) }, 'could not read the shared pins'),
       );
+    } else if (channel === this.channel('rollout')) {
+      if (m.from === this.replicaId || typeof m.env !== 'string' || !/^[a-z][a-z0-9-]{0,63}$/.test(m.env))
+        return;
+      const env = m.env;
+      this.pub?.get(this.rolloutKey(env)).then(
+        (text) => {
+          if (text !== null && text.length <= MAX_MESSAGE) this.events?.onRollout?.(env, parseJson(text));
+        },
+        (err: unknown) => this.options.logger.warn({ error: String(err) }, 'could not read a shared rollout'),
+      );
     } else if (channel === this.channel('beat')) {
       const beat = checkedBeat(m);
       // Bounded: a flood of made-up ids cannot grow the view without limit.
@@ -309,6 +327,30 @@ export class RedisFleet implements Fleet {
       await pub.multi().hdel(`${this.prefix}pins`, env).set(this.marker, '1').exec();
       await this.publish('pins', { from: this.replicaId });
     });
+  }
+
+  private rolloutKey(env: string): string {
+    return `${this.prefix}rollout:${env}`;
+  }
+
+  async shareRollout(env: string, state: { id: string }, first: boolean): Promise<unknown> {
+    if (!this.connected || !this.pub) return state;
+    const pub = this.pub;
+    try {
+      if (first) {
+        const text = await pub.get(this.rolloutKey(env));
+        const existing = text === null || text.length > MAX_MESSAGE ? null : parseJson(text);
+        if (existing && typeof existing === 'object' && (existing as { id?: unknown }).id === state.id) {
+          return existing;
+        }
+      }
+      await pub.set(this.rolloutKey(env), JSON.stringify(state), 'EX', ROLLOUT_TTL_SECONDS);
+      await this.publish('rollout', { from: this.replicaId, env });
+    } catch (err) {
+      // The rollout goes on on this replica; the others follow the same steps from their own promotion.
+      this.options.logger.warn({ env, error: String(err) }, 'could not share a rollout state');
+    }
+    return state;
   }
 
   /** Seconds this replica has been behind the newest announced commit (0: serving it, or it was rejected). */

@@ -21,8 +21,9 @@ import { findPackageRoot } from './package-root.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
-import { WebhookReceiver, webhookSecretsFromEnv } from '../webhooks/index.js';
+import { WebhookReceiver, signalSettingsFromEnv, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile, secretResolverFromEnv } from '../auth/index.js';
+import { RolloutService } from '../rollouts/index.js';
 import { EditService, PinStore, WriteLock, localWriteTarget, mirrorWriteTarget } from '../edits/index.js';
 import type { WriteTarget } from '../edits/index.js';
 import { limitSettingsFrom, parseTrustProxy } from '../limits/index.js';
@@ -287,6 +288,27 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     },
   });
   const webhooks = new WebhookReceiver({ secrets, branch });
+  // Follows promotions from the first one (the snapshot restored from the data dir) on.
+  const rollouts = new RolloutService({
+    store,
+    snapshotAt: (commit) => sync.snapshotAt(commit),
+    file: join(dataDir, 'rollouts.json'),
+    logger,
+    // Every replica gives one client the same answer: one clock and the same controls for the same rollout.
+    replication: fleet,
+    revert: async (state, author, reason) => {
+      const result = await edits.revert({
+        commit: state.candidate,
+        since: state.stable,
+        author,
+        message:
+          `Abort the rollout of ${state.env}: back to ${state.stable.slice(0, 12)}\n\n` +
+          `This reverts commits ${state.stable}..${state.candidate}.\nReason: ${reason}`,
+      });
+      return result.commit;
+    },
+  });
+  await rollouts.start();
   await sync.restore();
   const uiOn = opts.ui !== false && env.GITCFG_UI !== 'off';
   const uiDir = opts.uiDir ?? join(findPackageRoot(), 'dist', 'console');
@@ -313,6 +335,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     fleetMaxLagSeconds: positiveInt('fleet max lag', opts.fleetMaxLag ?? env.GITCFG_FLEET_MAX_LAG) ?? 30,
     minCommitWaitMs:
       positiveInt('min-commit wait', opts.minCommitWaitMs ?? env.GITCFG_MIN_COMMIT_WAIT_MS) ?? 5000,
+    rollouts,
+    signals: signalSettingsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8')),
   });
   const running = await listen(serverApp, { port, host });
   const jitterMs = opts.pollJitterMs ?? 5000;
@@ -345,6 +369,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
           if (!covered()) void sync.trigger('fleet');
         });
       },
+      onRollout: (env, state) => rollouts.adopt(env, state),
       onPins: (shared) => {
         pins.replace(shared).then(
           (changed) => {
@@ -422,6 +447,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         process.off('SIGINT', onSignal);
       }
       await running.close();
+      rollouts.close();
       await fleet.close();
       await sync.close();
       await pool.close();

@@ -313,6 +313,8 @@ export class EditService {
    */
   revert(opts: {
     commit: string;
+    /** Revert every change from this ancestor to `commit` (a range) instead of `commit`'s own. */
+    since?: string;
     namespace?: string;
     message?: string;
     dryRun?: boolean;
@@ -322,7 +324,10 @@ export class EditService {
     return this.run(opts.author, async (ctx) => {
       const oid = await resolveCommit(ctx.repository, opts.commit);
       const info = await ctx.repository.readCommit(oid);
-      const parent = info.parents[0] ?? null;
+      const parent =
+        opts.since !== undefined
+          ? await resolveCommit(ctx.repository, opts.since)
+          : (info.parents[0] ?? null);
       const changes = new Map<string, Uint8Array | null>();
       const conflicts: string[] = [];
       for (const change of await ctx.repository.diffCommits(parent, oid)) {

@@ -38,6 +38,7 @@ export type {
   Limits,
   Manifest,
   ManifestEnvironment,
+  RolloutSpec,
   NamespaceVersions,
   Origin,
   RepoSource,

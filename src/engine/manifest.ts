@@ -4,7 +4,7 @@ import { createAjv, mapSchemaErrors } from './schema-validator.js';
 import type { ParsedYaml } from './yaml-document.js';
 import { originsFor } from './yaml-document.js';
 import { didYouMean } from './suggest.js';
-import type { Issue, JsonObject, Limits, Manifest } from './types.js';
+import type { Issue, JsonObject, Limits, Manifest, ManifestEnvironment } from './types.js';
 
 /** Path of the manifest at the repository root. */
 export const MANIFEST_FILE = 'gitcfg.yaml';
@@ -41,6 +41,13 @@ export const MANIFEST_SCHEMA: JsonObject = {
   type: 'object',
   additionalProperties: false,
   required: ['version', 'environments'],
+  $defs: {
+    duration: {
+      description: 'A duration: a number and a unit (ms, s, m, h), e.g. 30s or 10m.',
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,6}(ms|s|m|h)$',
+    },
+  },
   properties: {
     version: { description: 'Format version of the repository layout.', const: 1 },
     description: { type: 'string' },
@@ -55,6 +62,45 @@ export const MANIFEST_SCHEMA: JsonObject = {
         properties: {
           extends: { type: 'string', pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH },
           description: { type: 'string' },
+          rollout: {
+            description:
+              'Progressive delivery of new commits (docs/rollouts.md); inherited from the parent unless set; false opts out.',
+            oneOf: [
+              { const: false },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['stepDuration'],
+                // Exactly one of the two forms.
+                oneOf: [
+                  { required: ['steps'], properties: { steps: true } },
+                  { required: ['exponential'], properties: { exponential: true } },
+                ],
+                properties: {
+                  steps: {
+                    description:
+                      'Percent of clients on the new commit at each step, increasing; 100 is added last.',
+                    type: 'array',
+                    minItems: 1,
+                    maxItems: 50,
+                    items: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
+                  },
+                  exponential: {
+                    description: 'Steps start, start*factor, ... up to 100.',
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['start'],
+                    properties: {
+                      start: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
+                      factor: { type: 'number', minimum: 1.1, maximum: 100, default: 2 },
+                    },
+                  },
+                  stepDuration: { $ref: '#/$defs/duration' },
+                  bakeTime: { $ref: '#/$defs/duration' },
+                },
+              },
+            ],
+          },
         },
       },
     },
@@ -111,11 +157,27 @@ export function readManifest(parsed: ParsedYaml): { manifest?: Manifest; issues:
     }
     return { issues };
   }
+  for (const [name, env] of Object.entries(
+    (parsed.value as { environments: Record<string, ManifestEnvironment | null> }).environments,
+  )) {
+    const steps = env?.rollout ? env.rollout.steps : undefined;
+    if (steps?.some((step, i) => i > 0 && step <= steps[i - 1]!)) {
+      const pos = parsed.positions.get(`/environments/${name}/rollout/steps`);
+      issues.push({
+        code: 'manifest-invalid',
+        message: `the rollout steps of "${name}" must increase`,
+        file: MANIFEST_FILE,
+        ...(pos ? { line: pos.line, column: pos.column } : {}),
+        path: `/environments/${name}/rollout/steps`,
+        environment: name,
+      });
+    }
+  }
   if (issues.length > 0) return { issues };
   const raw = parsed.value as unknown as {
     version: 1;
     description?: string;
-    environments: Record<string, { extends?: string; description?: string } | null>;
+    environments: Record<string, ManifestEnvironment | null>;
     flags?: string[];
     options?: Partial<Limits>;
   };

@@ -100,6 +100,16 @@ export interface ManifestEnvironment {
   /** Parent environment whose overrides apply below this one. */
   extends?: string;
   description?: string;
+  /** Progressive delivery policy (checked by the manifest schema); false opts out of the parent's. */
+  rollout?: RolloutSpec | false;
+}
+
+/** A rollout policy as the manifest writes it (durations like `10m`). */
+export interface RolloutSpec {
+  steps?: number[];
+  exponential?: { start: number; factor?: number };
+  stepDuration: string;
+  bakeTime?: string;
 }
 
 /** The parsed manifest (`gitcfg.yaml`). */

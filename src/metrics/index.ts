@@ -46,6 +46,12 @@ export interface ServerMetrics {
   setFleetCollector(collect: () => void): void;
   /** Lookups and evictions of the bounded caches of old commits (`refs`, `history-commits`...), by event. */
   readonly cacheEvents: Counter<'cache' | 'event'>;
+  /** Share of clients on the candidate of each running rollout (percent). */
+  readonly rolloutShare: Gauge<'env'>;
+  /** Live clients of the inventory per environment with a rollout, on its stable or candidate (or `other`). */
+  readonly rolloutClients: Gauge<'env' | 'role'>;
+  /** Brings the rollout gauges up to date at scrape time. */
+  setRolloutCollector(collect: () => void): void;
 }
 
 /** Creates the metrics on a fresh registry (process metrics included unless `processMetrics: false`). */
@@ -54,10 +60,27 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Serve
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let fleetCollector: (() => void) | null = null;
+  let rolloutCollector: (() => void) | null = null;
   return {
     setFleetCollector(collect) {
       fleetCollector = collect;
     },
+    setRolloutCollector(collect) {
+      rolloutCollector = collect;
+    },
+    rolloutShare: new Gauge({
+      name: 'gitcfg_rollout_share_percent',
+      help: 'Percent of clients on the candidate commit of each running rollout',
+      labelNames: ['env'],
+      registers,
+      collect: () => rolloutCollector?.(),
+    }),
+    rolloutClients: new Gauge({
+      name: 'gitcfg_rollout_clients',
+      help: 'Clients seen recently in an environment with a rollout, on its stable or candidate commit (or other)',
+      labelNames: ['env', 'role'],
+      registers,
+    }),
     registry,
     syncDuration: new Histogram({
       name: 'gitcfg_sync_duration_seconds',

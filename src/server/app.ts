@@ -15,7 +15,7 @@ import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
 import type { Snapshot, SnapshotStore } from '../snapshot/index.js';
 import type { SyncStatus } from '../sync/index.js';
-import type { WebhookReceiver } from '../webhooks/index.js';
+import type { SignalSettings, WebhookReceiver } from '../webhooks/index.js';
 import { DEFAULT_LIMITS, RequestLimits } from '../limits/index.js';
 import type { LimitSettings } from '../limits/index.js';
 import { ConfigReader } from './config-reader.js';
@@ -31,6 +31,8 @@ import { pinRoutes } from './routes/pins.js';
 import { readRoutes } from './routes/reads.js';
 import type { AppFleet } from './routes/reads.js';
 import { rollbackRoutes } from './routes/rollback.js';
+import { rolloutRoutes } from './routes/rollouts.js';
+import type { RolloutService } from '../rollouts/index.js';
 import { DEFAULT_SPRING_PREFIX, springFastPath, springPrefix, springRoutes } from './routes/spring.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -82,6 +84,10 @@ export interface AppDeps {
   fleetMaxLagSeconds?: number;
   /** Bound of a read-your-writes wait (`Gitcfg-Min-Commit`), ms (default 5000). */
   minCommitWaitMs?: number;
+  /** Rollouts of promoted commits (docs/rollouts.md); absent: every promotion reaches everyone at once. */
+  rollouts?: RolloutService;
+  /** Who may send the signals that abort rollouts. */
+  signals?: SignalSettings;
 }
 
 /** The built app: the express app, the request handler to serve with, and the watcher hub to drain. */
@@ -128,7 +134,24 @@ export function buildApp(deps: AppDeps): ServerApp {
     history: deps.history,
     resolveSecret: (namespace, env, name) => secrets?.lookup(namespace, env, name),
     minCommitWaitMs: deps.minCommitWaitMs,
+    rollouts: deps.rollouts,
   });
+  // Who gets which commit moves with each rollout step and control: watchers of those clients are told.
+  deps.rollouts?.onChange((env) => hub.recheck(env));
+  if (deps.rollouts) {
+    const rollouts = deps.rollouts;
+    metrics.setRolloutCollector(() => {
+      metrics.rolloutShare.reset();
+      metrics.rolloutClients.reset();
+      for (const r of rollouts.list()) {
+        if (r.status === 'completed' || r.status === 'promoted' || r.endedAt !== null) continue;
+        metrics.rolloutShare.set({ env: r.env }, r.share);
+        for (const role of ['stable', 'candidate', 'other'] as const) {
+          metrics.rolloutClients.set({ env: r.env, role }, r.clients[role]);
+        }
+      }
+    });
+  }
   const spring = deps.springPrefix === null ? null : springPrefix(deps.springPrefix ?? DEFAULT_SPRING_PREFIX);
   // Which protocol a route template belongs to, for the request metric.
   const protocolOf = (route: string): string =>
@@ -168,6 +191,16 @@ export function buildApp(deps: AppDeps): ServerApp {
   const routes = mountRoutes(
     app,
     [
+      // Before the read routes: `/v1/webhooks/:provider` would take the signal paths.
+      ...rolloutRoutes({
+        rollouts: deps.rollouts,
+        store,
+        logger,
+        metrics,
+        table,
+        signals: deps.signals,
+        bodyLimit: 256 * 1024,
+      }),
       ...readRoutes({
         store,
         sync,

@@ -14,6 +14,7 @@ import { flagSetOf } from '../flags/index.js';
 import type { FlagSet } from '../flags/index.js';
 import type { AuditQueries } from '../history/index.js';
 import type { RequestLimits } from '../limits/index.js';
+import type { RolloutDecision, RolloutService } from '../rollouts/index.js';
 import {
   currentVersion,
   documentAtVersion,
@@ -55,6 +56,24 @@ export interface ConfigReaderDeps {
   resolveSecret: (namespace: string, env: string, name: string) => string | undefined;
   /** How long a read with `Gitcfg-Min-Commit` waits for that commit (default 5000 ms). */
   minCommitWaitMs?: number | undefined;
+  /** Rollouts: which commit each client gets in an environment with a running rollout; the client inventory. */
+  rollouts?: ReaderRollouts | undefined;
+}
+
+/** What the reader needs from the rollouts. */
+export type ReaderRollouts = Pick<RolloutService, 'decide' | 'stableSnapshot' | 'loadStable' | 'seen'>;
+
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The caller's `Gitcfg-Client-Id` (printable ASCII, at most 128 characters), or undefined when absent. */
+export function clientIdOf(req: IncomingMessage): string | undefined {
+  const header = req.headers['gitcfg-client-id'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value === '') return undefined;
+  if (!CLIENT_ID.test(value)) {
+    throw new UsageError('Gitcfg-Client-Id must be 1 to 128 printable ASCII characters without spaces');
+  }
+  return value;
 }
 
 /** Default bound of a read-your-writes wait. */
@@ -78,6 +97,8 @@ interface Source {
   pinned?: string;
   /** Whether the answer is the served snapshot while the remote is unreachable. */
   stale: boolean;
+  /** The rollout that chose the snapshot for this client. */
+  rollout?: RolloutDecision;
 }
 
 const matchers = new WeakMap<RenderedDocument, SecretMatcher>();
@@ -101,6 +122,11 @@ function commonHeaders(source: Source): Record<string, string> {
   const headers: Record<string, string> = { 'Gitcfg-Commit': source.snapshot.commit, Vary: 'Accept' };
   if (source.stale) headers['Gitcfg-Stale'] = 'true';
   if (source.pinned) headers['Gitcfg-Pinned'] = source.pinned;
+  if (source.rollout) {
+    // Answers differ per client while a rollout runs: caches must key on the client id too.
+    headers.Vary = 'Accept, Gitcfg-Client-Id';
+    headers['Gitcfg-Rollout'] = `${source.rollout.rollout.id}; role=${source.rollout.role}`;
+  }
   return headers;
 }
 
@@ -124,17 +150,33 @@ export class ConfigReader {
 
   /**
    * The snapshot that answers for `env`: `?ref=`, else the environment's pin, else the served one (once it is
-   * `minCommit` or newer: read-your-writes across replicas).
+   * `minCommit` or newer: read-your-writes across replicas), or during a rollout the one this client gets.
    */
-  async source(env: string, ref: string | undefined, minCommit?: string): Promise<Source> {
-    const { store, sync, pins } = this.deps;
-    if (ref !== undefined) return { snapshot: await sync.snapshotAt(ref), stale: false };
+  async source(env: string, ref: string | undefined, minCommit?: string, clientId?: string): Promise<Source> {
+    if (ref !== undefined) return { snapshot: await this.deps.sync.snapshotAt(ref), stale: false };
+    const source = await this.currentSource(env, minCommit, clientId);
+    if (clientId !== undefined) this.deps.rollouts?.seen(env, clientId, source.snapshot.commit);
+    return source;
+  }
+
+  private async currentSource(env: string, minCommit?: string, clientId?: string): Promise<Source> {
+    const { store, sync, pins, rollouts } = this.deps;
     const pin = pins?.get(env);
     if (pin) return { snapshot: await this.pinned(pin.commit), pinned: pin.commit, stale: false };
     if (minCommit !== undefined) await this.awaitCommit(minCommit);
     const snapshot = store.current;
     if (!snapshot) throw new NotReadyError();
-    return { snapshot, stale: sync.isStale };
+    const rollout = rollouts?.decide(env, clientId);
+    if (!rollout) return { snapshot, stale: sync.isStale };
+    if (rollout.role === 'candidate') return { snapshot, stale: sync.isStale, rollout };
+    const stable =
+      rollouts!.stableSnapshot(env) ?? (await rollouts!.loadStable(env, (commit) => this.pinned(commit)));
+    return { snapshot: stable, stale: sync.isStale, rollout };
+  }
+
+  /** What a watcher of `env` should see (`WatchTarget`): the commit its client gets from a rollout, else null. */
+  rolloutCommit(env: string, clientId: string | undefined): string | null {
+    return this.deps.rollouts?.decide(env, clientId)?.commit ?? null;
   }
 
   /** Waits (bounded) until the served snapshot is `commit` or newer. */
@@ -174,8 +216,9 @@ export class ConfigReader {
     ns: string,
     env: string,
     ref: string | undefined,
+    clientId?: string,
   ): Promise<MergedConfig | null> {
-    const source = await this.source(env, ref);
+    const source = await this.source(env, ref, undefined, clientId);
     const config = source.snapshot.configs.get(`${ns}/${env}`);
     if (!config) return null;
     guard.read(ns, env);
@@ -201,7 +244,7 @@ export class ConfigReader {
     ns: string,
     env: string,
   ): RenderedConfig | null | undefined {
-    if (this.deps.pins?.get(env)) return undefined;
+    if (this.deps.pins?.get(env) || this.deps.rollouts?.decide(env, undefined)) return undefined;
     const config = snapshot.configs.get(`${ns}/${env}`);
     if (!config) return null;
     if (!guard.canRead(ns, env)) return undefined;
@@ -213,7 +256,7 @@ export class ConfigReader {
   async config(req: IncomingMessage, res: ServerResponse, guard: AccessGuard, ns: string, env: string) {
     guard.read(ns, env);
     const ref = queryParam(req, 'ref');
-    const source = await this.source(env, ref, minCommitOf(req));
+    const source = await this.source(env, ref, minCommitOf(req), clientIdOf(req));
     const { snapshot } = source;
     const config = snapshot.configs.get(`${ns}/${env}`);
     if (!config) throw missingPair(snapshot, ns, env);
@@ -256,8 +299,9 @@ export class ConfigReader {
     guard: AccessGuard,
     env: string,
     minCommit?: string,
+    clientId?: string,
   ): Promise<{ sets: FlagSet[]; headers: Record<string, string> }> {
-    const source = await this.source(env, undefined, minCommit);
+    const source = await this.source(env, undefined, minCommit, clientId);
     const { snapshot } = source;
     if (!snapshot.environments.includes(env)) throw new NotFoundError('environment', env);
     if (snapshot.flagNamespaces.length === 0) {
@@ -279,7 +323,7 @@ export class ConfigReader {
     if (queryParam(req, 'version') !== undefined) {
       throw new UsageError('version is per namespace: use /v1/config/:namespace/:env?version=N');
     }
-    const source = await this.source(env, queryParam(req, 'ref'), minCommitOf(req));
+    const source = await this.source(env, queryParam(req, 'ref'), minCommitOf(req), clientIdOf(req));
     const bundle = source.snapshot.bundles.get(env);
     if (!bundle) throw new NotFoundError('environment', env);
     for (const ns of source.snapshot.namespaces) guard.read(ns, env);
@@ -301,16 +345,22 @@ export class ConfigReader {
     const bundle = config ? null : PLAIN_BUNDLE.exec(url);
     if (!config && !bundle) return null;
     const env = config ? config[2]! : bundle![1]!;
-    const { store, sync, access, pins } = this.deps;
-    const snapshot = store.current;
-    if (!snapshot || pins?.get(env)) return null;
+    const { store, sync, access, pins, rollouts } = this.deps;
+    const current = store.current;
+    if (!current || pins?.get(env)) return null;
     let guard: AccessGuard;
+    let clientId: string | undefined;
     try {
       guard = guardFor(access, authenticate(access, req));
+      clientId = clientIdOf(req);
     } catch {
       return null;
     }
-    const source: Source = { snapshot, stale: sync.isStale };
+    // During a rollout: the snapshot this client gets, when it is in memory (else the route loads it).
+    const rollout = rollouts?.decide(env, clientId) ?? undefined;
+    const snapshot = rollout?.role === 'stable' ? rollouts!.stableSnapshot(env) : current;
+    if (!snapshot) return null;
+    const source: Source = { snapshot, stale: sync.isStale, ...(rollout ? { rollout } : {}) };
     const format = formatFromAccept(req.headers.accept);
     let document: RenderedDocument | undefined;
     let headers = commonHeaders(source);
@@ -327,6 +377,7 @@ export class ConfigReader {
     const limited = this.deps.limits?.admitPlainRead(req, guard.principal);
     if (limited === null) return null;
     headers = { ...limited, ...headers };
+    if (clientId !== undefined) rollouts?.seen(env, clientId, snapshot.commit);
     writeRendered(req, res, document[format], format, headers);
     return { route: config ? '/v1/config/:namespace/:env' : '/v1/bundle/:env' };
   }

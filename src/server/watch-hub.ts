@@ -13,15 +13,25 @@ export interface WatchEvent {
   changed: SnapshotChange[];
 }
 
+/**
+ * The commit one watcher should see now: the served one, or during a rollout the one its client gets (a client
+ * on the stable is not woken by the candidate). Null: the served one.
+ */
+export type WatchTarget = () => string | null;
+
 interface Waiter {
   environment: string;
   since: string | null;
+  target: WatchTarget | undefined;
   resolve(event: WatchEvent | null): void;
 }
 
 interface Stream {
   environment: string | null;
   res: ServerResponse;
+  target: WatchTarget | undefined;
+  /** The commit it was last told of. */
+  last: string | null;
 }
 
 /** Fans promotions out to long-polls and SSE streams. */
@@ -49,17 +59,16 @@ export class WatchHub {
    * The event for a watcher of `environment` whose last known commit is `since`, if the served commit already
    * differs; null when it does not (or nothing is served yet).
    */
-  eventSince(environment: string | null, since: string | null): WatchEvent | null {
+  eventSince(environment: string | null, since: string | null, target?: WatchTarget): WatchEvent | null {
     const snapshot = this.store.current;
-    if (!snapshot || snapshot.commit === since) return null;
+    const commit = target?.() ?? snapshot?.commit;
+    if (!snapshot || commit === undefined || commit === since) return null;
     const last = this.store.last;
     // Exact changes are known for the last step only; from further back, every pair may have changed.
     const changed =
-      last && last.commit === snapshot.commit && last.previousCommit === since
-        ? last.changed
-        : allPairs(snapshot);
+      last && last.commit === commit && last.previousCommit === since ? last.changed : allPairs(snapshot);
     return {
-      commit: snapshot.commit,
+      commit,
       previousCommit: since,
       changed: changed.filter((c) => environment === null || c.environment === environment),
     };
@@ -71,13 +80,15 @@ export class WatchHub {
     since: string | null,
     timeoutMs: number,
     res: ServerResponse,
+    target?: WatchTarget,
   ): Promise<WatchEvent | null> {
-    const ready = this.eventSince(environment, since);
+    const ready = this.eventSince(environment, since, target);
     if (ready || this.closed) return Promise.resolve(ready);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         environment,
         since,
+        target,
         resolve: (event) => {
           clearTimeout(timer);
           res.off('close', onClose);
@@ -94,15 +105,21 @@ export class WatchHub {
   }
 
   /** Turns `res` into an SSE stream of promotions (optionally of one environment). */
-  stream(res: ServerResponse, environment: string | null, lastEventId: string | null): void {
+  stream(
+    res: ServerResponse,
+    environment: string | null,
+    lastEventId: string | null,
+    target?: WatchTarget,
+  ): void {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.write(`retry: 3000\n: connected ${this.store.current?.commit ?? 'no snapshot yet'}\n\n`);
-    const stream: Stream = { environment, res };
+    const connected = target?.() ?? this.store.current?.commit ?? null;
+    res.write(`retry: 3000\n: connected ${connected ?? 'no snapshot yet'}\n\n`);
+    const stream: Stream = { environment, res, target, last: connected };
     if (this.closed) {
       res.end();
       return;
@@ -116,7 +133,7 @@ export class WatchHub {
     });
     // A reconnecting client that missed a promotion is told at once.
     if (lastEventId) {
-      const missed = this.eventSince(environment, lastEventId);
+      const missed = this.eventSince(environment, lastEventId, target);
       if (missed) writeEvent(res, missed);
     }
     this.startHeartbeat();
@@ -132,22 +149,52 @@ export class WatchHub {
     this.streams.clear();
   }
 
+  /**
+   * Tells the watchers of `environment` whose commit moved without a promotion (a rollout step, pause, promote or
+   * abort): each is told only when the commit its client should see is not the one it has.
+   */
+  recheck(environment: string): void {
+    const promotion = this.store.last;
+    if (!promotion) return;
+    this.notify(promotion, (env, target) => target !== undefined && env === environment);
+  }
+
   private onPromotion(promotion: Promotion): void {
+    this.notify(promotion, () => true);
+  }
+
+  private notify(
+    promotion: Promotion,
+    concerns: (environment: string | null, target: WatchTarget | undefined) => boolean,
+  ): void {
     for (const waiter of [...this.waiters]) {
-      if (waiter.since === promotion.commit) continue;
-      waiter.resolve(this.eventFor(promotion, waiter.environment, waiter.since));
+      if (!concerns(waiter.environment, waiter.target)) continue;
+      const commit = waiter.target?.() ?? promotion.commit;
+      if (waiter.since === commit) continue;
+      waiter.resolve(this.eventFor(promotion, waiter.environment, waiter.since, commit));
     }
     for (const stream of this.streams) {
-      writeEvent(stream.res, this.eventFor(promotion, stream.environment, promotion.previousCommit));
+      if (!concerns(stream.environment, stream.target)) continue;
+      const commit = stream.target?.() ?? promotion.commit;
+      if (stream.target && stream.last === commit) continue;
+      const since = stream.target ? stream.last : promotion.previousCommit;
+      writeEvent(stream.res, this.eventFor(promotion, stream.environment, since, commit));
+      stream.last = commit;
     }
   }
 
-  private eventFor(promotion: Promotion, environment: string | null, since: string | null): WatchEvent {
+  private eventFor(
+    promotion: Promotion,
+    environment: string | null,
+    since: string | null,
+    commit: string,
+  ): WatchEvent {
     const snapshot = this.store.current;
-    const changed = since === promotion.previousCommit || !snapshot ? promotion.changed : allPairs(snapshot);
+    const exact = commit === promotion.commit && since === promotion.previousCommit;
+    const changed = exact || !snapshot ? promotion.changed : allPairs(snapshot);
     return {
-      commit: promotion.commit,
-      previousCommit: promotion.previousCommit,
+      commit,
+      previousCommit: commit === promotion.commit ? promotion.previousCommit : since,
       changed: changed.filter((c) => environment === null || c.environment === environment),
     };
   }

@@ -265,11 +265,12 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
 /** The descriptions and parents the manifest declares, copied so the snapshot holds plain data only. */
 function manifestInfoOf(evaluation: Evaluation): ManifestInfo {
   const manifest = evaluation.manifest;
-  const environments: Record<string, { extends?: string; description?: string }> = {};
+  const environments: Record<string, ManifestInfo['environments'][string]> = {};
   for (const [name, env] of Object.entries(manifest?.environments ?? {})) {
     environments[name] = {
       ...(env.extends !== undefined ? { extends: env.extends } : {}),
       ...(env.description !== undefined ? { description: env.description } : {}),
+      ...(env.rollout !== undefined ? { rollout: structuredClone(env.rollout) } : {}),
     };
   }
   return {

@@ -1,5 +1,5 @@
 /** Types of served snapshots: everything the HTTP API answers for one commit, rendered once. */
-import type { JsonObject } from '../engine/index.js';
+import type { JsonObject, RolloutSpec } from '../engine/index.js';
 import type { MigrationStep } from '../migrate/index.js';
 
 /** One rendered body and its strong ETag (quoted, e.g. `"q1w2..."`). */
@@ -44,7 +44,10 @@ export interface NamespaceVersions {
 export interface ManifestInfo {
   readonly description?: string;
   readonly environments: Readonly<
-    Record<string, { readonly extends?: string; readonly description?: string }>
+    Record<
+      string,
+      { readonly extends?: string; readonly description?: string; readonly rollout?: RolloutSpec | false }
+    >
   >;
 }
 

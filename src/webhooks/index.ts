@@ -4,6 +4,7 @@
  * The payload is only a hint that something changed; the sync fetches the truth from the remote.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { UsageError } from '../errors/index.js';
 
 /** Git hosts with a webhook endpoint (`POST /v1/webhooks/<provider>`). */
 export const WEBHOOK_PROVIDERS = ['github', 'gitlab', 'gitea', 'bitbucket', 'generic'] as const;
@@ -295,6 +296,50 @@ const MAX_FIELD_LENGTH = 100;
 /** Webhook secrets per provider; a provider without one has its endpoint disabled. */
 export type WebhookSecrets = Partial<Record<WebhookProvider, string>>;
 
+/** A secret from `name` or, when unset, from the file `${name}_FILE` names (one trailing newline dropped). */
+export function secretFromEnv(
+  env: Record<string, string | undefined>,
+  name: string,
+  readFile: (path: string) => string,
+): string | undefined {
+  const direct = env[name];
+  if (direct) return direct;
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  const value = readFile(file).replace(/\r?\n$/, '');
+  return value === '' ? undefined : value;
+}
+
+/** Who may send the signals that abort rollouts, and how alerts name environments. */
+export interface SignalSettings {
+  /** Bearer token Alertmanager's `http_config` sends; absent: the receiver answers 403. */
+  alertmanagerToken?: string | undefined;
+  /** Alert labels that name the environment, first present wins (default `env`). */
+  alertmanagerLabels?: readonly string[] | undefined;
+  /** HMAC-SHA256 secret of `POST /v1/webhooks/signal`; absent: it answers 403. */
+  signalSecret?: string | undefined;
+}
+
+/**
+ * The signal settings from the environment: `GITCFG_ALERTMANAGER_TOKEN` (bearer token of the Alertmanager
+ * receiver), `GITCFG_ALERTMANAGER_LABELS` (comma-separated alert labels naming the environment, default `env`)
+ * and `GITCFG_SIGNAL_SECRET` (HMAC secret of the generic signal); each secret also as `..._FILE`.
+ */
+export function signalSettingsFromEnv(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string,
+): SignalSettings {
+  const labels = (env.GITCFG_ALERTMANAGER_LABELS ?? '')
+    .split(',')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return {
+    alertmanagerToken: secretFromEnv(env, 'GITCFG_ALERTMANAGER_TOKEN', readFile),
+    alertmanagerLabels: labels.length > 0 ? labels : ['env'],
+    signalSecret: secretFromEnv(env, 'GITCFG_SIGNAL_SECRET', readFile),
+  };
+}
+
 /**
  * Reads webhook secrets from the environment: `GITCFG_WEBHOOK_SECRET_<PROVIDER>` or the shared
  * `GITCFG_WEBHOOK_SECRET`, each also as `..._FILE` (path of a file holding the secret; one trailing newline is
@@ -304,14 +349,7 @@ export function webhookSecretsFromEnv(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string,
 ): WebhookSecrets {
-  const read = (name: string): string | undefined => {
-    const direct = env[name];
-    if (direct) return direct;
-    const file = env[`${name}_FILE`];
-    if (!file) return undefined;
-    const value = readFile(file).replace(/\r?\n$/, '');
-    return value === '' ? undefined : value;
-  };
+  const read = (name: string) => secretFromEnv(env, name, readFile);
   const shared = read('GITCFG_WEBHOOK_SECRET');
   const secrets: WebhookSecrets = {};
   for (const provider of WEBHOOK_PROVIDERS) {
@@ -463,4 +501,44 @@ export class WebhookReceiver {
 
 function error(code: string, message: string): Record<string, unknown> {
   return { error: { code, message } };
+}
+
+/** Whether an `Authorization` header is `Bearer <token>` with the expected token (constant time). */
+export function verifyBearer(authorization: string | undefined, token: string): boolean {
+  if (authorization === undefined) return false;
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+  return safeEqual(m?.[1] ?? '', token);
+}
+
+/** A firing alert of an Alertmanager webhook that names an environment. */
+export interface AlertSignal {
+  env: string;
+  /** `alertname` label, or `alert` when it has none. */
+  alert: string;
+}
+
+/**
+ * The environments named by firing alerts of an Alertmanager webhook payload (version 4): for each alert whose
+ * own `status` is `firing`, the value of the first of `labels` it carries. Resolved alerts name nothing.
+ * Throws UsageError for a body that is not such a payload.
+ */
+export function parseAlertmanager(body: Uint8Array, labels: readonly string[]): AlertSignal[] {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw new UsageError('the Alertmanager payload is not JSON');
+  }
+  if (!isRecord(payload) || !Array.isArray(payload.alerts)) {
+    throw new UsageError('the Alertmanager payload has no alerts array');
+  }
+  const out: AlertSignal[] = [];
+  for (const alert of payload.alerts.slice(0, 1000)) {
+    if (!isRecord(alert) || alert.status !== 'firing' || !isRecord(alert.labels)) continue;
+    const alertLabels = alert.labels;
+    const env = labels.map((l) => str(alertLabels[l])).find((v) => v !== undefined);
+    if (env === undefined) continue;
+    out.push({ env, alert: (str(alertLabels.alertname) ?? 'alert').slice(0, 200) });
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { lastEvent, repo, status } from '../state';
 import { href } from '../router';
 import { Card, Issues, short, when } from '../ui';
+import { RolloutsCard } from './rollouts';
 
 export function Overview() {
   const s = status.value;
@@ -61,6 +62,7 @@ export function Overview() {
             <Issues issues={s.rejected.issues} />
           </Card>
         )}
+        <RolloutsCard />
         <Card title="Pins">
           {s.pins && s.pins.length > 0 ? (
             <ul>

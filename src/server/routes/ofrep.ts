@@ -7,7 +7,7 @@ import { FlagNotFoundError, FlagRequestParseError } from '../../errors/index.js'
 import { evaluationContextOf } from '../../flags/index.js';
 import type { FlagEvaluation, FlagFailure } from '../../flags/index.js';
 import { etagOf } from '../../snapshot/index.js';
-import { minCommitOf } from '../config-reader.js';
+import { clientIdOf, minCommitOf } from '../config-reader.js';
 import type { ConfigReader } from '../config-reader.js';
 import { MAX_BODY_DEPTH, readBody, sendJson, writeRendered } from '../http-io.js';
 import { nestsDeeperThan } from '../../engine/index.js';
@@ -50,7 +50,12 @@ export function ofrepRoutes(deps: OfrepRouteDeps): RouteSpec[] {
       summary: 'OFREP: evaluate one flag (read on the flag namespaces of the environment)',
       handler: async (req, res, { guard }) => {
         const key = String(req.params.key);
-        const { sets, headers } = await reader.flagSets(guard, String(req.params.env), minCommitOf(req));
+        const { sets, headers } = await reader.flagSets(
+          guard,
+          String(req.params.env),
+          minCommitOf(req),
+          clientIdOf(req),
+        );
         const context = await contextOf(req, limit, key);
         const set = sets.find((s) => s.has(key));
         if (!set) throw new FlagNotFoundError(key);
@@ -63,7 +68,12 @@ export function ofrepRoutes(deps: OfrepRouteDeps): RouteSpec[] {
       access: { kind: 'read-checked' },
       summary: 'OFREP: evaluate every flag (read on the flag namespaces; ETag, If-None-Match -> 304)',
       handler: async (req, res, { guard }) => {
-        const { sets, headers } = await reader.flagSets(guard, String(req.params.env), minCommitOf(req));
+        const { sets, headers } = await reader.flagSets(
+          guard,
+          String(req.params.env),
+          minCommitOf(req),
+          clientIdOf(req),
+        );
         const context = await contextOf(req, limit);
         const seen = new Set<string>();
         const flags: Array<FlagEvaluation | FlagFailure> = [];

@@ -13,7 +13,7 @@ import { WEBHOOK_PROVIDERS } from '../../webhooks/index.js';
 import type { WebhookProvider, WebhookReceiver } from '../../webhooks/index.js';
 import { isCommitId } from '../../cluster/index.js';
 import type { Fleet } from '../../cluster/index.js';
-import { minCommitOf } from '../config-reader.js';
+import { clientIdOf, minCommitOf } from '../config-reader.js';
 import type { ConfigReader, ReaderSync } from '../config-reader.js';
 import { formatOf, NotReadyError, queryParam, sendJson, writeRendered } from '../http-io.js';
 import { applyLimit } from '../route-table.js';
@@ -183,12 +183,15 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         timeout = Math.min(timeout, deps.watch.maxTimeoutSeconds);
         const pin = deps.pins?.get(env);
         const pinned: Record<string, string> = pin ? { 'Gitcfg-Pinned': pin.commit } : {};
-        const event = await hub.wait(env, since, timeout * 1000, res);
+        // During a rollout a watcher is told of the commit its client gets, not of every promotion.
+        const clientId = clientIdOf(req);
+        const target = () => reader.rolloutCommit(env, clientId);
+        const event = await hub.wait(env, since, timeout * 1000, res, target);
         if (res.destroyed || res.writableEnded) return;
         if (!event) {
           res.writeHead(304, {
             'Cache-Control': 'no-cache',
-            'Gitcfg-Commit': store.current?.commit ?? '',
+            'Gitcfg-Commit': target() ?? store.current?.commit ?? '',
             ...pinned,
           });
           res.end();
@@ -209,7 +212,13 @@ export function readRoutes(deps: ReadRouteDeps): RouteSpec[] {
         if (env !== null) guard.readSomeIn(env, snapshot?.namespaces ?? []);
         else guard.readAny(snapshot?.namespaces ?? [], snapshot?.environments ?? []);
         const lastEventId = req.get('last-event-id') ?? queryParam(req, 'since') ?? null;
-        hub.stream(res, env, lastEventId);
+        const clientId = clientIdOf(req);
+        hub.stream(
+          res,
+          env,
+          lastEventId,
+          env === null ? undefined : () => reader.rolloutCommit(env, clientId),
+        );
       },
     },
     {
