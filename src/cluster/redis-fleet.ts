@@ -32,6 +32,19 @@ type Kind = 'commit' | 'pins' | 'beat' | 'rollout';
 
 /** How long a shared rollout state is kept after its last change (seconds). */
 const ROLLOUT_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * Keeps the stored rollout when it has the same id (another replica started it first: its clock wins), else
+ * stores ours; returns what is stored. One script, so no other replica writes between the read and the write.
+ */
+const ADOPT_OR_SET_ROLLOUT = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and type(decoded) == 'table' and decoded.id == ARGV[2] then return current end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+return ARGV[1]
+`;
 
 /** Most replicas kept in the view. */
 const MAX_REPLICAS = 256;
@@ -338,11 +351,22 @@ export class RedisFleet implements Fleet {
     const pub = this.pub;
     try {
       if (first) {
-        const text = await pub.get(this.rolloutKey(env));
-        const existing = text === null || text.length > MAX_MESSAGE ? null : parseJson(text);
-        if (existing && typeof existing === 'object' && (existing as { id?: unknown }).id === state.id) {
-          return existing;
+        // Atomic: two replicas promoting the same commit at once must end with one clock, not the last writer's.
+        const ours = JSON.stringify(state);
+        const text = (await pub.eval(
+          ADOPT_OR_SET_ROLLOUT,
+          1,
+          this.rolloutKey(env),
+          ours,
+          state.id,
+          String(ROLLOUT_TTL_SECONDS),
+        )) as string | null;
+        if (text === ours) {
+          await this.publish('rollout', { from: this.replicaId, env });
+          return state;
         }
+        const kept = text === null || text.length > MAX_MESSAGE ? null : parseJson(text);
+        return kept && typeof kept === 'object' && (kept as { id?: unknown }).id === state.id ? kept : state;
       }
       await pub.set(this.rolloutKey(env), JSON.stringify(state), 'EX', ROLLOUT_TTL_SECONDS);
       await this.publish('rollout', { from: this.replicaId, env });

@@ -63,6 +63,8 @@ describe('evaluateRepo with migrations', () => {
       file: 'environments/production/cache.yaml',
       line: 3,
       column: 10,
+      keyLine: 3,
+      keyColumn: 3,
     });
     assert.deepEqual(evaluation.configs.get('cache/staging')?.value, production?.value);
     const versions = evaluation.versions.get('cache');
