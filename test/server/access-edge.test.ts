@@ -115,7 +115,11 @@ describe('the HTTP edge, tried as an attacker would', () => {
     '/v1/pins',
     '/v1/watch/production?timeout=0',
     '/v1/events?env=production',
+    '/v1/namespaces',
+    '/v1/whoami',
   ];
+  /** Routes only an admin token reads. */
+  const adminOnly = () => ['/v1/rollouts'];
 
   it('the canonical paths answer an allowed token (so the refusals below mean something)', async () => {
     for (const url of appReads()) {
@@ -125,6 +129,10 @@ describe('the HTTP edge, tried as an attacker would', () => {
     for (const url of tokenOnly()) {
       const res = await get(url, bearer('reader'));
       assert.ok(res.status === 200 || res.status === 304, `${url}: ${res.status} ${res.text}`);
+    }
+    for (const url of adminOnly()) {
+      const res = await get(url, bearer('admin'));
+      assert.equal(res.status, 200, `${url}: ${res.text}`);
     }
   });
 
@@ -144,6 +152,16 @@ describe('the HTTP edge, tried as an attacker would', () => {
           `token scoped to db: ${url} -> ${elsewhere.status} ${elsewhere.text.slice(0, 200)}`,
         );
         assert.doesNotMatch(elsewhere.text, /greeting|hello/, url);
+      }
+    }
+    for (const canonical of adminOnly()) {
+      for (const url of [canonical, ...pathVariants(canonical)]) {
+        for (const headers of [{}, bearer('reader')]) {
+          const res = await get(url, headers);
+          tried++;
+          assert.ok([400, 401, 403, 404].includes(res.status), `${url} -> ${res.status}`);
+          assert.doesNotMatch(res.text, /"rollouts"/, url);
+        }
       }
     }
     assert.ok(tried > 400, `tried ${tried} requests`);
