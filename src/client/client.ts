@@ -3,7 +3,7 @@
  * memory and (optionally) on disk, follows changes with long-polls, and applies environment-variable overrides.
  * Only global `fetch` and node:fs: services import this, so it stays small.
  */
-import type { JsonObject, JsonValue } from '../engine/types.js';
+import type { JsonObject, JsonValue } from '../values/index.js';
 import { hostname } from 'node:os';
 import { redactUrl } from '../errors/index.js';
 import { backoffDelay } from './backoff.js';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data-file/index.js';
-import type { JsonObject } from '../engine/types.js';
+import type { JsonObject } from '../values/index.js';
 
 /** Marker of the file format, checked on read. */
 export const CACHE_FORMAT = 'gitcfg-client-cache';

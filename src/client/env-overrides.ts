@@ -2,7 +2,7 @@
  * Environment-variable overrides (pure): `GITCFG__<NAMESPACE>__<PATH>__<WITH>__<SEGMENTS>=value`, coerced by the
  * namespace's JSON Schema. Used for local runs and emergencies, so every override is reported by the client.
  */
-import type { JsonObject, JsonValue } from '../engine/types.js';
+import type { JsonObject, JsonValue } from '../values/index.js';
 import { GitcfgClientError } from './errors.js';
 
 /** The prefix every override variable starts with. */

@@ -38,4 +38,4 @@ export {
   writeCacheFile,
 } from './disk-cache.js';
 export type { CacheRecord } from './disk-cache.js';
-export type { JsonObject, JsonValue } from '../engine/types.js';
+export type { JsonObject, JsonValue } from '../values/index.js';

@@ -1,5 +1,5 @@
 /** Public types of the client SDK. */
-import type { JsonObject, JsonValue } from '../engine/types.js';
+import type { JsonObject, JsonValue } from '../values/index.js';
 import type { BackoffOptions } from './backoff.js';
 import type { AppliedOverride } from './env-overrides.js';
 

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../data-file/index.js';
-import type { JsonObject, JsonValue } from '../engine/types.js';
+import type { JsonObject, JsonValue } from '../values/index.js';
 
 /** Anything with a `write(string)`. */
 interface Output {

@@ -78,7 +78,7 @@ export function codeFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash('sha256');
   const modules = dirname(dirname(fileURLToPath(import.meta.url)));
-  for (const name of ['engine', 'migrate', 'json-pointer']) {
+  for (const name of ['engine', 'migrate', 'values']) {
     const dir = join(modules, name);
     let files: string[] = [];
     try {

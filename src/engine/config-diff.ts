@@ -1,6 +1,6 @@
 /** Effective differences between two evaluations, and value lookup by path. */
 import { stringify } from 'yaml';
-import { escapeToken, isJsonObject, valueAtPointer } from './json-pointer.js';
+import { escapeToken, isJsonObject, valueAtPointer } from '../values/index.js';
 import type { ConfigChange, ConfigDiff, Evaluation, JsonValue } from './types.js';
 
 function deepEqual(a: JsonValue, b: JsonValue): boolean {

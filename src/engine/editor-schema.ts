@@ -3,7 +3,7 @@
  * it to one file. gitcfg itself always validates with the original.
  */
 import { SCHEMA_VERSION_KEY } from './evaluate.js';
-import { isJsonObject, setKey } from './json-pointer.js';
+import { isJsonObject, setKey } from '../values/index.js';
 import type { JsonObject, JsonValue } from './types.js';
 
 /** Which file the editor schema is for. */

@@ -25,7 +25,7 @@ export {
 } from './secret-fields.js';
 export { SecretScopes } from './secret-scopes.js';
 export type { SecretScopeEntry } from './secret-scopes.js';
-export { escapeToken, parsePointer, valueAtPointer } from './json-pointer.js';
+export { escapeToken, parsePointer, valueAtPointer } from '../values/index.js';
 export type {
   ConfigChange,
   ConfigDiff,

@@ -1,5 +1,5 @@
 /** Layer merge with provenance: maps merge deeply, arrays and scalars replace, `!delete` removes inherited keys. */
-import { escapeToken, isJsonObject, setKey } from './json-pointer.js';
+import { escapeToken, isJsonObject, setKey } from '../values/index.js';
 import type { JsonObject, JsonValue, Origin } from './types.js';
 
 /** One input of a merge, lowest precedence first. */

@@ -6,7 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
-import { escapeToken, isJsonObject, parentPointer, valueAtPointer } from './json-pointer.js';
+import { escapeToken, isJsonObject, parentPointer, valueAtPointer } from '../values/index.js';
 import { didYouMean } from './suggest.js';
 import type { Issue, IssueCode, JsonObject, JsonValue, Origin } from './types.js';
 

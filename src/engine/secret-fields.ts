@@ -4,7 +4,7 @@
  * read secrets. Everywhere else they are masked. The one implementation shared by validation, the server,
  * history, diff and explain. Pure: the environment is passed in.
  */
-import { escapeToken, parsePointer } from './json-pointer.js';
+import { escapeToken, parsePointer } from '../values/index.js';
 import { SECRET_KEYWORD } from './schema-validator.js';
 import type { ConfigChange, JsonObject, JsonValue } from './types.js';
 

@@ -4,7 +4,7 @@
  */
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode, ScalarTag } from 'yaml';
-import { escapeToken, setKey } from './json-pointer.js';
+import { escapeToken, setKey } from '../values/index.js';
 import type { IssueCode, JsonObject, JsonValue, Limits, Origin } from './types.js';
 
 /** The YAML tag that deletes an inherited key in an environment override (`key: !delete`). */

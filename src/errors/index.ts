@@ -3,7 +3,7 @@
  * (isomorphic-git style). Messages must never contain secrets (tokens, passwords, webhook secrets, URLs with
  * credentials): use `redactUrl` before putting a remote URL into a message.
  */
-import type { Issue } from '../engine/types.js';
+import type { Issue } from '../values/index.js';
 
 /** Base class: `code` is stable and documented; `data` carries machine-readable details. */
 export class GitcfgError extends Error {

@@ -5,7 +5,7 @@
  */
 import { FlagdCore } from '@openfeature/flagd-core';
 import { ErrorCode } from '@openfeature/core';
-import { formatPointer } from '../json-pointer/index.js';
+import { formatPointer } from '../values/index.js';
 import { SILENT_LOGGER } from './silent-logger.js';
 
 /** One problem of a flag document; `path` is a JSON pointer into the merged document. */

@@ -1,5 +1,5 @@
 /** Semantics of each operation over one document (a partial layer or a merged result), up or down. */
-import type { JsonValue, Origin } from '../engine/types.js';
+import type { JsonValue, Origin } from '../values/index.js';
 import { convertValue, convertWithTable, describeValue } from './conversions.js';
 import { WILDCARD, fillWildcards, formatPointer, parsePointer } from './json-pointer.js';
 import type { LayerKind, MigrationTree, NodeKind, Operation } from './types.js';

@@ -1,5 +1,5 @@
 /** Built-in value conversions of `convert` operations; each named pair has its inverse (the swapped pair). */
-import type { JsonPrimitive, JsonValue } from '../engine/types.js';
+import type { JsonPrimitive, JsonValue } from '../values/index.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** Names usable in `convert: {from, to}`. */

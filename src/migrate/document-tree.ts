@@ -13,7 +13,7 @@ import {
   visit,
 } from 'yaml';
 import type { Document, Node, ScalarTag, YAMLSeq } from 'yaml';
-import type { Issue, JsonObject, JsonValue } from '../engine/types.js';
+import type { Issue, JsonObject, JsonValue } from '../values/index.js';
 import { parsePointer } from './json-pointer.js';
 import { failureMessage, layerOfFile, migrateUp, runSteps, stepsBetween } from './migrate-document.js';
 import type { MigrateContext } from './migrate-document.js';

@@ -1,6 +1,6 @@
 /** JSON Pointer (RFC 6901) helpers; in migration paths a `*` segment is a wildcard over keys or items. */
 
-export { formatPointer, parsePointer } from '../json-pointer/index.js';
+export { formatPointer, parsePointer } from '../values/index.js';
 
 /** The wildcard segment of a migration path. */
 export const WILDCARD = '*';

@@ -1,5 +1,5 @@
 /** Up-migration of one document layer (with origins) and down-migration of a merged document. */
-import type { Issue, JsonObject, Origin } from '../engine/types.js';
+import type { Issue, JsonObject, Origin } from '../values/index.js';
 import { parsePointer } from './json-pointer.js';
 import { applyOperation, describeOperation, invertOperation } from './apply-operation.js';
 import type { OperationProblem } from './apply-operation.js';

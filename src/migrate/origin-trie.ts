@@ -1,5 +1,5 @@
 /** Origins (JSON pointer -> position) stored as a tree of path segments, so moving a subtree is cheap. */
-import type { Origin } from '../engine/types.js';
+import type { Origin } from '../values/index.js';
 import { formatPointer, parsePointer } from './json-pointer.js';
 
 /** One node of the trie: the origin of this path (if known) and the nodes below it. */

@@ -1,7 +1,7 @@
 /** Parsing and checking of migration files and of a namespace's chain of steps. */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import type { Issue, JsonPrimitive, JsonValue, Origin } from '../engine/types.js';
+import type { Issue, JsonPrimitive, JsonValue, Origin } from '../values/index.js';
 import { conversionPairs, isConversion } from './conversions.js';
 import type { ConversionName } from './conversions.js';
 import { WILDCARD, isPrefix, parsePointer, wildcardCount } from './json-pointer.js';

@@ -1,5 +1,5 @@
 /** {@link MigrationTree} over a plain JSON value, moving the origins (JSON pointer -> position) with the values. */
-import type { JsonObject, JsonValue, Origin } from '../engine/types.js';
+import type { JsonObject, JsonValue, Origin } from '../values/index.js';
 import { formatPointer, parsePointer } from './json-pointer.js';
 import { OriginTrie } from './origin-trie.js';
 import type { MigrationTree, NodeKind } from './types.js';

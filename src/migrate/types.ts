@@ -1,5 +1,5 @@
 /** Types of parsed migrations and of the trees they operate on. */
-import type { JsonPrimitive, JsonValue, Origin } from '../engine/types.js';
+import type { JsonPrimitive, JsonValue, Origin } from '../values/index.js';
 import type { ConversionName } from './conversions.js';
 
 /** `rename: {from, to}`: moves a value (and its origins) to a new path; inverse: the swapped rename. */

@@ -1,7 +1,7 @@
 /** Test helpers: parse a migration written as YAML text into a step (failing the test on issues). */
 import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
-import type { JsonObject, JsonValue, Origin } from '../../src/engine/types.js';
+import type { JsonObject, JsonValue, Origin } from '../../src/values/index.js';
 import { parseMigration } from '../../src/migrate/index.js';
 import type { MigrationStep } from '../../src/migrate/index.js';
 

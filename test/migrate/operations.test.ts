@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { JsonObject } from '../../src/engine/types.js';
+import type { JsonObject } from '../../src/values/index.js';
 import { formatDuration, migrateDown, migrateUp, parseDuration } from '../../src/migrate/index.js';
 import type { MigrationStep } from '../../src/migrate/index.js';
 import { step, withOrigins } from './helpers.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { LineCounter, isMap, isSeq, parse, parseDocument } from 'yaml';
 import type { Node } from 'yaml';
-import type { JsonValue, Origin } from '../../src/engine/types.js';
+import type { JsonValue, Origin } from '../../src/values/index.js';
 import { MIGRATION_FILE_SCHEMA, checkChain, parseMigration } from '../../src/migrate/index.js';
 import { step } from './helpers.js';
 
