@@ -2,7 +2,10 @@
  * gitcfg client SDK (`gitcfg/client`): typed, cached, watchable access to config served by a gitcfg server.
  * No server code is imported from here: only global `fetch` and node:fs.
  */
-export { createClient, defaultClientId, valueAtPath } from './client.js';
+export { createClient } from './client.js';
+export { defaultClientId } from './transport.js';
+/** The subtree at a path (`a.b.1` or `/a/b/1`): the syntax of the server's `?path=` too. */
+export { valueAtPath } from '../values/index.js';
 export type {
   ClientLogger,
   ClientOptions,

@@ -82,7 +82,7 @@ export interface ConfigResult<T> {
 
 /** Options of `get`. */
 export interface GetOptions {
-  /** Dotted path of a subtree (`feature_mapping.user_id`; array items by index), applied to the cached document. */
+  /** Path of a subtree (`feature_mapping.user_id` or `/feature_mapping/user_id`), applied to the cached document. */
   path?: string;
   /** Schema version of the document (overrides `versions` of `createClient`); each version is a separate copy. */
   version?: number;
@@ -113,7 +113,7 @@ export interface GitcfgClient<N extends object = UntypedNamespaces> {
   readonly environment: string;
   /** The merged document of a namespace (frozen), with environment overrides applied. */
   get<K extends NamespaceName<N>>(namespace: K, options?: GetOptions & { path?: undefined }): Promise<N[K]>;
-  /** A subtree of the document of a namespace, by dotted path. */
+  /** A subtree of the document of a namespace, by path (dotted or JSON pointer). */
   get<K extends NamespaceName<N>>(namespace: K, options: GetOptions & { path: string }): Promise<JsonValue>;
   /** Like `get`, with where the document came from and whether it is stale. */
   getWithMetadata<K extends NamespaceName<N>>(

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { JsonObject, JsonValue } from '../engine/index.js';
+import { valueAtPath } from '../values/index.js';
 import type { RenderedBody, RenderedDocument } from './types.js';
 
 /** Strong ETag of a body: the quoted base64url SHA-256 of its bytes. */
@@ -45,27 +46,7 @@ export function renderDocumentLazyYaml(value: JsonObject): RenderedDocument {
   };
 }
 
-/**
- * Looks up a subtree by a dotted path (`a.b.0`) or a JSON pointer (`/a/b/0`); undefined when absent.
- * Own properties only, so `constructor` or `__proto__` never resolve to something that is not in the document.
- */
+/** The `?path=` part of a document: the path syntax the client SDK uses too (`valueAtPath`). */
 export function subtree(value: JsonValue, path: string): JsonValue | undefined {
-  const segments = path.startsWith('/')
-    ? path
-        .slice(1)
-        .split('/')
-        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    : path.split('.');
-  let current: JsonValue | undefined = value;
-  for (const segment of segments) {
-    if (current === null || typeof current !== 'object') return undefined;
-    if (Array.isArray(current)) {
-      if (!/^(0|[1-9]\d*)$/.test(segment)) return undefined;
-      current = current[Number(segment)];
-    } else {
-      if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
-      current = current[segment];
-    }
-  }
-  return current;
+  return valueAtPath(value, path);
 }

@@ -116,6 +116,27 @@ describe('client against the real server', () => {
     assert.equal(missing.code, 'E_NOT_FOUND');
   });
 
+  it("reads a path as the server's ?path= does: dotted or JSON pointer, canonical array indexes", async () => {
+    const c = client();
+    const paths = [
+      'tags.1',
+      '/tags/1',
+      'tags.01',
+      '/tags/01',
+      '/feature_mapping/user_id',
+      'constructor',
+      '__proto__',
+    ];
+    for (const path of paths) {
+      const res = await fetch(`${served.url}/v1/config/ml/production?path=${encodeURIComponent(path)}`);
+      const server: unknown = res.status === 200 ? await res.json() : `HTTP ${res.status}`;
+      const sdk: unknown = await c.get('ml', { path }).catch((error: GitcfgClientError) => error.code);
+      assert.deepEqual([path, sdk], [path, server === 'HTTP 404' ? 'E_NOT_FOUND' : server]);
+    }
+    assert.equal(await c.get('ml', { path: '/tags/1' }), 'nightly');
+    assert.equal((await rejection(c.get('ml', { path: 'tags.01' }))).code, 'E_NOT_FOUND');
+  });
+
   it('maps 404s to E_NOT_FOUND with the server message', async () => {
     const unknownNamespace = await rejection(client().get('billing'));
     assert.equal(unknownNamespace.code, 'E_NOT_FOUND');

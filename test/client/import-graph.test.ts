@@ -37,13 +37,18 @@ function graphOf(entry: string): { files: string[]; packages: string[] } {
 }
 
 describe('client import graph', () => {
-  it('loads only its own files, src/errors, src/data-file and node built-ins (no server code, no packages)', () => {
+  it('loads only its own files, src/values, src/errors, src/data-file and node built-ins (no server code, no packages)', () => {
     const { files, packages } = graphOf('client/index.ts');
     assert.ok(files.includes('client/client.ts'));
     assert.deepEqual(
-      files.filter((f) => !f.startsWith('client/')),
+      [...new Set(files.map((f) => f.split('/')[0]))],
+      ['client', 'data-file', 'errors', 'values'],
+    );
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('client/') && !f.startsWith('values/')),
       ['data-file/index.ts', 'errors/index.ts'],
     );
+    assert.ok(files.includes('values/index.ts'), 'the leaf is entered through its index');
     assert.deepEqual(packages, []);
   });
 
