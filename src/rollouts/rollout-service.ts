@@ -5,7 +5,7 @@
  * by-ref service after a restart); the candidate is always the served snapshot.
  */
 import { readCheckedFile, writeCheckedFile } from '../data-file/index.js';
-import { GitcfgError, NotFoundError } from '../errors/index.js';
+import { GitcfgError, NotFoundError, RolloutsFileError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Promotion, Snapshot } from '../snapshot/index.js';
 import { ClientInventory } from './inventory.js';
@@ -23,13 +23,6 @@ import {
   startRollout,
 } from './state.js';
 import type { RolloutPhase, RolloutState } from './state.js';
-
-/** The rollouts file cannot be read (the server refuses to start rather than serve the candidate to all). */
-export class RolloutsFileError extends GitcfgError {
-  constructor(message: string) {
-    super('E_ROLLOUTS_FILE', message);
-  }
-}
 
 /** Which commit one client gets in an environment with a rollout. */
 export interface RolloutDecision {
