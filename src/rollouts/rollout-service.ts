@@ -6,6 +6,7 @@
  */
 import { readCheckedFile, writeCheckedFile } from '../data-file/index.js';
 import { GitcfgError, NotFoundError, RolloutsFileError } from '../errors/index.js';
+import type { ErrorCode } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Promotion, Snapshot } from '../snapshot/index.js';
 import { ClientInventory } from './inventory.js';
@@ -248,7 +249,10 @@ export class RolloutService {
     env: string,
     author: RevertAuthor,
     reason: string,
-  ): Promise<{ rollout: RolloutView; revert: { commit: string } | { error: string; code: string } | null }> {
+  ): Promise<{
+    rollout: RolloutView;
+    revert: { commit: string } | { error: string; code: ErrorCode } | null;
+  }> {
     const rollout = await this.transition(env, (s, t) => abortRollout(s, t, author.name));
     this.deps.logger.warn({ env, by: author.name, reason }, 'rollout aborted');
     const state = this.states.get(env);
@@ -257,7 +261,7 @@ export class RolloutService {
       return { rollout, revert: { commit: await this.deps.revert(state, author, reason) } };
     } catch (err) {
       // Everyone stays on the stable; the branch still names the candidate until someone reverts it.
-      const code = err instanceof GitcfgError ? err.code : 'E_INTERNAL';
+      const code: ErrorCode = err instanceof GitcfgError ? err.code : 'E_INTERNAL';
       this.deps.logger.error(
         { env, code, error: String(err) },
         'the revert commit of an aborted rollout failed',
