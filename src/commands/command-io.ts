@@ -1,5 +1,5 @@
 /** What every CLI command receives and returns: plain streams in, an exit code out (never process.exit). */
-import { GitcfgError } from '../errors/index.js';
+import { GitcfgError, InvalidConfigError } from '../errors/index.js';
 
 /** Anything with a `write(string)`: process.stdout, a test buffer. */
 export interface OutputStream {
@@ -41,5 +41,5 @@ export function errorLine(message: string): string {
 /** Exit code for an error a command threw (typed errors by `code`; anything else is a bug). */
 export function exitCodeForError(error: unknown): number {
   if (!(error instanceof GitcfgError)) return EXIT_CODES.internal;
-  return error.code === 'E_INVALID_CONFIG' ? EXIT_CODES.invalid : EXIT_CODES.usage;
+  return error instanceof InvalidConfigError ? EXIT_CODES.invalid : EXIT_CODES.usage;
 }

@@ -17,11 +17,12 @@ import type {
 } from '../engine/index.js';
 import {
   ConflictError,
-  GitcfgError,
   InvalidConfigError,
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
+  PushRejectedError,
+  RefMovedError,
   UsageError,
 } from '../errors/index.js';
 import { blobOid } from '../git/index.js';
@@ -147,7 +148,7 @@ export function checkPreconditions(current: string | null, pre: Preconditions, w
 }
 
 function isMoved(err: unknown): boolean {
-  return err instanceof GitcfgError && (err.code === 'E_REF_MOVED' || err.code === 'E_PUSH_REJECTED');
+  return err instanceof RefMovedError || err instanceof PushRejectedError;
 }
 
 /** A source equal to `base` with some files replaced or removed. */

@@ -15,5 +15,5 @@ export { applyMergePatch, applyMergePatchToYaml } from './merge-patch.js';
 export { checkName, isNamespaceFile, layerFile } from './repo-paths.js';
 export { WriteLock, localWriteTarget, mirrorWriteTarget } from './write-target.js';
 export type { WriteTarget } from './write-target.js';
-export { PinStore, PinsFileError } from './pin-store.js';
+export { PinStore } from './pin-store.js';
 export type { Pin, PinReplication } from './pin-store.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
-import { GitcfgError } from '../errors/index.js';
+import { PinsFileError } from '../errors/index.js';
 
 /** One pin. */
 export interface Pin {
@@ -19,13 +19,6 @@ export interface Pin {
 interface PinsFile {
   format: 1;
   pins: Pin[];
-}
-
-/** The pins file could not be read or is damaged (the server refuses to start rather than serve unpinned). */
-export class PinsFileError extends GitcfgError {
-  constructor(message: string) {
-    super('E_PINS_FILE', message);
-  }
 }
 
 /**

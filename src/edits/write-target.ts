@@ -2,7 +2,12 @@
  * Where edits are written: a bare mirror (commit locally, push; take the commit back if the push fails) or a
  * local repository (commit straight onto its branch). Both compare-and-swap the branch ref.
  */
-import { GitcfgError, PushOutcomeUnknownError } from '../errors/index.js';
+import {
+  AuthFailedError,
+  PushOutcomeUnknownError,
+  PushRejectedError,
+  RefMovedError,
+} from '../errors/index.js';
 import { commitChanges, moveBranch, push, remoteHead } from '../git/index.js';
 import type { CommitChangesOptions, GitMirror, GitRepository, LocalRepository } from '../git/index.js';
 
@@ -81,7 +86,7 @@ export function mirrorWriteTarget(
 }
 
 /** Answers of the remote that say for sure the push did not land. */
-const REFUSED = new Set(['E_PUSH_REJECTED', 'E_REF_MOVED', 'E_AUTH_FAILED']);
+const REFUSED = [PushRejectedError, RefMovedError, AuthFailedError];
 
 /**
  * After a failed push: did it land anyway? A lost answer (connection reset after the remote took the pack) looks
@@ -93,7 +98,7 @@ async function pushOutcome(
   commit: string,
   err: unknown,
 ): Promise<'landed' | 'absent' | 'unknown'> {
-  if (err instanceof GitcfgError && REFUSED.has(err.code)) return 'absent';
+  if (REFUSED.some((refused) => err instanceof refused)) return 'absent';
   try {
     return (await remoteHead(mirror, branch)) === commit ? 'landed' : 'absent';
   } catch {

@@ -1,16 +1,21 @@
 /**
  * Typed errors of gitcfg. Every failure a caller may want to branch on has its own class with a stable `code`
- * (isomorphic-git style). Messages must never contain secrets (tokens, passwords, webhook secrets, URLs with
- * credentials): use `redactUrl` before putting a remote URL into a message.
+ * (isomorphic-git style): callers test `instanceof <Class>`, and every code is a member of `ErrorCode`. Codes are
+ * given here only (the base constructor is protected), so the union and the classes stay the one list. Messages
+ * must never contain secrets (tokens, passwords, webhook secrets, URLs with credentials): use `redactUrl` before
+ * putting a remote URL into a message.
  */
 import type { Issue } from '../values/index.js';
+import type { ErrorCode, FlagErrorCode } from './codes.js';
+
+export type { ErrorCode, FlagErrorCode } from './codes.js';
 
 /** Base class: `code` is stable and documented; `data` carries machine-readable details. */
 export class GitcfgError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly data: Record<string, unknown>;
-  constructor(
-    code: string,
+  protected constructor(
+    code: ErrorCode,
     message: string,
     data: Record<string, unknown> = {},
     options?: { cause?: unknown },
@@ -19,6 +24,18 @@ export class GitcfgError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.data = data;
+  }
+
+  /** The same failure (same code and data) with `note` added to its message; this error is the cause. */
+  withNote(note: string): GitcfgError {
+    return new GitcfgError(this.code, `${this.message}; ${note}`, this.data, { cause: this });
+  }
+}
+
+/** A bug or a broken invariant of gitcfg itself (HTTP 500: logged, never detailed to the client). */
+export class InternalError extends GitcfgError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_INTERNAL', message, data);
   }
 }
 
@@ -52,6 +69,48 @@ export class GitOperationError extends GitcfgError {
   }
 }
 
+/** A request body is not of a media type the route accepts (HTTP 415). */
+export class UnsupportedMediaTypeError extends GitcfgError {
+  constructor(type: string, expected: string) {
+    super('E_UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Type ${JSON.stringify(type)}: use ${expected}`);
+  }
+}
+
+/** A request body over the route's limit (HTTP 413). */
+export class PayloadTooLargeError extends GitcfgError {
+  constructor(limit: number) {
+    super('E_PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`, { limit });
+  }
+}
+
+/** No snapshot loaded yet (HTTP 503). */
+export class NotReadyError extends GitcfgError {
+  constructor() {
+    super('E_NOT_READY', 'no snapshot loaded yet');
+  }
+}
+
+/** Over a rate limit of a route class (`cheap`, `expensive`...): HTTP 429 with `Retry-After`. */
+export class RateLimitedError extends GitcfgError {
+  constructor(routeClass: string, retryAfterSeconds: number, headers: Record<string, string>) {
+    super('E_RATE_LIMITED', `too many ${routeClass} requests: retry after ${retryAfterSeconds} s`, {
+      routeClass,
+      retryAfter: retryAfterSeconds,
+      headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+/** The expensive-work queue is full or waited too long: HTTP 503 with `Retry-After`. */
+export class BusyError extends GitcfgError {
+  constructor(retryAfterSeconds: number) {
+    super('E_BUSY', `the server is busy with expensive requests: retry after ${retryAfterSeconds} s`, {
+      retryAfter: retryAfterSeconds,
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
 /** Removes credentials from a URL so it can be logged or shown. */
 export function redactUrl(url: string): string {
   try {
@@ -80,7 +139,7 @@ export function stripUrlCredentials(url: string): string {
 
 /** The git remote could not be reached (connection refused, DNS failure, timeout, HTTP 5xx). */
 export class RemoteUnreachableError extends GitOperationError {
-  override readonly code: string = 'E_REMOTE_UNREACHABLE';
+  override readonly code: ErrorCode = 'E_REMOTE_UNREACHABLE';
 }
 
 /**
@@ -100,17 +159,17 @@ export class PushOutcomeUnknownError extends GitcfgError {
 
 /** The git remote refused the credentials (HTTP 401/403). */
 export class AuthFailedError extends GitOperationError {
-  override readonly code: string = 'E_AUTH_FAILED';
+  override readonly code: ErrorCode = 'E_AUTH_FAILED';
 }
 
 /** The remote refused a push (it moved: not a fast-forward, or a hook declined it). */
 export class PushRejectedError extends GitOperationError {
-  override readonly code: string = 'E_PUSH_REJECTED';
+  override readonly code: ErrorCode = 'E_PUSH_REJECTED';
 }
 
 /** A branch no longer points at the commit a change was built on (compare-and-swap lost). */
 export class RefMovedError extends GitOperationError {
-  override readonly code: string = 'E_REF_MOVED';
+  override readonly code: ErrorCode = 'E_REF_MOVED';
 }
 
 /** No valid bearer token was presented (HTTP 401 with `WWW-Authenticate: Bearer`). */
@@ -186,6 +245,20 @@ export class DataDirMismatchError extends GitcfgError {
   }
 }
 
+/** The pins file could not be read or is damaged (the server refuses to start rather than serve unpinned). */
+export class PinsFileError extends GitcfgError {
+  constructor(message: string) {
+    super('E_PINS_FILE', message);
+  }
+}
+
+/** The rollouts file cannot be read (the server refuses to start rather than serve the candidate to all). */
+export class RolloutsFileError extends GitcfgError {
+  constructor(message: string) {
+    super('E_ROLLOUTS_FILE', message);
+  }
+}
+
 /** Error codes of the OpenFeature Remote Evaluation Protocol (OFREP) that gitcfg answers with. */
 export type OfrepErrorCode =
   'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'GENERAL';
@@ -194,7 +267,7 @@ export type OfrepErrorCode =
 export class FlagEvaluationError extends GitcfgError {
   readonly ofrepCode: OfrepErrorCode;
   readonly flagKey: string | undefined;
-  constructor(code: string, ofrepCode: OfrepErrorCode, message: string, flagKey?: string) {
+  constructor(code: FlagErrorCode, ofrepCode: OfrepErrorCode, message: string, flagKey?: string) {
     super(code, message, flagKey === undefined ? {} : { key: flagKey });
     this.ofrepCode = ofrepCode;
     this.flagKey = flagKey;

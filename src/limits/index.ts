@@ -5,11 +5,9 @@
 export { clientAddress, parseTrustProxy } from './client-address.js';
 export type { TrustProxy } from './client-address.js';
 export {
-  BusyError,
   ConcurrencyGate,
   ConnectionLimiter,
   ROUTE_CLASSES,
-  RateLimitedError,
   RateLimiter,
   parseRatePolicy,
 } from './rate-limiter.js';

@@ -2,7 +2,7 @@
  * Token buckets per (route class, principal), a global concurrency gate for expensive work, and a cap on open
  * long-lived connections per principal. Pure apart from the clock, which is injected.
  */
-import { GitcfgError, UsageError } from '../errors/index.js';
+import { BusyError, UsageError } from '../errors/index.js';
 
 /** What a request costs the server, declared per route (and per query for reads). */
 export type RouteClass = 'cheap' | 'expensive' | 'write' | 'webhook' | 'stream';
@@ -35,27 +35,6 @@ export function parseRatePolicy(text: string, what: string): RatePolicy | null {
   const burst = m[3] !== undefined ? Number(m[3]) : Math.max(1, Math.ceil(count));
   if (burst < 1) throw new UsageError(`invalid burst for ${what}: "${text}"`);
   return { perSecond, burst };
-}
-
-/** Over a rate limit: 429 with `Retry-After`. */
-export class RateLimitedError extends GitcfgError {
-  constructor(routeClass: RouteClass, retryAfterSeconds: number, headers: Record<string, string>) {
-    super('E_RATE_LIMITED', `too many ${routeClass} requests: retry after ${retryAfterSeconds} s`, {
-      routeClass,
-      retryAfter: retryAfterSeconds,
-      headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
-    });
-  }
-}
-
-/** The expensive-work queue is full or waited too long: 503 with `Retry-After`. */
-export class BusyError extends GitcfgError {
-  constructor(retryAfterSeconds: number) {
-    super('E_BUSY', `the server is busy with expensive requests: retry after ${retryAfterSeconds} s`, {
-      retryAfter: retryAfterSeconds,
-      headers: { 'Retry-After': String(retryAfterSeconds) },
-    });
-  }
 }
 
 /** The outcome of taking one token. */

@@ -20,7 +20,7 @@ export {
 export type { RolloutPhase, RolloutState, RolloutStatus } from './state.js';
 export { ClientInventory } from './inventory.js';
 export type { ClientEntry, InventoryOptions } from './inventory.js';
-export { RolloutService, RolloutsFileError } from './rollout-service.js';
+export { RolloutService } from './rollout-service.js';
 export type {
   RevertAuthor,
   RolloutDecision,

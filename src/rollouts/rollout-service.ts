@@ -5,7 +5,8 @@
  * by-ref service after a restart); the candidate is always the served snapshot.
  */
 import { readCheckedFile, writeCheckedFile } from '../data-file/index.js';
-import { GitcfgError, NotFoundError } from '../errors/index.js';
+import { GitcfgError, NotFoundError, RolloutsFileError } from '../errors/index.js';
+import type { ErrorCode } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Promotion, Snapshot } from '../snapshot/index.js';
 import { ClientInventory } from './inventory.js';
@@ -23,13 +24,6 @@ import {
   startRollout,
 } from './state.js';
 import type { RolloutPhase, RolloutState } from './state.js';
-
-/** The rollouts file cannot be read (the server refuses to start rather than serve the candidate to all). */
-export class RolloutsFileError extends GitcfgError {
-  constructor(message: string) {
-    super('E_ROLLOUTS_FILE', message);
-  }
-}
 
 /** Which commit one client gets in an environment with a rollout. */
 export interface RolloutDecision {
@@ -255,7 +249,10 @@ export class RolloutService {
     env: string,
     author: RevertAuthor,
     reason: string,
-  ): Promise<{ rollout: RolloutView; revert: { commit: string } | { error: string; code: string } | null }> {
+  ): Promise<{
+    rollout: RolloutView;
+    revert: { commit: string } | { error: string; code: ErrorCode } | null;
+  }> {
     const rollout = await this.transition(env, (s, t) => abortRollout(s, t, author.name));
     this.deps.logger.warn({ env, by: author.name, reason }, 'rollout aborted');
     const state = this.states.get(env);
@@ -264,7 +261,7 @@ export class RolloutService {
       return { rollout, revert: { commit: await this.deps.revert(state, author, reason) } };
     } catch (err) {
       // Everyone stays on the stable; the branch still names the candidate until someone reverts it.
-      const code = err instanceof GitcfgError ? err.code : 'E_INTERNAL';
+      const code: ErrorCode = err instanceof GitcfgError ? err.code : 'E_INTERNAL';
       this.deps.logger.error(
         { env, code, error: String(err) },
         'the revert commit of an aborted rollout failed',

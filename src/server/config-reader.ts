@@ -9,7 +9,7 @@ import type { AccessControl } from '../auth/index.js';
 import { SecretMatcher } from '../engine/index.js';
 import type { JsonObject } from '../engine/index.js';
 import type { PinStore } from '../edits/index.js';
-import { NotFoundError, UsageError } from '../errors/index.js';
+import { NotFoundError, NotReadyError, UsageError } from '../errors/index.js';
 import { flagSetOf } from '../flags/index.js';
 import type { FlagSet } from '../flags/index.js';
 import type { AuditQueries } from '../history/index.js';
@@ -30,7 +30,7 @@ import type {
   Snapshot,
   SnapshotStore,
 } from '../snapshot/index.js';
-import { formatFromAccept, formatOf, NotReadyError, queryParam, sendJson, writeRendered } from './http-io.js';
+import { formatFromAccept, formatOf, queryParam, sendJson, writeRendered } from './http-io.js';
 import type { Format } from './http-io.js';
 import { authenticate, guardFor } from './route-table.js';
 import type { AccessGuard } from './route-table.js';

@@ -8,13 +8,15 @@ import {
   FlagEvaluationError,
   GitcfgError,
   InvalidConfigError,
+  PayloadTooLargeError,
   PreconditionFailedError,
   PreconditionRequiredError,
   UnauthorizedError,
   UsageError,
 } from '../errors/index.js';
 import { nestsDeeperThan } from '../engine/index.js';
-import type { JsonValue } from '../engine/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { JsonValue } from '../values/index.js';
 import type { Logger } from '../log/index.js';
 import type { RenderedBody } from '../snapshot/index.js';
 
@@ -24,20 +26,6 @@ const CONTENT_TYPE: Record<Format, string> = {
   json: 'application/json; charset=utf-8',
   yaml: 'application/yaml; charset=utf-8',
 };
-
-/** No snapshot loaded yet. */
-export class NotReadyError extends GitcfgError {
-  constructor() {
-    super('E_NOT_READY', 'no snapshot loaded yet');
-  }
-}
-
-/** A request body over the route's limit. */
-export class PayloadTooLargeError extends GitcfgError {
-  constructor(limit: number) {
-    super('E_PAYLOAD_TOO_LARGE', `request body larger than ${limit} bytes`, { limit });
-  }
-}
 
 /**
  * The HTTP status of every error code any route answers with. One table for every route and the fast path: a
@@ -75,13 +63,13 @@ export const ERROR_STATUS = {
   E_FLAG_INVALID_CONTEXT: 400,
   E_FLAG_TARGETING_KEY_MISSING: 400,
   E_FLAG_GENERAL: 400,
-} as const satisfies Record<string, number>;
+} as const satisfies Partial<Record<ErrorCode, number>>;
 
 /** Every error code the HTTP API answers with (documented in docs/openapi.yaml). */
 export type HttpErrorCode = keyof typeof ERROR_STATUS;
 
 /** The status of an error code, or undefined when the code is not an HTTP answer. */
-export function statusOf(code: string): number | undefined {
+export function statusOf(code: ErrorCode): number | undefined {
   return Object.hasOwn(ERROR_STATUS, code) ? ERROR_STATUS[code as HttpErrorCode] : undefined;
 }
 

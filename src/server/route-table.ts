@@ -8,9 +8,8 @@
 import type { Express, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessControl, Principal } from '../auth/index.js';
-import { ForbiddenError, GitcfgError, UnauthorizedError } from '../errors/index.js';
+import { ForbiddenError, InternalError, RateLimitedError, UnauthorizedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { RateLimitedError } from '../limits/index.js';
 import type { PrincipalRef, RequestLimits, RouteClass } from '../limits/index.js';
 import { queryParam, sendFailure } from './http-io.js';
 
@@ -290,14 +289,14 @@ const MOUNTED = Symbol('gitcfg.route');
  */
 export function mountRoutes(app: Express, specs: readonly RouteSpec[], deps: RouteTableDeps): MountedRoutes {
   if (!app.get('case sensitive routing') || !app.get('strict routing')) {
-    throw new GitcfgError('E_INTERNAL', 'routes must be matched case-sensitively and strictly');
+    throw new InternalError('routes must be matched case-sensitively and strictly');
   }
   const seen = new Set<string>();
   for (const spec of specs) {
     const key = `${spec.method} ${spec.path}`;
-    if (seen.has(key)) throw new GitcfgError('E_INTERNAL', `route declared twice: ${key}`);
+    if (seen.has(key)) throw new InternalError(`route declared twice: ${key}`);
     seen.add(key);
-    if (!spec.access) throw new GitcfgError('E_INTERNAL', `route without declared access: ${key}`);
+    if (!spec.access) throw new InternalError(`route without declared access: ${key}`);
     const handler = async (req: Request, res: Response): Promise<void> => {
       try {
         const ctx = admit(spec, deps, req, res);
@@ -331,7 +330,7 @@ export function assertEveryRouteDeclared(app: Express): RouteSpec[] {
     for (const entry of layer.route.stack) {
       const spec = (entry.handle as Record<symbol, RouteSpec | undefined>)[MOUNTED];
       if (!spec) {
-        throw new GitcfgError('E_INTERNAL', `route without declared access: ${layer.route.path}`);
+        throw new InternalError(`route without declared access: ${layer.route.path}`);
       }
       found.push(spec);
     }

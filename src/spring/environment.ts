@@ -1,5 +1,5 @@
 /** Spring's `Environment` answer: one property source per namespace x environment, highest priority first. */
-import type { JsonObject } from '../engine/index.js';
+import type { JsonObject } from '../values/index.js';
 import { flattenProperties } from './flatten.js';
 import type { FlatProperties } from './flatten.js';
 

@@ -1,5 +1,5 @@
 /** Flat files as Spring's server serves them: the merged document as YAML, Java `.properties` or JSON. */
-import type { JsonObject, JsonPrimitive } from '../engine/index.js';
+import type { JsonObject, JsonPrimitive } from '../values/index.js';
 import { renderBody, renderJson, renderYaml } from '../snapshot/index.js';
 import type { RenderedBody } from '../snapshot/index.js';
 import { flattenProperties } from './flatten.js';

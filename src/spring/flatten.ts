@@ -2,7 +2,7 @@
  * Spring's flat property keys: nested maps joined with `.`, list items as `key[0]`, `key[1].name`. Values keep
  * their JSON types. Empty maps and lists have no flat form (Spring drops them too) and are left out.
  */
-import type { JsonObject, JsonPrimitive, JsonValue } from '../engine/index.js';
+import type { JsonObject, JsonPrimitive, JsonValue } from '../values/index.js';
 
 /** A flat property map in document order. */
 export type FlatProperties = Record<string, JsonPrimitive>;

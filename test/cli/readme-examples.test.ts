@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/program.js';
+import { buildProgram } from '../../src/cli/index.js';
 import { run } from '../helpers/git-repo.js';
 import { PROJECT_ROOT, runCli } from '../helpers/run-cli.js';
 

@@ -1,13 +1,8 @@
 /** Token buckets, the expensive-work gate and the open-connection cap (pure logic, injected clock). */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  BusyError,
-  ConcurrencyGate,
-  ConnectionLimiter,
-  RateLimiter,
-  parseRatePolicy,
-} from '../../src/limits/index.js';
+import { BusyError } from '../../src/errors/index.js';
+import { ConcurrencyGate, ConnectionLimiter, RateLimiter, parseRatePolicy } from '../../src/limits/index.js';
 
 function limiterAt(policy: string) {
   let now = 0;

@@ -9,10 +9,10 @@ import { gzipSync } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { ENABLE_WRITES_HINT } from '../../auth/index.js';
 import type { AccessControl, Scope } from '../../auth/index.js';
-import { NotFoundError } from '../../errors/index.js';
+import { NotFoundError, NotReadyError } from '../../errors/index.js';
 import { describeRepository } from '../../snapshot/index.js';
 import type { SnapshotStore } from '../../snapshot/index.js';
-import { NotReadyError, sendJson } from '../http-io.js';
+import { sendJson } from '../http-io.js';
 import type { RouteSpec } from '../route-table.js';
 
 /** One file of the built console, with its gzip rendering. */

@@ -4,7 +4,13 @@
  */
 import type { Request, Response } from 'express';
 import { stringify } from 'yaml';
-import { ForbiddenError, GitcfgError, InvalidConfigError, UsageError } from '../../errors/index.js';
+import {
+  ForbiddenError,
+  GitcfgError,
+  InvalidConfigError,
+  UnsupportedMediaTypeError,
+  UsageError,
+} from '../../errors/index.js';
 import type { Author, EditResult, EditService, LayerEdit, Preconditions } from '../../edits/index.js';
 import type { JsonValue } from '../../engine/index.js';
 import type { Principal } from '../../auth/index.js';
@@ -17,13 +23,6 @@ const YAML_RE = /^(application|text)\/(x-)?yaml$/;
 
 function mediaType(req: Request): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-function unsupported(type: string, expected: string): GitcfgError {
-  return new GitcfgError(
-    'E_UNSUPPORTED_MEDIA_TYPE',
-    `unsupported Content-Type ${JSON.stringify(type)}: use ${expected}`,
-  );
 }
 
 function preconditions(req: Request): Preconditions {
@@ -124,7 +123,7 @@ export async function committing<T>(write: () => Promise<T>): Promise<T> {
   } catch (err) {
     const status = err instanceof GitcfgError ? (statusOf(err.code) ?? 0) : 0;
     if (err instanceof GitcfgError && (status === 502 || status === 503)) {
-      throw new GitcfgError(err.code, `${err.message}; nothing was committed`, err.data, { cause: err });
+      throw err.withNote('nothing was committed');
     }
     throw err;
   }
@@ -250,7 +249,7 @@ export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
             throw new UsageError('the body is not UTF-8');
           }
         } else {
-          throw unsupported(type, 'application/yaml or application/json');
+          throw new UnsupportedMediaTypeError(type, 'application/yaml or application/json');
         }
         await commitEdit(req, res, guard, 'config file replaced', (common) =>
           service.replaceFile({ ...common, content }),
@@ -266,7 +265,7 @@ export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
         const service = edits();
         const type = mediaType(req);
         if (type !== 'application/merge-patch+json' && type !== 'application/json') {
-          throw unsupported(type, 'application/merge-patch+json');
+          throw new UnsupportedMediaTypeError(type, 'application/merge-patch+json');
         }
         const patch = parseJsonBody(await readBody(req, limit)) as JsonValue;
         await commitEdit(req, res, guard, 'config file patched', (common) =>

@@ -4,10 +4,10 @@
  * than the served one: the caller must be allowed to read every pair the answer mentions.
  */
 import type { Request } from 'express';
-import { UsageError } from '../../errors/index.js';
+import { NotReadyError, UsageError } from '../../errors/index.js';
 import type { AuditQueries } from '../../history/index.js';
 import type { SnapshotStore } from '../../snapshot/index.js';
-import { NotReadyError, queryParam, sendJson } from '../http-io.js';
+import { queryParam, sendJson } from '../http-io.js';
 import type { RouteSpec } from '../route-table.js';
 
 /** What the audit routes need. */

@@ -3,7 +3,7 @@
  * long-poll and SSE watchers (a read somewhere in the environment), and webhooks (their own signatures).
  */
 import type { Request } from 'express';
-import { NotFoundError, UsageError } from '../../errors/index.js';
+import { NotFoundError, NotReadyError, RateLimitedError, UsageError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ServerMetrics } from '../../metrics/index.js';
 import { currentVersion, renderDocument } from '../../snapshot/index.js';
@@ -15,10 +15,9 @@ import { isCommitId } from '../../cluster/index.js';
 import type { Fleet } from '../../cluster/index.js';
 import { clientIdOf, minCommitOf } from '../config-reader.js';
 import type { ConfigReader, ReaderSync } from '../config-reader.js';
-import { formatOf, NotReadyError, queryParam, sendJson, writeRendered } from '../http-io.js';
+import { formatOf, queryParam, sendJson, writeRendered } from '../http-io.js';
 import { applyLimit } from '../route-table.js';
 import type { RouteSpec, RouteTableDeps } from '../route-table.js';
-import { RateLimitedError } from '../../limits/index.js';
 import type { WatchHub } from '../watch-hub.js';
 
 export interface ReadRouteDeps {

@@ -3,15 +3,21 @@
  * signals that abort a rollout: Alertmanager's webhook (bearer token) and a generic HMAC-signed signal.
  */
 import type { Request } from 'express';
-import { ForbiddenError, NotFoundError, UnauthorizedError, UsageError } from '../../errors/index.js';
+import {
+  ForbiddenError,
+  NotFoundError,
+  NotReadyError,
+  RateLimitedError,
+  UnauthorizedError,
+  UsageError,
+} from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ServerMetrics } from '../../metrics/index.js';
-import { RateLimitedError } from '../../limits/index.js';
 import type { RevertAuthor, RolloutService } from '../../rollouts/index.js';
 import type { SnapshotStore } from '../../snapshot/index.js';
 import { parseAlertmanager, verifyBearer, verifySignature } from '../../webhooks/index.js';
 import type { SignalSettings } from '../../webhooks/index.js';
-import { NotReadyError, parseJsonBody, readBody, sendJson } from '../http-io.js';
+import { parseJsonBody, readBody, sendJson } from '../http-io.js';
 import { applyLimit } from '../route-table.js';
 import type { RouteSpec, RouteTableDeps } from '../route-table.js';
 
