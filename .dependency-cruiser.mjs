@@ -154,13 +154,18 @@ export default {
       name: 'tests-use-the-public-surface',
       severity: 'error',
       comment:
-        "Tests and benchmarks import a module's index.ts. Narrow exception: a command file of src/commands, because " +
-        'the index only loads commands lazily (load*) so that `validate` never loads the server.',
-      from: { path: '^(test|bench)/' },
-      to: {
-        path: '^src/',
-        pathNot: [...PUBLIC_ENTRIES, '^src/commands/[^/]+\\.ts$'],
-      },
+        "Tests import a module's index.ts. Narrow exceptions: a module's own tests (test/<module>/ -> " +
+        'src/<module>/), which test its internal units against fakes; a command file of src/commands, because the ' +
+        'index only loads commands lazily (load*) so that `validate` never loads the server.',
+      from: { path: '^test/([^/]+)/' },
+      to: { path: '^src/', pathNot: [...PUBLIC_ENTRIES, '^src/commands/[^/]+\\.ts$', '^src/$1/'] },
+    },
+    {
+      name: 'benchmarks-use-the-public-surface',
+      severity: 'error',
+      comment: "Benchmarks import a module's index.ts (or a command file, as tests may).",
+      from: { path: '^(bench/|test/[^/]+$)' },
+      to: { path: '^src/', pathNot: [...PUBLIC_ENTRIES, '^src/commands/[^/]+\\.ts$'] },
     },
   ],
   options: {
