@@ -8,6 +8,7 @@
  *   npm run bench                      full run (1k and 10k repositories, longer load runs)
  *   npm run bench -- --quick           under 3 minutes (1k only, short runs)
  *   npm run bench -- --only read,sync  some sections (read, sync, hook, fanout, fleet, rollouts; sync includes memory + history)
+ *   npm run bench -- --only sync --sizes 10k --first-start   memory of the first start (and a restart) of one size
  *   npm run bench -- --render bench/results/<date>.json [--update-docs]   re-render a stored run
  */
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,10 @@ const { values } = parseArgs({
     'update-docs': { type: 'boolean', default: false },
     watchers: { type: 'string', default: '10000' },
     render: { type: 'string' },
+    /** Sync sizes to run: `1k`, `10k` or both (default both; `--quick`: 1k). */
+    sizes: { type: 'string' },
+    /** Sync section: only the first start and the restart (memory), no webhooks and no history queries. */
+    'first-start': { type: 'boolean', default: false },
   },
 });
 
@@ -106,8 +111,19 @@ async function runSuite(): Promise<void> {
       log,
     }),
   );
+  const sizes = { '1k': SIZE_1K, '10k': SIZE_10K };
+  const chosen = values.sizes?.split(',').map((name) => {
+    const size = sizes[name as keyof typeof sizes];
+    if (!size) throw new Error(`unknown size ${name} (1k, 10k)`);
+    return size;
+  });
   await section('sync', () =>
-    benchSync({ sizes: quick ? [SIZE_1K] : [SIZE_1K, SIZE_10K], iterations: quick ? 5 : 15, log }),
+    benchSync({
+      sizes: chosen ?? (quick ? [SIZE_1K] : [SIZE_1K, SIZE_10K]),
+      iterations: quick ? 5 : 15,
+      firstStartOnly: values['first-start'],
+      log,
+    }),
   );
   await section('hook', () => benchHook({ sizes: [100, 1000], runs: quick ? 1 : 5, log }));
   await section('fanout', () => benchFanout({ watchers: Number(values.watchers), processes: 4, log }));

@@ -261,7 +261,9 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     store,
     file: new SnapshotFile(dataDir),
     cache,
-    evaluate: pool.evaluator('sync'),
+    // A cold build parses the whole tree; later syncs evaluate only what a commit reaches, so the workers of a
+    // cold build are retired rather than left idling on its heap.
+    evaluate: pool.evaluator('sync', { retireAfterParses: 256 }),
     rejections,
     // A first build of the index reads every tree of the history through short-lived scratch readers, so the
     // serving repository's object cache never holds them (see HistoryIndex).

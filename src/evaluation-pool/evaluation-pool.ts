@@ -41,10 +41,22 @@ export interface EvaluationPoolOptions {
 export const DEFAULT_POOL_TIMEOUT_MS = 20_000;
 export const DEFAULT_POOL_HEAP_MB = 512;
 
+/** Options of one evaluator of the pool (see `EvaluationPool.evaluator`). */
+export interface EvaluatorOptions {
+  /**
+   * Retire the worker after a job in which it parsed more files than this (a cold evaluation of a whole tree):
+   * its heap then holds every parsed document and the garbage of parsing them, which V8 never gives back while
+   * the worker idles. The next job starts a fresh worker. For callers whose later jobs are small (a sync
+   * evaluates only the namespaces a commit reaches); absent: workers are kept.
+   */
+  retireAfterParses?: number;
+}
+
 interface Job {
   id: number;
   message: Extract<ToWorker, { type: 'job' }>;
   source: RepoSource;
+  retireAfterParses?: number;
   resolve: (evaluation: Evaluation | Issue) => void;
   reject: (error: Error) => void;
   at?: EvaluationProgress;
@@ -91,6 +103,8 @@ export class EvaluationPool {
   readonly #queue: Job[] = [];
   #nextJob = 0;
   #closed = false;
+  /** Workers retired after a cold job (see `EvaluatorOptions.retireAfterParses`), for tests and metrics. */
+  retired = 0;
 
   constructor(options: EvaluationPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
@@ -102,8 +116,8 @@ export class EvaluationPool {
   }
 
   /** An evaluator bound to one cache channel (one per caller: sync, history, edits, ...). */
-  evaluator(channel: string): RepoEvaluator {
-    return (source, options) => this.evaluate(source, { ...options, channel });
+  evaluator(channel: string, evaluatorOptions: EvaluatorOptions = {}): RepoEvaluator {
+    return (source, options) => this.evaluate(source, { ...options, ...evaluatorOptions, channel });
   }
 
   /**
@@ -117,7 +131,7 @@ export class EvaluationPool {
       limits?: Partial<Limits>;
       namespaces?: readonly string[];
       secretScopes?: SecretScopes;
-    } = {},
+    } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
     // Split over every namespace name, also those only an override or a migration names (their issues).
@@ -141,6 +155,9 @@ export class EvaluationPool {
               source,
               resolve,
               reject,
+              ...(options.retireAfterParses !== undefined
+                ? { retireAfterParses: options.retireAfterParses }
+                : {}),
               message: {
                 type: 'job',
                 job: id,
@@ -255,7 +272,8 @@ export class EvaluationPool {
         this.#restartClock(slot);
         return;
       case 'done':
-        this.#finish(slot);
+        if (job.retireAfterParses !== undefined && message.parses > job.retireAfterParses) this.#retire(slot);
+        else this.#finish(slot);
         job.resolve(message.evaluation);
         return;
       case 'failed':
@@ -270,6 +288,16 @@ export class EvaluationPool {
     slot.timer = undefined;
     slot.job = null;
     slot.worker.unref();
+    this.#dispatch();
+  }
+
+  /** Ends a worker whose job is done (its heap goes back to the system) and moves the queue on. */
+  #retire(slot: Slot): void {
+    const index = this.#slots.indexOf(slot);
+    clearTimeout(slot.timer);
+    if (index >= 0) this.#slots[index] = null;
+    this.retired++;
+    void slot.worker.terminate();
     this.#dispatch();
   }
 

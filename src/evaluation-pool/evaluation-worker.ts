@@ -41,6 +41,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
         send({ type: 'read', job, request, oid, path });
       }),
   };
+  const parsedBefore = cache.stats().parses;
   try {
     const evaluation = await evaluateRepo(source, {
       cache,
@@ -53,7 +54,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       yieldEveryMs: 0,
       onProgress: (at) => send({ type: 'progress', job, at }),
     });
-    send({ type: 'done', job, evaluation });
+    send({ type: 'done', job, evaluation, parses: cache.stats().parses - parsedBefore });
   } catch (err) {
     send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });
   }

@@ -25,5 +25,6 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'read'; job: number; request: number; oid: string; path: string }
   | { type: 'progress'; job: number; at: EvaluationProgress }
-  | { type: 'done'; job: number; evaluation: Evaluation }
+  /** `parses`: files the job parsed (not found in the worker's cache). */
+  | { type: 'done'; job: number; evaluation: Evaluation; parses: number }
   | { type: 'failed'; job: number; message: string };

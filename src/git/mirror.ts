@@ -18,6 +18,7 @@ import { ObjectStore, isGitError } from './object-store.js';
 import { authHeaders, isRemoteFailure, remoteError, scrub } from './remote-errors.js';
 import type { FsPort, HttpPort, MirrorEvent, RemoteAuth } from './types.js';
 import { createObjectCache } from './object-cache.js';
+import { cloneInChildProcess } from './clone-process.js';
 
 /** Options of `openMirror`. */
 export interface MirrorOptions {
@@ -68,6 +69,8 @@ export class GitMirror extends ObjectStore {
   private readonly cacheMaxFetches: number;
   private readonly tags: boolean;
   private readonly onEvent: (event: MirrorEvent) => void;
+  /** Node's own fs and http (nothing injected): clones may then run in a child process. */
+  private readonly nodeTransport: boolean;
   private fetchesSinceCache = 0;
   private readonly soundPacks = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -83,6 +86,7 @@ export class GitMirror extends ObjectStore {
     this.cacheMaxFetches = opts.cacheMaxFetches ?? 100;
     this.tags = opts.tags ?? false;
     this.onEvent = opts.onEvent ?? (() => {});
+    this.nodeTransport = opts.fs === undefined && opts.http === undefined;
   }
 
   /** Runs one mutation at a time (fetch, re-mirror, push). */
@@ -233,20 +237,32 @@ export class GitMirror extends ObjectStore {
     this.onEvent({ type, reason: scrub(reason, this.url, this.auth), durationMs: Date.now() - started });
   }
 
-  /** Fetches the branch into `gitdir`; remote failures become typed errors, local ones are rethrown raw. */
-  private async fetchInto(gitdir: string, cache: object): Promise<void> {
+  /**
+   * Fetches the branch into `gitdir`; remote failures become typed errors, local ones are rethrown raw. A fresh
+   * clone (`inChild`) runs in a child process when the node fs and http are used (see clone-process.ts).
+   */
+  private async fetchInto(gitdir: string, cache: object, inChild = false): Promise<void> {
     let result: { fetchHead: string | null };
     try {
-      result = await git.fetch({
-        fs: gitdir === this.dir ? this.objectFs.port : this.fs,
-        gitdir,
-        cache,
-        ...this.remoteArgs(),
-        remote: 'origin',
-        ref: this.branch,
-        singleBranch: !this.tags,
-        tags: this.tags,
-      });
+      const { url, headers } = this.remoteArgs();
+      const scope = { remote: 'origin', ref: this.branch, singleBranch: !this.tags, tags: this.tags };
+      result =
+        inChild && this.nodeTransport
+          ? await cloneInChildProcess({
+              gitdir,
+              url,
+              configUrl: stripUrlCredentials(url),
+              branch: this.branch,
+              tags: this.tags,
+              headers,
+            })
+          : await git.fetch({
+              fs: gitdir === this.dir ? this.objectFs.port : this.fs,
+              gitdir,
+              cache,
+              ...this.remoteArgs(),
+              ...scope,
+            });
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) {
         const what = (err as { data?: { what?: string } }).data?.what;
@@ -273,15 +289,18 @@ export class GitMirror extends ObjectStore {
     await fs.mkdir(path.dirname(this.dir), { recursive: true });
     const tmp = `${this.dir}.tmp-${randomBytes(4).toString('hex')}`;
     try {
-      await git.init({ fs: this.fs, dir: tmp, gitdir: tmp, bare: true, defaultBranch: this.branch });
-      await git.addRemote({
-        fs: this.fs,
-        gitdir: tmp,
-        remote: 'origin',
-        url: stripUrlCredentials(this.url),
-        force: true,
-      });
-      await this.fetchInto(tmp, createObjectCache());
+      if (!this.nodeTransport) {
+        await git.init({ fs: this.fs, dir: tmp, gitdir: tmp, bare: true, defaultBranch: this.branch });
+        await git.addRemote({
+          fs: this.fs,
+          gitdir: tmp,
+          remote: 'origin',
+          url: stripUrlCredentials(this.url),
+          force: true,
+        });
+      }
+      // With the node transport the child process runs init and addRemote too.
+      await this.fetchInto(tmp, createObjectCache(), true);
     } catch (err) {
       await fs.rm(tmp, { recursive: true, force: true });
       if (err instanceof GitOperationError || err instanceof NotFoundError) throw err;

@@ -100,7 +100,8 @@ export interface HistoryIndexOptions {
   onSaveError?: (error: unknown) => void;
   /**
    * Indexing more commits than this at once reads through `GitRepository.scratch` readers (default 64), each
-   * used for `scratchBatch` commits (default 250) and then dropped, so memory stays bounded.
+   * used for `scratchBatch` commits (default 50) and then dropped, so memory stays bounded: a reader's cache
+   * keeps the trees it decompressed, so its batch sets the peak (each new reader only re-opens the pack).
    */
   scratchAbove?: number;
   scratchBatch?: number;
@@ -134,7 +135,7 @@ export class HistoryIndex {
     this.concurrency = Math.max(1, options.concurrency ?? 2);
     this.onSaveError = options.onSaveError ?? (() => {});
     this.scratchAbove = Math.max(0, options.scratchAbove ?? 64);
-    this.scratchBatch = Math.max(1, options.scratchBatch ?? 250);
+    this.scratchBatch = Math.max(1, options.scratchBatch ?? 50);
   }
 
   /** Newest indexed commit, or null when empty. */

@@ -121,3 +121,22 @@ test('a read failure of the source is thrown, as by evaluateRepo', async () => {
     await pool.close();
   }
 });
+
+test('a worker that parsed more than its evaluator allows is retired after the job, and the next job still runs', async () => {
+  const files = await exampleFiles();
+  const pool = new EvaluationPool({ size: 1 });
+  try {
+    const keeping = pool.evaluator('keep');
+    const first = plain(await keeping(memorySource(files)));
+    assert.equal(pool.retired, 0, 'an evaluator without a bound keeps its worker');
+    const retiring = pool.evaluator('cold', { retireAfterParses: 1 });
+    assert.deepEqual(plain(await retiring(memorySource(files))), first);
+    assert.equal(pool.retired, 1);
+    // The next job runs on a fresh worker, which parsed fewer files than this bound: kept.
+    const lenient = pool.evaluator('cold', { retireAfterParses: 10_000 });
+    assert.deepEqual(plain(await lenient(memorySource(files))), first);
+    assert.equal(pool.retired, 1);
+  } finally {
+    await pool.close();
+  }
+});
