@@ -53,6 +53,18 @@ process.once('message', async (o) => {
 });
 `;
 
+/** Environment variables that decide which TLS certificates node trusts. */
+const TLS_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_USE_SYSTEM_CA'] as const;
+
+function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 /**
  * Runs init + fetch of `request.branch` into `request.gitdir` in a child process; resolves to the fetched head.
  * A failure is rethrown as an Error carrying the child's `code` and `data` (as isomorphic-git's own errors do).
@@ -61,8 +73,10 @@ export function cloneInChildProcess(request: CloneRequest): Promise<{ fetchHead:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      // Nothing of the server's environment (it holds credentials): the child needs only where its modules are.
+      // Nothing of the server's environment (it holds credentials) but where the modules are and the TLS trust
+      // settings, so a git host behind an internal CA is reached as the server itself would reach it.
       env: {
+        ...pick(process.env, TLS_ENV),
         GITCFG_CLONE_GIT: import.meta.resolve('isomorphic-git'),
         GITCFG_CLONE_HTTP: import.meta.resolve('isomorphic-git/http/node'),
       },
