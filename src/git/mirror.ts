@@ -41,6 +41,11 @@ export interface MirrorOptions {
   tags?: boolean;
   /** Told about clones, recoveries, re-mirrors and cache replacements (for logs and metrics). */
   onEvent?: (event: MirrorEvent) => void;
+  /**
+   * Open without the network (default false): a missing or damaged mirror is cloned by the first `fetch()`
+   * instead of by `open()`, so what is on disk can be read (pinned commits) while the remote is down.
+   */
+  deferClone?: boolean;
 }
 
 /** Result of `GitMirror.fetch`. */
@@ -69,6 +74,9 @@ export class GitMirror extends ObjectStore {
   private readonly tags: boolean;
   private readonly onEvent: (event: MirrorEvent) => void;
   private fetchesSinceCache = 0;
+  private readonly deferClone: boolean;
+  /** Why the first fetch must clone (a deferred clone), or null. */
+  private cloneDue: { reason: string; type: MirrorEvent['type'] } | null = null;
   private readonly soundPacks = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -83,6 +91,7 @@ export class GitMirror extends ObjectStore {
     this.cacheMaxFetches = opts.cacheMaxFetches ?? 100;
     this.tags = opts.tags ?? false;
     this.onEvent = opts.onEvent ?? (() => {});
+    this.deferClone = opts.deferClone ?? false;
   }
 
   /** Runs one mutation at a time (fetch, re-mirror, push). */
@@ -104,14 +113,14 @@ export class GitMirror extends ObjectStore {
       () => false,
     );
     if (!exists) {
-      const started = Date.now();
-      await this.cloneAndSwap();
-      this.onEvent({ type: 'cloned', durationMs: Date.now() - started });
+      if (this.deferClone) this.cloneDue = { reason: 'no mirror yet', type: 'cloned' };
+      else await this.recover(null, 'cloned');
       return;
     }
     const problem = await this.verify();
     if (problem) {
-      await this.recover(problem, 'recovered');
+      if (this.deferClone) this.cloneDue = { reason: problem, type: 'recovered' };
+      else await this.recover(problem, 'recovered');
       return;
     }
     this.head = await this.localHead();
@@ -181,6 +190,11 @@ export class GitMirror extends ObjectStore {
   fetch(): Promise<FetchOutcome> {
     return this.exclusive(async () => {
       const previous = this.head;
+      const due = this.cloneDue;
+      if (due) {
+        await this.recover(due.type === 'cloned' ? null : due.reason, due.type);
+        return this.outcome(previous);
+      }
       let problem: string | null = null;
       this.objectFs.invalidate(); // another process or instance may have written objects since our last call
       try {
@@ -226,11 +240,16 @@ export class GitMirror extends ObjectStore {
     });
   }
 
-  private async recover(reason: string, type: MirrorEvent['type']): Promise<void> {
+  /** Clones afresh and reports it; `reason` null for a first clone. */
+  private async recover(reason: string | null, type: MirrorEvent['type']): Promise<void> {
     const started = Date.now();
     await this.cloneAndSwap();
     // `reason` may quote a raw local failure; events end up in logs, so no credential may pass through.
-    this.onEvent({ type, reason: scrub(reason, this.url, this.auth), durationMs: Date.now() - started });
+    this.onEvent({
+      type,
+      ...(reason !== null ? { reason: scrub(reason, this.url, this.auth) } : {}),
+      durationMs: Date.now() - started,
+    });
   }
 
   /** Fetches the branch into `gitdir`; remote failures become typed errors, local ones are rethrown raw. */
@@ -299,6 +318,7 @@ export class GitMirror extends ObjectStore {
     this.replaceCache();
     this.soundPacks.clear();
     this.fetchesSinceCache = 0;
+    this.cloneDue = null;
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
     this.head = await this.localHead();
   }
