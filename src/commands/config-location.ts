@@ -3,9 +3,13 @@
  * (`--subdir`, or `config-repo/` auto-detected), and how issue paths are shown (relative to the git root).
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Issue, RepoSource } from '../engine/index.js';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Issue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
+import { findRepositoryRoot } from '../git/index.js';
+
+// Commands take the config-root view of a tree from here, like the sync and the edits.
+export { subtreeSource } from '../git/index.js';
 
 /** The config root used when the repository root has no manifest (this project keeps its example there). */
 export const AUTO_SUBDIR = 'config-repo';
@@ -28,19 +32,8 @@ export function locateRepo(cwd: string, repo: string | undefined): RepoLocation 
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError(`repository not found: ${repo ?? dir}`, { repo: repo ?? dir });
   }
-  const gitRoot = findGitRoot(dir);
+  const gitRoot = findRepositoryRoot(dir);
   return { dir, gitRoot, prefix: gitRoot ? toPrefix(relative(gitRoot, dir)) : '' };
-}
-
-/** Walks up from `dir` to the first directory holding `.git` (a directory, or a file for worktrees). */
-export function findGitRoot(dir: string): string | undefined {
-  let current = dir;
-  for (;;) {
-    if (existsSync(join(current, '.git'))) return current;
-    const parent = dirname(current);
-    if (parent === current) return undefined;
-    current = parent;
-  }
 }
 
 /** Turns a relative OS path into a `/`-separated prefix ending in `/` (or `''` for the same directory). */
@@ -79,15 +72,6 @@ export function chooseConfigDir(dir: string, subdir?: string): string {
   const auto = join(dir, AUTO_SUBDIR);
   if (existsSync(join(auto, MANIFEST_FILE))) return auto;
   return dir;
-}
-
-/** A view of `source` restricted to the entries under `prefix`, with the prefix stripped from their paths. */
-export function subtreeSource(source: RepoSource, prefix: string): RepoSource {
-  if (prefix === '') return source;
-  const entries = source.entries
-    .filter((entry) => entry.path.startsWith(prefix) && entry.path.length > prefix.length)
-    .map((entry) => ({ ...entry, path: entry.path.slice(prefix.length) }));
-  return { entries, readBlob: (oid, path) => source.readBlob(oid, prefix + path) };
 }
 
 /** Prefixes every issue's file so paths are relative to the git root (clickable from where git runs hooks). */

@@ -1,15 +1,12 @@
 /** `gitcfg init`: creates a config repository with an example namespace and the pre-commit hook installed. */
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { GitOperationError, UsageError } from '../errors/index.js';
+import { UsageError } from '../errors/index.js';
+import { initRepository, readConfigValue } from '../git/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { editorCommand } from './editor.js';
 import { EXIT_CODES } from './command-io.js';
 import { findPackageRoot } from './package-root.js';
-
-const run = promisify(execFile);
 
 /** Options of `gitcfg init <dir>`. */
 export interface InitOptions extends CommandIo {
@@ -114,7 +111,7 @@ export async function initCommand(options: InitOptions): Promise<CommandResult &
   });
   if (existing.length > 0) throw new UsageError(`directory is not empty: ${options.dir}`);
   await mkdir(dir, { recursive: true });
-  await git(dir, ['-c', 'init.defaultBranch=main', 'init', '--quiet']);
+  await initRepository(dir, { defaultBranch: 'main' });
   for (const [path, content] of Object.entries(STARTER_FILES)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
@@ -135,10 +132,10 @@ export async function initCommand(options: InitOptions): Promise<CommandResult &
 
   const { stdout, stderr } = options;
   // A global core.hooksPath makes git ignore .git/hooks: say so instead of failing silently.
-  const hooksPath = await git(dir, ['config', '--get', 'core.hooksPath']).catch(() => '');
-  if (hooksPath.trim() !== '') {
+  const hooksPath = await readConfigValue(dir, 'core.hooksPath');
+  if (hooksPath !== undefined) {
     stderr.write(
-      `warning: core.hooksPath is set (${hooksPath.trim()}), so git will not run .git/hooks/pre-commit; ` +
+      `warning: core.hooksPath is set (${hooksPath}), so git will not run .git/hooks/pre-commit; ` +
         'run `git config core.hooksPath .git/hooks` in the new repository to enable it\n',
     );
   }
@@ -162,14 +159,4 @@ export function fillHook(template: string, nodePath: string, entryPath: string):
 
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-async function git(cwd: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('git', args, { cwd });
-    return stdout;
-  } catch (error) {
-    const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
-    throw new GitOperationError(args.find((a) => !a.startsWith('-') && !a.includes('=')) ?? 'git', detail);
-  }
 }

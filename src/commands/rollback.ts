@@ -3,22 +3,18 @@
  * revert in a local repository, as one new commit on the current branch (validated first). In a work tree the
  * changed files are then checked out too, so `git status` stays clean; local changes to them are refused first.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { EditService, localWriteTarget } from '../edits/index.js';
 import type { Author, EditResult } from '../edits/index.js';
 import { EngineCache, formatIssue } from '../engine/index.js';
 import type { Issue } from '../engine/index.js';
 import { ConflictError, InvalidConfigError, UsageError } from '../errors/index.js';
-import { blobOid, openLocalRepository, stagedSource } from '../git/index.js';
+import { blobOid, openLocalRepository, readConfigValue, stagedSource, updateWorkTree } from '../git/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES, errorLine } from './command-io.js';
 import { chooseConfigPrefix, locateRepo } from './config-location.js';
 import { formatPairDiff } from './diff.js';
-
-const execGit = promisify(execFile);
 
 /** Options of `gitcfg rollback`. */
 export interface RollbackOptions extends CommandIo {
@@ -37,30 +33,14 @@ export interface RollbackOptions extends CommandIo {
   format?: 'text' | 'json';
 }
 
-async function gitConfig(
-  dir: string,
-  key: string,
-  env: Record<string, string | undefined>,
-): Promise<string | undefined> {
-  try {
-    const { stdout } = await execGit('git', ['config', '--get', key], {
-      cwd: dir,
-      env: env as NodeJS.ProcessEnv,
-    });
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Author from GIT_AUTHOR_NAME/EMAIL, else git's user.name/user.email. */
 async function identity(
   dir: string,
   env: Record<string, string | undefined>,
   who: 'AUTHOR' | 'COMMITTER',
 ): Promise<Author> {
-  const name = env[`GIT_${who}_NAME`] ?? (await gitConfig(dir, 'user.name', env));
-  const email = env[`GIT_${who}_EMAIL`] ?? (await gitConfig(dir, 'user.email', env));
+  const name = env[`GIT_${who}_NAME`] ?? (await readConfigValue(dir, 'user.name', env));
+  const email = env[`GIT_${who}_EMAIL`] ?? (await readConfigValue(dir, 'user.email', env));
   if (!name || !email) throw new UsageError('no git identity: set user.name and user.email (git config)');
   return { name, email };
 }
@@ -132,12 +112,7 @@ export async function rollbackCommand(
   }
   if (!options.dryRun && result.committed) {
     // The branch moved under the work tree: bring the index and files of the changed paths along.
-    if (workTree) {
-      await execGit('git', ['read-tree', '-m', '-u', result.parent, result.commit], {
-        cwd: workTree,
-        env: env as NodeJS.ProcessEnv,
-      });
-    }
+    if (workTree) await updateWorkTree(workTree, result.parent, result.commit, env);
   }
   if (options.format === 'json') {
     stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,15 +1,13 @@
 /** `gitcfg serve`: the sync server (mirror or local repository -> validated snapshots -> HTTP API). */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DestinationStream } from 'pino';
 import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
 import { validatorCacheIn } from './validate.js';
-import { UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
+import { NotFoundError, UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
 import { openLocalRepository, openMirror } from '../git/index.js';
-import type { GitMirror, LocalRepository, RemoteAuth } from '../git/index.js';
+import type { LocalRepository } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
 import { createLogger } from '../log/index.js';
 import type { Logger } from '../log/index.js';
@@ -17,116 +15,18 @@ import { createMetrics, enableFleetMetrics } from '../metrics/index.js';
 import { LocalFleet, RedisFleet, parseRedisEndpoint } from '../cluster/index.js';
 import type { Fleet } from '../cluster/index.js';
 import { buildApp, listen, loadConsoleAssets } from '../server/index.js';
-import { findPackageRoot } from './package-root.js';
 import { SnapshotFile, SnapshotStore } from '../snapshot/index.js';
-import { RejectedCommitsFile, SyncService, assertPollSchedule } from '../sync/index.js';
+import { RejectedCommitsFile, SyncService } from '../sync/index.js';
 import type { SyncOrigin } from '../sync/index.js';
 import { WebhookReceiver, signalSettingsFromEnv, webhookSecretsFromEnv } from '../webhooks/index.js';
 import { AccessControl, loadTokensFile, secretResolverFromEnv } from '../auth/index.js';
 import { RolloutService } from '../rollouts/index.js';
 import { EditService, PinStore, WriteLock, localWriteTarget, mirrorWriteTarget } from '../edits/index.js';
 import type { WriteTarget } from '../edits/index.js';
-import { limitSettingsFrom, parseTrustProxy } from '../limits/index.js';
-import type { LimitSettings } from '../limits/index.js';
+import { serveSettings } from './serve-settings.js';
+import type { ServeOptions, ServeSettings } from './serve-settings.js';
 
-/** Options of `serveCommand`; every option falls back to its environment variable, then to the default. */
-export interface ServeOptions {
-  /** Directory relative paths are resolved against. */
-  cwd: string;
-  /** Environment (`GITCFG_*` variables, webhook secrets, git credentials). */
-  env: Record<string, string | undefined>;
-  /** `--repo`: http(s) URL (mirrored) or local path. Env `GITCFG_REPO`. Required. */
-  repo?: string;
-  /** `--branch` (env `GITCFG_BRANCH`, default `main`). */
-  branch?: string;
-  /** `--subdir`: config root inside the repository (env `GITCFG_SUBDIR`; default: the root, or for a local
-   * path inside a repository, that path). */
-  subdir?: string;
-  /** `--port` (env `GITCFG_PORT`, default 8080; 0 picks a free port). */
-  port?: number | string;
-  /** `--host` (env `GITCFG_HOST`, default 127.0.0.1). */
-  host?: string;
-  /** `--data-dir` (env `GITCFG_DATA_DIR`, default `.gitcfg-data`): mirror and persisted snapshot. */
-  dataDir?: string;
-  /** `--reset-data-dir` (env `GITCFG_RESET_DATA_DIR=1`): a data dir recorded for another repository, branch or
-   * config root is emptied and taken over instead of stopping the start. */
-  resetDataDir?: boolean;
-  /** `--poll`: node-cron expression or `off` (env `GITCFG_POLL`, default every minute). */
-  poll?: string;
-  /** Log level (env `GITCFG_LOG_LEVEL`, default `info`). */
-  logLevel?: string;
-  /** Where JSON logs go (default stdout). */
-  logDestination?: DestinationStream;
-  /** Human-readable start-up lines ("where to look"); default: stderr. */
-  print?: (line: string) => void;
-  /** Install SIGTERM/SIGINT handlers that drain and close (the CLI sets this; tests do not). */
-  handleSignals?: boolean;
-  /** Random delay added to each poll, in ms (default 5000). */
-  pollJitterMs?: number;
-  /** Answer plain config/bundle GETs before express routing (default true; false for comparisons). */
-  fastPath?: boolean;
-  /** `--limit-<class>` rate limits (`20/s:40`, `600/min`, `off`); env `GITCFG_LIMIT_<CLASS>`. See docs/limits.md. */
-  limitCheap?: string;
-  limitExpensive?: string;
-  limitWrite?: string;
-  limitWebhook?: string;
-  /** `--limit-bad-signatures`: webhook deliveries with a failing signature per client address. */
-  limitBadSignatures?: string;
-  /** `--limit-streams`: open watch/SSE connections per principal, or `off` (env `GITCFG_LIMIT_STREAMS`). */
-  limitStreams?: string;
-  /** `--expensive-concurrency`: expensive requests served at once (env `GITCFG_EXPENSIVE_CONCURRENCY`). */
-  expensiveConcurrency?: string;
-  /** `--trust-proxy`: `off` (default), a hop count, or addresses/CIDRs whose `X-Forwarded-For` names the client. */
-  trustProxy?: string;
-  /** `--validation-workers`: worker threads validating commits (env `GITCFG_VALIDATION_WORKERS`, default min(2, cores)). */
-  validationWorkers?: number | string;
-  /** `--validation-timeout-ms`: bound of one validation step (a file, a pair) (env `GITCFG_VALIDATION_TIMEOUT_MS`, default 20000). */
-  validationTimeoutMs?: number | string;
-  /** `--validation-heap-mb`: heap bound of one validation worker (env `GITCFG_VALIDATION_HEAP_MB`, default 512). */
-  validationHeapMb?: number | string;
-  /** `--mirror-all-refs` (env `GITCFG_MIRROR_ALL_REFS=1`): mirror every branch and tag, not only `branch`. */
-  mirrorAllRefs?: boolean;
-  /** `--no-spring` (env `GITCFG_SPRING=off`): do not serve the Spring Cloud Config protocol. */
-  spring?: boolean;
-  /** `--no-ui` (env `GITCFG_UI=off`): do not serve the web console at `/ui/`. */
-  ui?: boolean;
-  /** Folder of the built console (default `dist/console` of the package). */
-  uiDir?: string;
-  /** `--spring-prefix` (env `GITCFG_SPRING_PREFIX`, default `/spring`). */
-  springPrefix?: string;
-  /** `--redis`: `redis://host:port/db` or `rediss://` (env `GITCFG_REDIS_URL`): run as one replica of a fleet. */
-  redis?: string;
-  /** `--replica-id` (env `GITCFG_REPLICA_ID`, default `<hostname>-<pid>`): this replica's name in the fleet. */
-  replicaId?: string;
-  /** `--redis-fallback-poll` (env `GITCFG_REDIS_FALLBACK_POLL`, default every 10 s): poll while Redis is away. */
-  redisFallbackPoll?: string;
-  /** `--fleet-max-lag` seconds behind the fleet `/readyz?fleet=1` accepts (env `GITCFG_FLEET_MAX_LAG`, default 30). */
-  fleetMaxLag?: number | string;
-  /** `--min-commit-wait-ms`: bound of a `Gitcfg-Min-Commit` wait (env `GITCFG_MIN_COMMIT_WAIT_MS`, default 5000). */
-  minCommitWaitMs?: number | string;
-}
-
-/** The abuse limits of `serve` from its options and environment. */
-function limitSettings(opts: ServeOptions, env: Record<string, string | undefined>): LimitSettings {
-  const pick = (flag: string | undefined, name: string) => flag ?? env[`GITCFG_${name}`];
-  const values: Parameters<typeof limitSettingsFrom>[0] = {};
-  const set = (key: keyof typeof values, value: string | undefined) => {
-    if (value !== undefined) values[key] = value;
-  };
-  set('cheap', pick(opts.limitCheap, 'LIMIT_CHEAP'));
-  set('expensive', pick(opts.limitExpensive, 'LIMIT_EXPENSIVE'));
-  set('write', pick(opts.limitWrite, 'LIMIT_WRITE'));
-  set('webhook', pick(opts.limitWebhook, 'LIMIT_WEBHOOK'));
-  set('bad-signatures', pick(opts.limitBadSignatures, 'LIMIT_BAD_SIGNATURES'));
-  set('streams', pick(opts.limitStreams, 'LIMIT_STREAMS'));
-  set('expensive-concurrency', pick(opts.expensiveConcurrency, 'EXPENSIVE_CONCURRENCY'));
-  try {
-    return limitSettingsFrom(values, parseTrustProxy(pick(opts.trustProxy, 'TRUST_PROXY')));
-  } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(`invalid limit: ${err.message}`);
-    throw err;
-  }
-}
+export type { ServeOptions } from './serve-settings.js';
 
 /** A running server. */
 export interface ServeHandle {
@@ -138,72 +38,49 @@ export interface ServeHandle {
   closed: Promise<void>;
 }
 
-const DEFAULT_POLL = '* * * * *';
-/** Polling while the fleet's Redis is unreachable (node-cron with seconds). */
-const DEFAULT_FALLBACK_POLL = '*/10 * * * * *';
-
 /**
  * Starts the sync server and resolves once it listens; the first sync runs in the background (`/readyz` turns
  * 200 once a snapshot is served, at once when one is persisted in the data dir). Never calls `process.exit`:
  * with `handleSignals`, the CLI awaits `closed` and then exits. Throws UsageError for bad options.
  */
 export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
-  const env = opts.env;
-  const repo = opts.repo ?? env.GITCFG_REPO;
-  if (!repo) throw new UsageError('missing --repo (or GITCFG_REPO): a git URL or a local path');
-  const branch = opts.branch ?? env.GITCFG_BRANCH ?? 'main';
-  const host = opts.host ?? env.GITCFG_HOST ?? '127.0.0.1';
-  const port = parsePort(opts.port ?? env.GITCFG_PORT ?? 8080);
-  const dataDir = resolve(opts.cwd, opts.dataDir ?? env.GITCFG_DATA_DIR ?? '.gitcfg-data');
-  const poll = (opts.poll ?? env.GITCFG_POLL ?? DEFAULT_POLL).trim();
-  if (poll !== 'off') assertPollSchedule(poll);
-  const explicitSubdir = opts.subdir ?? env.GITCFG_SUBDIR;
+  const settings = serveSettings(opts);
+  const { env } = opts;
+  const { branch, dataDir, poll, fallbackPoll, redisUrl, replicaId } = settings;
   const print = opts.print ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const logger = createLogger({
-    level: opts.logLevel ?? env.GITCFG_LOG_LEVEL ?? 'info',
+    level: settings.logLevel,
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
   });
-  const isUrl = /^https?:\/\//i.test(repo);
   // Checked before anything starts: a bad tokens file or pins file stops the server with a clear error.
-  const tokensFile = env.GITCFG_TOKENS_FILE ? resolve(opts.cwd, env.GITCFG_TOKENS_FILE) : null;
-  const access = tokensFile
-    ? AccessControl.withTokens(loadTokensFile(tokensFile, (p) => readFileSync(p, 'utf8')))
+  const access = settings.tokensFile
+    ? AccessControl.withTokens(loadTokensFile(settings.tokensFile, (p) => readFileSync(p, 'utf8')))
     : AccessControl.open();
   const secretResolver = secretResolverFromEnv(env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8'));
   // Without any scopes configured nothing resolves, and references stay what they are (pointers for another
   // resolver): only an operator's list makes a reference outside it a validation issue.
   const secretScopes = secretResolver.configured ? secretResolver.scopes : undefined;
-  const origin = isUrl
-    ? mirrorOrigin(
-        repo,
-        branch,
-        join(dataDir, 'mirror'),
-        authFromEnv(env),
-        logger,
-        new WriteLock(),
-        opts.mirrorAllRefs ?? env.GITCFG_MIRROR_ALL_REFS === '1',
-      )
-    : localOrigin(resolve(opts.cwd, repo), branch);
+  // A local repository is opened first: its root and the config root inside it name the data dir's identity.
+  const local = settings.isUrl ? null : await openLocal(settings.repo, branch);
   // For a local path inside a repository, that path is the config root unless --subdir says otherwise.
-  const subdir = explicitSubdir ?? (isUrl ? '' : await origin.prefix());
+  const subdir = settings.explicitSubdir ?? (local ? local.location.prefix.replace(/\/$/, '') : '');
+  const identity = {
+    repository: local
+      ? (local.location.workTree ?? local.location.commonDir)
+      : stripUrlCredentials(settings.repo),
+    branch,
+    subdir,
+  };
   // Before anything is read from the data dir: its mirror, snapshot, history and pins may be another repository's.
-  const identity = { repository: await origin.root(), branch, subdir };
-  const claim = await claimDataDir(dataDir, identity, {
-    reset: opts.resetDataDir ?? env.GITCFG_RESET_DATA_DIR === '1',
-  });
+  const claim = await claimDataDir(dataDir, identity, { reset: settings.resetDataDir });
   if (claim === 'adopted' || claim === 'reset') {
     logger.warn({ dataDir, identity }, `data dir ${claim} for ${describeIdentity(identity)}`);
   }
+  // The repository is open before any service is built: pins and `?ref=` reads never wait for a sync.
+  const origin = local
+    ? localOrigin(local, settings.repo)
+    : await mirrorOrigin(settings, join(dataDir, 'mirror'), logger, new WriteLock());
   const metrics = createMetrics();
-  const redisUrl = opts.redis ?? env.GITCFG_REDIS_URL;
-  const replicaId = (opts.replicaId ?? env.GITCFG_REPLICA_ID ?? `${hostname()}-${process.pid}`).trim();
-  if (!/^[\w.:-]{1,128}$/.test(replicaId)) throw new UsageError(`invalid replica id: ${replicaId}`);
-  const fallbackPoll = (
-    opts.redisFallbackPoll ??
-    env.GITCFG_REDIS_FALLBACK_POLL ??
-    DEFAULT_FALLBACK_POLL
-  ).trim();
-  assertPollSchedule(fallbackPoll);
   const fleet: Fleet = redisUrl
     ? new RedisFleet({
         endpoint: parseRedisEndpoint(redisUrl, env, (p) => readFileSync(resolve(opts.cwd, p), 'utf8')),
@@ -211,13 +88,11 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
         identity,
         logger,
         metrics,
-        ...(env.GITCFG_REDIS_HEARTBEAT_MS
-          ? { heartbeatMs: positiveInt('heartbeat', env.GITCFG_REDIS_HEARTBEAT_MS)! }
-          : {}),
+        ...(settings.heartbeatMs !== undefined ? { heartbeatMs: settings.heartbeatMs } : {}),
       })
     : new LocalFleet(replicaId);
   if (redisUrl) enableFleetMetrics(metrics);
-  const pins = new PinStore(dataDir, undefined, redisUrl ? fleet : undefined);
+  const pins = new PinStore(dataDir, redisUrl ? fleet : undefined);
   await pins.load();
   const secrets = webhookSecretsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8'));
 
@@ -225,21 +100,14 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const cache = new EngineCache();
   const rejections = new RejectedCommitsFile(dataDir, {
     // A verdict also depends on these settings: one made under other scopes or bounds is not reused.
-    settings: JSON.stringify([
-      secretScopes?.entries ?? null,
-      opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS ?? null,
-      opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB ?? null,
-    ]),
+    settings: JSON.stringify([secretScopes?.entries ?? null, ...settings.verdictSettings]),
   });
   await rejections.load();
   // Commits, ?ref= reads, history and edits are untrusted content: validated in bounded worker threads.
   const pool = new EvaluationPool({
-    size: positiveInt('validation workers', opts.validationWorkers ?? env.GITCFG_VALIDATION_WORKERS),
-    timeoutMs: positiveInt(
-      'validation timeout',
-      opts.validationTimeoutMs ?? env.GITCFG_VALIDATION_TIMEOUT_MS,
-    ),
-    maxHeapMb: positiveInt('validation heap', opts.validationHeapMb ?? env.GITCFG_VALIDATION_HEAP_MB),
+    size: settings.validation.workers,
+    timeoutMs: settings.validation.timeoutMs,
+    maxHeapMb: settings.validation.heapMb,
     validatorCache: validatorCacheIn(join(dataDir, 'validators')),
   });
   // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
@@ -249,7 +117,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       store: new HistoryIndexFile(dataDir),
       onSaveError: (error) => logger.warn({ error: String(error) }, 'history index not saved'),
     }),
-    repository: () => origin.open(),
+    repository: async () => origin.repository,
     subdir,
     evaluate: pool.evaluator('history'),
     onCacheEvent: (cache, event) => metrics.cacheEvents.inc({ cache, event }),
@@ -276,10 +144,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   const edits = new EditService({
     target: origin.writeTarget,
     subdir,
-    committer: {
-      name: env.GITCFG_COMMITTER_NAME ?? 'gitcfg server',
-      email: env.GITCFG_COMMITTER_EMAIL ?? 'gitcfg@localhost',
-    },
+    committer: settings.committer,
     cache,
     evaluate: pool.evaluator('edits'),
     ...(secretScopes ? { secretScopes } : {}),
@@ -312,9 +177,8 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   });
   await rollouts.start();
   await sync.restore();
-  const uiOn = opts.ui !== false && env.GITCFG_UI !== 'off';
-  const uiDir = opts.uiDir ?? join(findPackageRoot(), 'dist', 'console');
-  const consoleAssets = uiOn ? loadConsoleAssets(uiDir) : null;
+  const uiOn = settings.ui.on;
+  const consoleAssets = uiOn ? loadConsoleAssets(settings.ui.dir) : null;
   const serverApp = buildApp({
     console: {
       assets: consoleAssets,
@@ -326,22 +190,18 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     metrics,
     logger,
     history,
-    fastPath: opts.fastPath ?? true,
-    limits: limitSettings(opts, env),
-    springPrefix:
-      opts.spring === false || env.GITCFG_SPRING === 'off'
-        ? null
-        : (opts.springPrefix ?? env.GITCFG_SPRING_PREFIX),
+    fastPath: settings.fastPath,
+    limits: settings.limits,
+    springPrefix: settings.springPrefix,
     writes: { access, edits, pins, secrets: secretResolver },
     ...(redisUrl ? { fleet } : {}),
-    fleetMaxLagSeconds: positiveInt('fleet max lag', opts.fleetMaxLag ?? env.GITCFG_FLEET_MAX_LAG) ?? 30,
-    minCommitWaitMs:
-      positiveInt('min-commit wait', opts.minCommitWaitMs ?? env.GITCFG_MIN_COMMIT_WAIT_MS) ?? 5000,
+    fleetMaxLagSeconds: settings.fleetMaxLagSeconds,
+    minCommitWaitMs: settings.minCommitWaitMs,
     rollouts,
     signals: signalSettingsFromEnv(env, (path) => readFileSync(resolve(opts.cwd, path), 'utf8')),
   });
-  const running = await listen(serverApp, { port, host });
-  const jitterMs = opts.pollJitterMs ?? 5000;
+  const running = await listen(serverApp, { port: settings.port, host: settings.host });
+  const jitterMs = settings.pollJitterMs;
   if (poll !== 'off') sync.startPolling(poll, jitterMs);
   // Not held up by a Redis that takes its connect timeout to fail.
   void sync.trigger('startup');
@@ -466,126 +326,65 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
   return { url: running.url, close, closed };
 }
 
-/** A positive integer option, or undefined when not set (the default applies). */
-function positiveInt(what: string, value: number | string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`invalid ${what}: ${value}`);
-  return n;
-}
-
-function parsePort(value: number | string): number {
-  const port = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port: ${value}`);
-  return port;
-}
-
-/** Remote credentials from the environment (never from flags, never logged). */
-function authFromEnv(env: Record<string, string | undefined>): RemoteAuth | undefined {
-  if (env.GITCFG_GIT_TOKEN) {
-    return {
-      token: env.GITCFG_GIT_TOKEN,
-      ...(env.GITCFG_GIT_USERNAME ? { username: env.GITCFG_GIT_USERNAME } : {}),
-    };
-  }
-  if (env.GITCFG_GIT_USERNAME || env.GITCFG_GIT_PASSWORD) {
-    return { username: env.GITCFG_GIT_USERNAME ?? '', password: env.GITCFG_GIT_PASSWORD ?? '' };
-  }
-  return undefined;
-}
-
-/** Where commits come from, plus what the server needs to set itself up. */
+/** Where commits come from, plus where edits go. */
 interface ServeOrigin extends SyncOrigin {
-  /** Config root implied by the repository path (a local path inside a work tree), else ''. */
-  prefix(): Promise<string>;
-  /** The repository as recorded in the data dir: URL without credentials, or the local repository's root. */
-  root(): Promise<string>;
   writeTarget: WriteTarget;
 }
 
-/** A bare mirror in the data dir, cloned on first use, fetched on every sync, re-mirrored when packs pile up. */
-function mirrorOrigin(
-  url: string,
-  branch: string,
+/** Opens the local repository of `--repo`; a path outside any repository stops the start. */
+async function openLocal(path: string, branch: string): Promise<LocalRepository> {
+  try {
+    return await openLocalRepository(path, { branch });
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new UsageError(`not a git repository: ${path}`, { repo: path });
+    throw error;
+  }
+}
+
+/**
+ * The bare mirror in the data dir, opened from disk (no network: a missing or damaged mirror is cloned by the
+ * first sync), fetched on every sync, re-mirrored when packs pile up.
+ */
+async function mirrorOrigin(
+  settings: ServeSettings,
   dir: string,
-  auth: RemoteAuth | undefined,
   logger: Logger,
   lock: WriteLock,
-  allRefs = false,
-): ServeOrigin {
-  let mirror: GitMirror | null = null;
-  // The promise is shared so that concurrent first calls open one mirror, never two on the same directory.
-  let opening: Promise<GitMirror> | null = null;
-  const open = (): Promise<GitMirror> => {
-    opening ??= openMirror({
-      url,
-      dataDir: dir,
-      branch,
-      ...(auth ? { auth } : {}),
-      // Every branch and tag, so `?ref=` and Spring labels can name them (each fetch then moves more refs).
-      ...(allRefs ? { tags: true } : {}),
-      onEvent: (event) => logger.info({ mirror: event }, `mirror ${event.type}`),
-    }).then(
-      (opened) => (mirror = opened),
-      (error: unknown) => {
-        opening = null; // a remote that is down at start must be retried by the next sync
-        throw error;
-      },
-    );
-    return opening;
-  };
+): Promise<ServeOrigin> {
+  const mirror = await openMirror({
+    url: settings.repo,
+    dataDir: dir,
+    branch: settings.branch,
+    ...(settings.auth ? { auth: settings.auth } : {}),
+    // Every branch and tag, so `?ref=` and Spring labels can name them (each fetch then moves more refs).
+    ...(settings.mirrorAllRefs ? { tags: true } : {}),
+    onEvent: (event) => logger.info({ mirror: event }, `mirror ${event.type}`),
+    deferClone: true,
+  });
   return {
-    description: redactUrl(url),
+    description: redactUrl(settings.repo),
     remote: true,
-    async prefix() {
-      return '';
-    },
-    async root() {
-      return stripUrlCredentials(url);
-    },
-    open,
+    repository: mirror,
     // Fetches share the edits' lock: a fetch moves the local branch, never between an edit's commit and push.
-    writeTarget: mirrorWriteTarget(open, lock, branch),
-    async update(): Promise<string | null> {
-      const m = mirror;
-      if (!m) throw new Error('mirror not open');
-      return lock.run(async () => {
-        const outcome = await m.fetch();
-        if (outcome.packs > 50) await m.remirror(`${outcome.packs} packs`);
-        return m.head;
-      });
-    },
+    writeTarget: mirrorWriteTarget(async () => mirror, lock, settings.branch),
+    update: () =>
+      lock.run(async () => {
+        const outcome = await mirror.fetch();
+        if (outcome.packs > 50) await mirror.remirror(`${outcome.packs} packs`);
+        return mirror.head;
+      }),
   };
 }
 
 /** A repository on local disk: every sync re-reads the branch. */
-function localOrigin(path: string, branch: string): ServeOrigin {
-  let repository: LocalRepository | null = null;
-  const open = async (): Promise<LocalRepository> =>
-    (repository ??= await openLocalRepository(path, { branch }));
+function localOrigin(repository: LocalRepository, path: string): ServeOrigin {
   return {
     description: path,
     remote: false,
-    async prefix() {
-      try {
-        return (await open()).location.prefix.replace(/\/$/, '');
-      } catch {
-        return '';
-      }
-    },
-    async root() {
-      try {
-        const { location } = await open();
-        return location.workTree ?? location.commonDir;
-      } catch {
-        return path;
-      }
-    },
-    open,
-    writeTarget: localWriteTarget(open),
+    repository,
+    writeTarget: localWriteTarget(async () => repository),
     async update(): Promise<string | null> {
-      const { head } = await (await open()).refresh();
-      return head;
+      return (await repository.refresh()).head;
     },
   };
 }

@@ -11,12 +11,15 @@
  * means "check everything", and `--no-cache` ignores it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../data-file/index.js';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue, TreeEntry } from '../engine/index.js';
+
+// `validate` finds the cache's git dir through here.
+export { gitDir as gitDirOf } from '../git/index.js';
 
 /** Keys kept at most (oldest dropped first); a few hundred KB. */
 const MAX_KEYS = 20_000;
@@ -92,18 +95,6 @@ export function codeFingerprint(): string {
     }
   }
   return (fingerprint = hash.digest('base64url'));
-}
-
-/** The git dir of a work tree (`.git`, or the target of a `.git` file for linked worktrees). */
-export function gitDirOf(gitRoot: string): string | undefined {
-  const dotGit = join(gitRoot, '.git');
-  try {
-    if (statSync(dotGit).isDirectory()) return dotGit;
-    const match = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
-    return match?.[1] ? resolve(gitRoot, match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The set of keys of namespaces known to be valid, persisted in `<gitdir>/gitcfg/valid-namespaces`. */

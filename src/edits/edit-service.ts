@@ -25,7 +25,7 @@ import {
   RefMovedError,
   UsageError,
 } from '../errors/index.js';
-import { blobOid } from '../git/index.js';
+import { blobOid, subtreeSource } from '../git/index.js';
 import type { FileChange, GitRepository, IdentityInput } from '../git/index.js';
 import type { JsonValue } from '../engine/index.js';
 import { applyMergePatchToYaml } from './merge-patch.js';
@@ -166,17 +166,6 @@ function overlaySource(base: RepoSource, changes: Map<string, Uint8Array | null>
   return {
     entries,
     readBlob: async (oid, path) => blobs.get(oid) ?? base.readBlob(oid, path),
-  };
-}
-
-/** Config-root view of a source. */
-function scoped(source: RepoSource, prefix: string): RepoSource {
-  if (!prefix) return source;
-  return {
-    entries: source.entries
-      .filter((e) => e.path.startsWith(prefix))
-      .map((e) => ({ ...e, path: e.path.slice(prefix.length) })),
-    readBlob: (oid, path) => source.readBlob(oid, prefix + path),
   };
 }
 
@@ -380,7 +369,7 @@ export class EditService {
         if (!head) throw new NotFoundError('branch', target.branch);
         const repository = await target.repository();
         const source = await repository.source(head);
-        const before = scoped(source, this.prefix);
+        const before = subtreeSource(source, this.prefix);
         const files = new Map(before.entries.filter((e) => e.type === 'blob').map((e) => [e.path, e]));
         const planned = await plan({
           head,

@@ -1,10 +1,11 @@
 /**
  * Pins: an environment served from a fixed commit until unpinned. Kept in `<dataDir>/pins.json`, written
- * atomically (temp file + fsync + rename), so a restart serves the same pins, even with the remote down.
+ * atomically (`writeFileAtomic`: temp file, fsync, rename, fsync of the folder), so a restart serves the same
+ * pins, even with the remote down.
  */
-import { randomBytes } from 'node:crypto';
-import * as nodeFs from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../data-file/index.js';
 import { PinsFileError } from '../errors/index.js';
 
 /** One pin. */
@@ -38,7 +39,6 @@ export class PinStore {
 
   constructor(
     dataDir: string,
-    private readonly fs: typeof nodeFs = nodeFs,
     private readonly replication?: PinReplication,
   ) {
     this.file = path.join(dataDir, 'pins.json');
@@ -64,7 +64,7 @@ export class PinStore {
   async load(): Promise<void> {
     let text: string;
     try {
-      text = await this.fs.promises.readFile(this.file, 'utf8');
+      text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new PinsFileError(
@@ -132,24 +132,7 @@ export class PinStore {
 
   private save(): Promise<void> {
     const body = `${JSON.stringify({ format: 1, pins: this.list() } satisfies PinsFile, null, 2)}\n`;
-    const run = this.writing.then(async () => {
-      const fs = this.fs.promises;
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.tmp-${randomBytes(4).toString('hex')}`;
-      try {
-        const handle = await fs.open(tmp, 'w');
-        try {
-          await handle.writeFile(body);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await fs.rename(tmp, this.file);
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw err;
-      }
-    });
+    const run = this.writing.then(() => writeFileAtomic(this.file, Buffer.from(body, 'utf8'), 0o644));
     this.writing = run.catch(() => undefined);
     return run;
   }

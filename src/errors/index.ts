@@ -3,7 +3,7 @@
  * (isomorphic-git style): callers test `instanceof <Class>`, and every code is a member of `ErrorCode`. Codes are
  * given here only (the base constructor is protected), so the union and the classes stay the one list. Messages
  * must never contain secrets (tokens, passwords, webhook secrets, URLs with credentials): use `redactUrl` before
- * putting a remote URL into a message.
+ * putting a remote URL into a message, `redactCredentials` on foreign text.
  */
 import type { Issue } from '../values/index.js';
 import type { ErrorCode, FlagErrorCode } from './codes.js';
@@ -111,6 +111,9 @@ export class BusyError extends GitcfgError {
   }
 }
 
+/** URL userinfo (`//user:password@`) anywhere in a text; it ends at the first `/`, `@` or line break. */
+const USERINFO = /\/\/[^/@\r\n]*@/g;
+
 /** Removes credentials from a URL so it can be logged or shown. */
 export function redactUrl(url: string): string {
   try {
@@ -121,8 +124,20 @@ export function redactUrl(url: string): string {
     }
     return u.toString();
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    return redactCredentials(url);
   }
+}
+
+/**
+ * Removes credentials from any text (a message, a log line, a URL that does not parse): every URL userinfo
+ * becomes `***`, and so does every occurrence of `secrets` (known passwords and tokens, 3 characters or more).
+ */
+export function redactCredentials(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text.replace(USERINFO, '//***@');
+  for (const secret of secrets) {
+    if (secret && secret.length >= 3) out = out.split(secret).join('***');
+  }
+  return out;
 }
 
 /** A URL with its user and password removed (to record or compare it; credentials are never an identity). */
@@ -133,7 +148,7 @@ export function stripUrlCredentials(url: string): string {
     u.password = '';
     return u.toString();
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
+    return url.replace(USERINFO, '//');
   }
 }
 

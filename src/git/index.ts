@@ -17,11 +17,19 @@ export type {
 } from './types.js';
 export { ObjectStore } from './object-store.js';
 export { createObjectCache } from './object-cache.js';
-export { LocalRepository, locateRepository, openLocalRepository } from './local-repository.js';
+export {
+  LocalRepository,
+  findRepositoryRoot,
+  gitDir,
+  locateRepository,
+  openLocalRepository,
+} from './local-repository.js';
 export type { LocalRepositoryOptions, RepoLocation } from './local-repository.js';
 export { GitMirror, openMirror, push, remoteHead } from './mirror.js';
 export type { FetchOutcome, MirrorOptions } from './mirror.js';
-export { blobOid, stagedSource, workingTreeSource } from './sources.js';
+export { blobOid, stagedSource, subtreeSource, workingTreeSource } from './sources.js';
 export type { StagedSourceOptions, WorkingTreeSourceOptions } from './sources.js';
 export { commitChanges, moveBranch } from './commit-changes.js';
+export { initRepository, readConfigValue, updateWorkTree } from './native-git.js';
+export type { GitEnv } from './native-git.js';
 export type { CommitChangesOptions, FileChange } from './commit-changes.js';

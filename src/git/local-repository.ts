@@ -51,11 +51,8 @@ export async function locateRepository(dir: string, fs: FsPort = nodeFs): Promis
     const dotGit = path.join(cur, '.git');
     let gitdir: string | null = null;
     if (await isDir(fs, dotGit)) gitdir = dotGit;
-    else if (await isFile(fs, dotGit)) {
-      const text = await fs.promises.readFile(dotGit, 'utf8');
-      const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
-      if (m?.[1]) gitdir = path.resolve(cur, m[1]);
-    }
+    else if (await isFile(fs, dotGit))
+      gitdir = gitFileTarget(cur, await fs.promises.readFile(dotGit, 'utf8'));
     if (gitdir) {
       const rel = path.relative(cur, start).split(path.sep).join('/');
       return withCommonDir(fs, { gitdir, commonDir: gitdir, workTree: cur, prefix: rel ? rel + '/' : '' });
@@ -63,6 +60,37 @@ export async function locateRepository(dir: string, fs: FsPort = nodeFs): Promis
     const parent = path.dirname(cur);
     if (parent === cur) throw new NotFoundError('git repository', path.basename(start));
     cur = parent;
+  }
+}
+
+/** The git dir a `.git` file in `workTree` points at (linked worktrees, submodules), or null. */
+function gitFileTarget(workTree: string, text: string): string | null {
+  const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
+  return m?.[1] ? path.resolve(workTree, m[1]) : null;
+}
+
+/**
+ * The work tree root around `dir`: the first directory, from `dir` up, that holds a `.git` (a directory, or a
+ * file for linked worktrees); undefined outside any repository. Synchronous, for command-line set-up.
+ */
+export function findRepositoryRoot(dir: string): string | undefined {
+  let current = path.resolve(dir);
+  for (;;) {
+    if (nodeFs.existsSync(path.join(current, '.git'))) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/** The git dir of a work tree root (`.git`, or the target of a `.git` file); undefined when unreadable. */
+export function gitDir(workTree: string): string | undefined {
+  const dotGit = path.join(workTree, '.git');
+  try {
+    if (nodeFs.statSync(dotGit).isDirectory()) return dotGit;
+    return gitFileTarget(workTree, nodeFs.readFileSync(dotGit, 'utf8')) ?? undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -42,6 +42,11 @@ export interface MirrorOptions {
   tags?: boolean;
   /** Told about clones, recoveries, re-mirrors and cache replacements (for logs and metrics). */
   onEvent?: (event: MirrorEvent) => void;
+  /**
+   * Open without the network (default false): a missing or damaged mirror is cloned by the first `fetch()`
+   * instead of by `open()`, so what is on disk can be read (pinned commits) while the remote is down.
+   */
+  deferClone?: boolean;
 }
 
 /** Result of `GitMirror.fetch`. */
@@ -72,6 +77,9 @@ export class GitMirror extends ObjectStore {
   /** Node's own fs and http (nothing injected): clones may then run in a child process. */
   private readonly nodeTransport: boolean;
   private fetchesSinceCache = 0;
+  private readonly deferClone: boolean;
+  /** Why the first fetch must clone (a deferred clone), or null. */
+  private cloneDue: { reason: string; type: MirrorEvent['type'] } | null = null;
   private readonly soundPacks = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -87,6 +95,7 @@ export class GitMirror extends ObjectStore {
     this.tags = opts.tags ?? false;
     this.onEvent = opts.onEvent ?? (() => {});
     this.nodeTransport = opts.fs === undefined && opts.http === undefined;
+    this.deferClone = opts.deferClone ?? false;
   }
 
   /** Runs one mutation at a time (fetch, re-mirror, push). */
@@ -108,14 +117,14 @@ export class GitMirror extends ObjectStore {
       () => false,
     );
     if (!exists) {
-      const started = Date.now();
-      await this.cloneAndSwap();
-      this.onEvent({ type: 'cloned', durationMs: Date.now() - started });
+      if (this.deferClone) this.cloneDue = { reason: 'no mirror yet', type: 'cloned' };
+      else await this.recover(null, 'cloned');
       return;
     }
     const problem = await this.verify();
     if (problem) {
-      await this.recover(problem, 'recovered');
+      if (this.deferClone) this.cloneDue = { reason: problem, type: 'recovered' };
+      else await this.recover(problem, 'recovered');
       return;
     }
     this.head = await this.localHead();
@@ -185,6 +194,11 @@ export class GitMirror extends ObjectStore {
   fetch(): Promise<FetchOutcome> {
     return this.exclusive(async () => {
       const previous = this.head;
+      const due = this.cloneDue;
+      if (due) {
+        await this.recover(due.type === 'cloned' ? null : due.reason, due.type);
+        return this.outcome(previous);
+      }
       let problem: string | null = null;
       this.objectFs.invalidate(); // another process or instance may have written objects since our last call
       try {
@@ -230,11 +244,16 @@ export class GitMirror extends ObjectStore {
     });
   }
 
-  private async recover(reason: string, type: MirrorEvent['type']): Promise<void> {
+  /** Clones afresh and reports it; `reason` null for a first clone. */
+  private async recover(reason: string | null, type: MirrorEvent['type']): Promise<void> {
     const started = Date.now();
     await this.cloneAndSwap();
     // `reason` may quote a raw local failure; events end up in logs, so no credential may pass through.
-    this.onEvent({ type, reason: scrub(reason, this.url, this.auth), durationMs: Date.now() - started });
+    this.onEvent({
+      type,
+      ...(reason !== null ? { reason: scrub(reason, this.url, this.auth) } : {}),
+      durationMs: Date.now() - started,
+    });
   }
 
   /**
@@ -318,6 +337,7 @@ export class GitMirror extends ObjectStore {
     this.replaceCache();
     this.soundPacks.clear();
     this.fetchesSinceCache = 0;
+    this.cloneDue = null;
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
     this.head = await this.localHead();
   }

@@ -4,6 +4,7 @@ import {
   GitOperationError,
   PushRejectedError,
   RemoteUnreachableError,
+  redactCredentials,
   redactUrl,
 } from '../errors/index.js';
 import { isGitError } from './object-store.js';
@@ -24,12 +25,11 @@ const NETWORK_CODES = new Set([
 
 /** Removes every credential (URL userinfo, the auth values) from a message. */
 export function scrub(text: string, url: string, auth?: RemoteAuth): string {
-  let out = text.split(url).join(redactUrl(url));
-  out = out.replace(/(\/\/)[^/@\s]+@/g, '$1***@');
-  for (const secret of [auth?.password, auth?.token, safeDecode(userinfoPassword(url))]) {
-    if (secret && secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return redactCredentials(text.split(url).join(redactUrl(url)), [
+    auth?.password,
+    auth?.token,
+    safeDecode(userinfoPassword(url)),
+  ]);
 }
 
 function userinfoPassword(url: string): string | undefined {

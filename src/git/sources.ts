@@ -9,6 +9,24 @@ import { locateRepository } from './local-repository.js';
 import { ObjectStore, comparePaths, typeOfMode } from './object-store.js';
 import type { FsPort } from './types.js';
 
+/**
+ * A view of `source` rooted at the sub-directory `dir` (the config root inside a larger repository): the entries
+ * under it, with paths relative to it; blob reads map back to the full path. `dir` may have leading or trailing
+ * slashes; '' is the source itself.
+ */
+export function subtreeSource(source: RepoSource, dir: string): RepoSource {
+  const trimmed = dir.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return source;
+  const prefix = `${trimmed}/`;
+  const entries: TreeEntry[] = [];
+  for (const entry of source.entries) {
+    if (entry.path.startsWith(prefix) && entry.path.length > prefix.length) {
+      entries.push({ ...entry, path: entry.path.slice(prefix.length) });
+    }
+  }
+  return { entries, readBlob: (oid, path) => source.readBlob(oid, prefix + path) };
+}
+
 /** Options of `stagedSource`. */
 export interface StagedSourceOptions {
   /**

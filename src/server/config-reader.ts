@@ -184,18 +184,9 @@ export class ConfigReader {
     await this.deps.sync.awaitCommit?.(commit, this.deps.minCommitWaitMs ?? DEFAULT_MIN_COMMIT_WAIT_MS);
   }
 
-  /**
-   * Right after a restart the sync may not have opened the repository yet (pins must be served even with the
-   * remote down): wait for one sync run (it opens the local mirror before fetching), then build the pin.
-   */
-  private async pinned(commit: string): Promise<Snapshot> {
-    try {
-      return await this.deps.sync.snapshotAt(commit);
-    } catch (err) {
-      if (!(err instanceof NotFoundError) || err.data.reason === undefined) throw err;
-      await this.deps.sync.trigger('pinned read');
-      return this.deps.sync.snapshotAt(commit);
-    }
+  /** A pinned commit's snapshot: the repository is open from the start, so this never waits for a sync. */
+  private pinned(commit: string): Promise<Snapshot> {
+    return this.deps.sync.snapshotAt(commit);
   }
 
   /** The snapshot `ref` names, or the served one. */

@@ -5,14 +5,9 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, Issue, RepoEvaluator, RepoSource, SecretScopes } from '../engine/index.js';
-import {
-  CommitNotServedError,
-  GitcfgError,
-  InvalidConfigError,
-  NotFoundError,
-  UsageError,
-} from '../errors/index.js';
+import type { EngineCache, RepoEvaluator, RepoSource, SecretScopes } from '../engine/index.js';
+import { CommitNotServedError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
+import { subtreeSource } from '../git/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
@@ -20,7 +15,11 @@ import { BoundedCache, approximateBytes } from '../bounded-cache/index.js';
 import { buildSnapshot, snapshotBytes } from '../snapshot/index.js';
 import type { Snapshot, SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import type { RejectedCommitsFile } from './rejected-commits.js';
-import { subdirSource } from './subdir-source.js';
+import { SyncRecorder, statusError } from './sync-status.js';
+import type { StatusError, SyncOutcome, SyncStatus } from './sync-status.js';
+import { TriggerCoalescer } from './trigger-coalescer.js';
+
+export type { StatusError, SyncOutcome, SyncStatus };
 
 /** Where commits come from: a mirror of a remote (fetched) or a local repository (re-read). */
 export interface SyncOrigin {
@@ -28,42 +27,13 @@ export interface SyncOrigin {
   readonly description: string;
   /** True when `update` talks to a network remote. */
   readonly remote: boolean;
-  /** Opens the repository (a mirror clones on first use); later calls return the same one. */
-  open(): Promise<GitRepository>;
+  /**
+   * The repository, opened before the services are built: what it holds on disk is readable at once (pinned and
+   * `?ref=` reads), even before the first `update` and with the remote down.
+   */
+  readonly repository: GitRepository;
   /** Brings the branch up to date (fetch for a mirror, re-read for a local repository); its head, or null. */
   update(): Promise<string | null>;
-}
-
-/** How one sync run ended. */
-export type SyncOutcome = 'promoted' | 'unchanged' | 'rejected' | 'failed' | 'skipped';
-
-/** Error shape in status (never carries secrets: messages come from typed errors that redact URLs). */
-export interface StatusError {
-  code: string;
-  message: string;
-}
-
-/** What `GET /v1/status` reports. */
-export interface SyncStatus {
-  repository: string;
-  branch: string;
-  subdir: string;
-  served: { commit: string; builtAt: string; promotedAt: string | null; from: 'git' | 'data-dir' } | null;
-  stale: boolean;
-  branchHead: string | null;
-  lastFetch: { at: string; ok: boolean; durationMs: number; error?: StatusError } | null;
-  lastSync: {
-    at: string;
-    reason: string;
-    outcome: SyncOutcome;
-    durationMs: number;
-    error?: StatusError;
-  } | null;
-  rejected: { commit: string; at: string; issues: Issue[]; messages: string[] } | null;
-  syncs: { total: number; running: boolean; pending: boolean; byOutcome: Record<string, number> };
-  counts: { namespaces: number; environments: number; configs: number };
-  /** Last write of the snapshot to the data dir (null before the first, or without a data dir). */
-  persistence: { ok: boolean; at: string; commit: string; error?: StatusError } | null;
 }
 
 /** Dependencies and options of a `SyncService`. */
@@ -104,20 +74,10 @@ const DEFAULT_REF_CACHE_BYTES = 64 * 1024 * 1024;
 export class SyncService {
   private readonly now: () => Date;
   private readonly subdir: string;
-  private running: Promise<SyncOutcome> | null = null;
-  private pending: Promise<SyncOutcome> | null = null;
-  private closed = false;
+  private readonly repository: GitRepository;
+  private readonly triggers: TriggerCoalescer<SyncOutcome>;
+  private readonly recorder: SyncRecorder;
   private task: ScheduledTask | null = null;
-  private repository: GitRepository | null = null;
-  private servedFrom: 'git' | 'data-dir' = 'git';
-  private stale = false;
-  private branchHead: string | null = null;
-  private lastFetch: SyncStatus['lastFetch'] = null;
-  private lastSync: SyncStatus['lastSync'] = null;
-  private rejected: SyncStatus['rejected'] = null;
-  private persistence: SyncStatus['persistence'] = null;
-  private total = 0;
-  private readonly byOutcome: Record<string, number> = {};
   private readonly refCache: BoundedCache<Promise<Snapshot>>;
   private historyWork: Promise<unknown> = Promise.resolve();
   /** `${served}:${asked}` -> whether `asked` is `served` or an ancestor of it (both immutable). */
@@ -126,6 +86,16 @@ export class SyncService {
   constructor(private readonly options: SyncServiceOptions) {
     this.now = options.now ?? (() => new Date());
     this.subdir = (options.subdir ?? '').replace(/^\/+|\/+$/g, '');
+    this.repository = options.origin.repository;
+    this.recorder = new SyncRecorder(options.metrics);
+    this.triggers = new TriggerCoalescer(
+      (reason) =>
+        this.run(reason).then((outcome) => {
+          this.extendHistory(outcome);
+          return outcome;
+        }),
+      'skipped',
+    );
     this.refCache = new BoundedCache({
       maxBytes: options.refCacheBytes ?? DEFAULT_REF_CACHE_BYTES,
       maxEntries: options.refCacheSize ?? 16,
@@ -145,10 +115,8 @@ export class SyncService {
     }
     if (store.current) return false;
     store.promote(loaded.snapshot, loaded.promotedAt ?? undefined);
-    this.servedFrom = 'data-dir';
-    this.setStale(true);
-    this.options.metrics.servedCommit.reset();
-    this.options.metrics.servedCommit.set({ commit: loaded.snapshot.commit }, 1);
+    this.recorder.serving(loaded.snapshot.commit, 'data-dir');
+    this.recorder.setStale(true);
     logger.info({ commit: loaded.snapshot.commit }, 'serving persisted snapshot until the first sync');
     return true;
   }
@@ -158,27 +126,7 @@ export class SyncService {
    * Resolves with the outcome of the run that covers this trigger.
    */
   trigger(reason: string): Promise<SyncOutcome> {
-    if (this.closed) return Promise.resolve('skipped');
-    if (this.pending) return this.pending;
-    if (!this.running) return this.start(reason);
-    this.pending = this.running.then(() => {
-      this.pending = null;
-      return this.closed ? 'skipped' : this.start(reason);
-    });
-    return this.pending;
-  }
-
-  private start(reason: string): Promise<SyncOutcome> {
-    const run = this.run(reason)
-      .then((outcome) => {
-        this.extendHistory(outcome);
-        return outcome;
-      })
-      .finally(() => {
-        if (this.running === run) this.running = null;
-      });
-    this.running = run;
-    return run;
+    return this.triggers.trigger(reason);
   }
 
   /**
@@ -187,7 +135,7 @@ export class SyncService {
    */
   private extendHistory(outcome: SyncOutcome): void {
     const history = this.options.history;
-    const head = this.branchHead;
+    const head = this.recorder.branchHead;
     if (!history || !head || outcome === 'failed' || outcome === 'skipped') return;
     this.historyWork = this.historyWork
       .then(() => history.extend(head))
@@ -208,8 +156,8 @@ export class SyncService {
   }
 
   /** Resolves once no sync runs or waits (never rejects). */
-  async settled(): Promise<void> {
-    while (this.running || this.pending) await (this.pending ?? this.running);
+  settled(): Promise<void> {
+    return this.triggers.settled();
   }
 
   /** Stops cron polling (webhooks and fleet announcements still trigger syncs). */
@@ -228,7 +176,7 @@ export class SyncService {
     for (;;) {
       if (await this.serves(commit)) return;
       const left = started + timeoutMs - Date.now();
-      if (left <= 0 || this.closed) {
+      if (left <= 0 || this.triggers.closed) {
         throw new CommitNotServedError(
           commit,
           Date.now() - started,
@@ -257,8 +205,6 @@ export class SyncService {
     const served = this.options.store.current?.commit;
     if (!served) return false;
     if (served === commit) return true;
-    const repository = this.repository;
-    if (!repository) return false;
     const key = `${served}:${commit}`;
     const known = this.ancestry.get(key);
     if (known !== undefined) return known;
@@ -267,7 +213,7 @@ export class SyncService {
     let found = false;
     try {
       while (queue.length > 0 && seen.size < ANCESTRY_LIMIT && !found) {
-        const { parents } = await repository.readCommit(queue.shift()!);
+        const { parents } = await this.repository.readCommit(queue.shift()!);
         for (const parent of parents) {
           if (parent === commit) found = true;
           if (!seen.has(parent)) {
@@ -286,54 +232,29 @@ export class SyncService {
 
   /** Stops polling and waits for the running (and pending) sync to finish. */
   async close(): Promise<void> {
-    this.closed = true;
+    const closing = this.triggers.close();
     if (this.task) {
       await this.task.destroy();
       this.task = null;
     }
-    await this.pending;
-    await this.running;
+    await closing;
     await this.historyWork;
   }
 
   /** Current status (a fresh object each call). */
   status(): SyncStatus {
-    const snapshot = this.options.store.current;
-    return {
-      repository: this.options.origin.description,
-      branch: this.options.branch,
-      subdir: this.subdir,
-      served: snapshot
-        ? {
-            commit: snapshot.commit,
-            builtAt: snapshot.builtAt,
-            promotedAt: this.options.store.promotedAt,
-            from: this.servedFrom,
-          }
-        : null,
-      stale: this.stale,
-      branchHead: this.branchHead,
-      lastFetch: this.lastFetch,
-      lastSync: this.lastSync,
-      rejected: this.rejected,
-      syncs: {
-        total: this.total,
-        running: this.running !== null,
-        pending: this.pending !== null,
-        byOutcome: { ...this.byOutcome },
-      },
-      counts: {
-        namespaces: snapshot?.namespaces.length ?? 0,
-        environments: snapshot?.environments.length ?? 0,
-        configs: snapshot?.configs.size ?? 0,
-      },
-      persistence: this.persistence,
-    };
+    const { origin, branch, store } = this.options;
+    return this.recorder.status(
+      { repository: origin.description, branch, subdir: this.subdir },
+      store.current,
+      store.promotedAt,
+      { running: this.triggers.running, pending: this.triggers.pending },
+    );
   }
 
   /** Whether the served snapshot may be behind the remote. */
   get isStale(): boolean {
-    return this.stale;
+    return this.recorder.stale;
   }
 
   /**
@@ -341,11 +262,9 @@ export class SyncService {
    * Throws NotFoundError for an unknown ref and InvalidConfigError (with every issue) for an invalid commit.
    */
   async snapshotAt(ref: string): Promise<Snapshot> {
-    const repository = this.repository;
-    if (!repository) throw new NotFoundError('ref', ref, { reason: 'repository not available yet' });
     let commit: string;
     try {
-      commit = await repository.resolveRef(ref);
+      commit = await this.repository.resolveRef(ref);
     } catch (error) {
       if (error instanceof NotFoundError) throw new NotFoundError('ref', ref);
       throw error;
@@ -354,7 +273,7 @@ export class SyncService {
     if (current?.commit === commit) return current;
     const cached = this.refCache.get(commit);
     if (cached) return cached;
-    const building = this.build(repository, commit).then((result) => {
+    const building = this.build(commit).then((result) => {
       if (!result.ok) throw new InvalidConfigError(result.issues, `commit ${commit}`);
       return result.snapshot;
     });
@@ -371,11 +290,11 @@ export class SyncService {
     return building;
   }
 
-  private async build(repository: GitRepository, commit: string) {
-    const source: RepoSource = await repository.source(commit);
+  private async build(commit: string) {
+    const source: RepoSource = await this.repository.source(commit);
     return buildSnapshot({
       commit,
-      source: this.subdir ? subdirSource(source, this.subdir) : source,
+      source: subtreeSource(source, this.subdir),
       previous: this.options.store.current,
       cache: this.options.cache,
       ...(this.options.evaluate ? { evaluate: this.options.evaluate } : {}),
@@ -384,25 +303,17 @@ export class SyncService {
     });
   }
 
-  private setStale(stale: boolean): void {
-    this.stale = stale;
-    this.options.metrics.stale.set(stale ? 1 : 0);
-  }
-
   /** Writes the promoted snapshot to the data dir; a failure is shown in status and metrics, not only logged. */
   private async persist(snapshot: Snapshot, promotedAt: string): Promise<void> {
-    const { file, logger, metrics } = this.options;
+    const { file, logger } = this.options;
     if (!file) return;
     const saved = { at: this.now().toISOString(), commit: snapshot.commit };
     try {
       await file.save(snapshot, promotedAt);
-      this.persistence = { ok: true, ...saved };
-      metrics.persistFailing.set(0);
+      this.recorder.persisted(saved);
     } catch (err) {
       const persistError = statusError(err);
-      this.persistence = { ok: false, ...saved, error: persistError };
-      metrics.persistFailing.set(1);
-      metrics.persistFailures.inc();
+      this.recorder.persisted(saved, persistError);
       logger.error({ error: persistError }, 'could not persist the snapshot; serving continues');
     }
   }
@@ -412,15 +323,16 @@ export class SyncService {
    * mirror still holds the last fetched commit. Serve it, flagged stale, rather than nothing (and persist it, so
    * the next start has a snapshot again); only if it is valid.
    */
-  private async serveMirrorHead(repository: GitRepository): Promise<void> {
-    const { logger, metrics, store } = this.options;
+  private async serveMirrorHead(): Promise<void> {
+    const { logger, store } = this.options;
     let commit: string;
+    let result: Awaited<ReturnType<SyncService['build']>>;
     try {
-      commit = await repository.resolveRef(this.options.branch);
+      commit = await this.repository.resolveRef(this.options.branch);
+      result = await this.build(commit);
     } catch {
-      return; // an empty mirror: nothing to serve
+      return; // an empty (not cloned yet) or damaged mirror: nothing to serve
     }
-    const result = await this.build(repository, commit);
     if (!result.ok) {
       logger.error(
         { commit, issueCount: result.issues.length },
@@ -430,10 +342,8 @@ export class SyncService {
     }
     if (store.current) return;
     const promotion = store.promote(result.snapshot);
-    this.servedFrom = 'data-dir';
-    this.setStale(true);
-    metrics.servedCommit.reset();
-    metrics.servedCommit.set({ commit }, 1);
+    this.recorder.serving(commit, 'data-dir');
+    this.recorder.setStale(true);
     logger.warn(
       { commit },
       'remote unreachable, no usable snapshot in the data dir: serving the mirror head (stale)',
@@ -441,64 +351,59 @@ export class SyncService {
     await this.persist(result.snapshot, promotion.promotedAt);
   }
 
+  /** One sync: fetch, then build, validate and promote (or reject) the branch head. */
   private async run(reason: string): Promise<SyncOutcome> {
-    const { logger, metrics, origin, store } = this.options;
+    const { logger, origin, store } = this.options;
+    const recorder = this.recorder;
     const started = performance.now();
     const at = this.now().toISOString();
     let outcome: SyncOutcome = 'failed';
     let error: StatusError | undefined;
     try {
-      let repository: GitRepository;
       let head: string | null;
       try {
-        repository = await origin.open();
-        this.repository = repository;
         head = await origin.update();
       } catch (err) {
         error = statusError(err);
-        this.lastFetch = { at, ok: false, durationMs: Math.round(performance.now() - started), error };
-        metrics.fetchFailures.inc();
-        if (store.current) this.setStale(true);
+        recorder.fetchFailed(at, Math.round(performance.now() - started), error);
+        if (store.current) recorder.setStale(true);
         logger.warn({ reason, error }, 'fetch failed; still serving the last good snapshot');
-        if (!store.current && this.repository) await this.serveMirrorHead(this.repository);
+        if (!store.current) await this.serveMirrorHead();
         return (outcome = 'failed');
       }
-      this.lastFetch = { at, ok: true, durationMs: Math.round(performance.now() - started) };
+      recorder.fetched(at, Math.round(performance.now() - started));
       // Announced before validation: the other replicas fetch and validate in parallel with this one.
-      if (head !== null && head !== this.branchHead) this.options.fleet?.announce(head);
-      this.branchHead = head;
+      if (head !== null && head !== recorder.branchHead) this.options.fleet?.announce(head);
+      recorder.branchHead = head;
       if (head === null) {
         error = { code: 'E_NOT_FOUND', message: `branch not found: ${this.options.branch}` };
         logger.warn({ reason, branch: this.options.branch }, 'branch not found');
         return (outcome = 'failed');
       }
       if (store.current?.commit === head) {
-        this.servedFrom = this.servedFrom === 'data-dir' ? 'git' : this.servedFrom;
+        recorder.servedFrom = 'git';
         // The branch went back to the served commit (e.g. a force-push): no rejection is pending any more.
-        this.rejected = null;
-        metrics.rejectedIssues.set(0);
-        this.setStale(false);
-        metrics.lastSuccessfulSync.set(Date.now() / 1000);
+        recorder.setRejected(null);
+        recorder.upToDate();
         return (outcome = 'unchanged');
       }
-      if (this.rejected?.commit === head) {
+      if (recorder.rejected?.commit === head) {
         // Already evaluated and rejected: nothing new to do until the branch moves.
-        this.setStale(false);
+        recorder.setStale(false);
         return (outcome = 'rejected');
       }
       const known = this.options.rejections?.get(head);
       if (known) {
         // Rejected before a restart: answer with that verdict instead of running the content again.
-        this.rejected = known;
-        metrics.rejectedIssues.set(known.issues.length);
-        this.setStale(false);
+        recorder.setRejected(known);
+        recorder.setStale(false);
         logger.warn(
           { commit: head, issueCount: known.issues.length },
           'commit was rejected before; still rejected',
         );
         return (outcome = 'rejected');
       }
-      const result = await this.build(repository, head);
+      const result = await this.build(head);
       if (!result.ok) {
         const messages = result.issues.map((issue) => formatIssue(issue));
         const rejected = { commit: head, at, issues: result.issues, messages };
@@ -506,10 +411,8 @@ export class SyncService {
         await this.options.rejections?.remember(rejected).catch((err: unknown) => {
           logger.warn({ error: statusError(err) }, 'could not remember the rejected commit');
         });
-        this.rejected = rejected;
-        metrics.rejectedCommits.inc();
-        metrics.rejectedIssues.set(result.issues.length);
-        this.setStale(false);
+        recorder.setRejected(rejected, true);
+        recorder.setStale(false);
         logger.error(
           { commit: head, issues: messages.slice(0, 100), issueCount: messages.length },
           'commit rejected: configuration is invalid; the previous snapshot stays live',
@@ -517,13 +420,9 @@ export class SyncService {
         return (outcome = 'rejected');
       }
       const promotion = store.promote(result.snapshot);
-      this.servedFrom = 'git';
-      this.rejected = null;
-      this.setStale(false);
-      metrics.rejectedIssues.set(0);
-      metrics.servedCommit.reset();
-      metrics.servedCommit.set({ commit: head }, 1);
-      metrics.lastSuccessfulSync.set(Date.now() / 1000);
+      recorder.serving(head, 'git');
+      recorder.setRejected(null);
+      recorder.upToDate();
       logger.info(
         { commit: head, previousCommit: promotion.previousCommit, changed: promotion.changed.length, reason },
         'snapshot promoted',
@@ -535,17 +434,7 @@ export class SyncService {
       logger.error({ reason, error }, 'sync failed');
       return (outcome = 'failed');
     } finally {
-      const durationMs = performance.now() - started;
-      this.total += 1;
-      this.byOutcome[outcome] = (this.byOutcome[outcome] ?? 0) + 1;
-      this.lastSync = {
-        at,
-        reason,
-        outcome,
-        durationMs: Math.round(durationMs),
-        ...(error ? { error } : {}),
-      };
-      metrics.syncDuration.observe({ outcome }, durationMs / 1000);
+      recorder.finished({ at, reason, outcome, ...(error ? { error } : {}) }, performance.now() - started);
     }
   }
 }
@@ -554,12 +443,4 @@ export class SyncService {
 export function assertPollSchedule(expression: string): void {
   if (!cron.validate(expression))
     throw new UsageError(`invalid poll schedule "${expression}" (cron syntax or off)`);
-}
-
-/** Error fields safe to show: typed errors keep their code; anything else is generic but keeps its message. */
-function statusError(err: unknown): StatusError {
-  // Credentials in URLs are masked even in messages of foreign errors.
-  const mask = (m: string): string => m.replace(/\/\/[^/@\s]*@/g, '//***@');
-  if (err instanceof GitcfgError) return { code: err.code, message: mask(err.message) };
-  return { code: 'E_INTERNAL', message: mask(err instanceof Error ? err.message : String(err)) };
 }

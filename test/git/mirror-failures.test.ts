@@ -3,7 +3,7 @@ import { readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openMirror, push, commitChanges } from '../../src/git/index.js';
-import type { MirrorEvent } from '../../src/git/index.js';
+import type { GitMirror, MirrorEvent } from '../../src/git/index.js';
 import {
   AuthFailedError,
   GitcfgError,
@@ -161,6 +161,46 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
     await run(work, 'push', '--quiet', 'origin', 'main');
     const outcome = await mirror.fetch();
     assert.equal(outcome.head, next);
+  });
+
+  it('deferClone: opens without the remote, reads what is on disk, clones or recovers on the first fetch', async () => {
+    const url = remote.url('cfg.git', credentials);
+    const dataDir = path.join(await tempDir(), 'm');
+    const events: MirrorEvent[] = [];
+    const head = (await openMirror({ url, dataDir, branch: 'main' })).head!;
+    // Damaged on disk (HEAD gone) and the remote down: open still succeeds, without touching the network.
+    await rm(path.join(dataDir, 'HEAD'));
+    const fresh = path.join(await tempDir(), 'fresh');
+    await remote.stop();
+    let damaged: GitMirror;
+    let absent: GitMirror;
+    try {
+      damaged = await openMirror({
+        url,
+        dataDir,
+        branch: 'main',
+        deferClone: true,
+        onEvent: (e) => events.push(e),
+      });
+      absent = await openMirror({ url, dataDir: fresh, branch: 'main', deferClone: true });
+      assert.equal(absent.head, null);
+      await assert.rejects(absent.resolveRef('main'), NotFoundError);
+      await assert.rejects(absent.fetch(), (err: unknown) => {
+        assert.ok(err instanceof RemoteUnreachableError, String(err));
+        assertNoSecret(err);
+        return true;
+      });
+      assert.equal(events.length, 0);
+    } finally {
+      await remote.restart();
+    }
+    assert.equal((await absent.fetch()).head, head);
+    assert.equal((await damaged.fetch()).head, head);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.reason]),
+      [['recovered', 'HEAD missing or invalid']],
+    );
+    assert.ok((await damaged.listTree(head)).some((e) => e.path === 'a.yaml'));
   });
 
   it('detects a truncated pack or a missing HEAD, re-clones into a temp dir and swaps it in', async () => {

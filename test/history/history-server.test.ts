@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import { serveCommand } from '../../src/commands/serve.js';
 import { EngineCache } from '../../src/engine/index.js';
 import { openMirror } from '../../src/git/index.js';
-import type { GitMirror } from '../../src/git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../../src/history/index.js';
 import type { EffectiveDiff, Explanation, PairHistory } from '../../src/history/index.js';
 import { createLogger } from '../../src/log/index.js';
@@ -36,21 +35,18 @@ interface Stack {
 
 /** Server + sync + mirror + persisted history index, as `gitcfg serve` wires them, with the parts reachable. */
 async function startStack(remoteUrl: string, dataDir: string): Promise<Stack> {
-  let mirror: GitMirror | null = null;
+  const mirror = await openMirror({ url: remoteUrl, dataDir: path.join(dataDir, 'mirror'), branch: 'main' });
   const origin: SyncOrigin = {
     description: remoteUrl,
     remote: true,
-    async open() {
-      mirror ??= await openMirror({ url: remoteUrl, dataDir: path.join(dataDir, 'mirror'), branch: 'main' });
-      return mirror;
-    },
+    repository: mirror,
     async update() {
-      await mirror!.fetch();
-      return mirror!.head;
+      await mirror.fetch();
+      return mirror.head;
     },
   };
   const index = new HistoryIndex({ branch: 'main', store: new HistoryIndexFile(dataDir) });
-  const history = new HistoryService({ index, repository: () => origin.open() });
+  const history = new HistoryService({ index, repository: async () => mirror });
   const logger = createLogger({ level: 'warn', destination: new LogSink() });
   const metrics = createMetrics({ processMetrics: false });
   const store = new SnapshotStore();

@@ -377,5 +377,29 @@ describe('serve a local repository', () => {
     await assert.rejects(serveCommand({ ...base, repo: cwd, port: '80a' }), { code: 'E_USAGE' });
     await assert.rejects(serveCommand({ ...base, repo: cwd, poll: 'every minute' }), { code: 'E_USAGE' });
     await assert.rejects(serveCommand({ ...base, repo: cwd, logLevel: 'loud' }), { code: 'E_USAGE' });
+    // Every problem at once, so one round of fixes is enough.
+    await assert.rejects(
+      serveCommand({ ...base, repo: cwd, port: '80a', poll: 'every minute', validationWorkers: '0' }),
+      (err: unknown) => {
+        const { code, message, data } = err as {
+          code: string;
+          message: string;
+          data: { problems: string[] };
+        };
+        assert.equal(code, 'E_USAGE');
+        assert.equal(data.problems.length, 3, message);
+        assert.match(message, /^3 problems/);
+        for (const what of [/invalid port: 80a/, /invalid poll schedule/, /invalid validation workers: 0/])
+          assert.ok(
+            data.problems.some((p) => what.test(p)),
+            `${String(what)} in ${message}`,
+          );
+        return true;
+      },
+    );
+    await assert.rejects(serveCommand({ ...base, repo: cwd }), {
+      code: 'E_USAGE',
+      message: /not a git repository/,
+    });
   });
 });
