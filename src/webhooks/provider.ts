@@ -11,7 +11,7 @@ export interface ProviderAdapter {
   /** Constant-time check of the header value against `sign`'s. */
   matches(given: string, expected: string): boolean;
   deliveryId(headers: WebhookHeaders): string | undefined;
-  /** The event of a verified delivery (`body` already parsed; `{}` when it is not an object). */
+  /** The event of a verified delivery (`payload`: the parsed body, `{}` when it is not an object). */
   parse(base: EventBase, headers: WebhookHeaders, payload: Record<string, unknown>): WebhookEvent;
   /** Why a push payload names no usable branch, or undefined when it is usable (`body` is an object). */
   pushProblem(body: Record<string, unknown>): string | undefined;

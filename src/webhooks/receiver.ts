@@ -1,3 +1,4 @@
+/** What to answer to one delivery (verify, parse, filter, de-duplicate), and the last deliveries operators see. */
 import type { WebhookEvent, WebhookHeaders, WebhookProvider } from './event.js';
 import { header } from './event.js';
 import { DeliveryLog } from './delivery-log.js';
