@@ -1,43 +1,25 @@
 /**
- * Edits through the API: replace or merge-patch one layer file, roll a namespace back, revert a commit. Every
- * change runs through one queue: bring the branch up to date, plan the file changes, validate the whole
- * resulting tree with the engine, commit (author = caller, committer = server), publish. A publish lost to a
- * moved branch is redone on the new head a bounded number of times.
+ * Edits through the API: replace or merge-patch one layer file, roll a namespace back, revert a commit. Each
+ * request becomes a plan (the file changes, from the head it is given); every plan runs through one queue and
+ * the commit loop (`commit-loop.ts`: validate, commit, publish, redo on a moved branch).
  */
-import { maskChanges } from '../engine/index.js';
-import { diffConfigs, evaluateRepo } from '../engine/index.js';
-import type {
-  ConfigDiff,
-  EngineCache,
-  Evaluation,
-  RepoEvaluator,
-  RepoSource,
-  SecretScopes,
-  TreeEntry,
-} from '../engine/index.js';
+import type { EngineCache, RepoEvaluator, SecretScopes, TreeEntry } from '../engine/index.js';
 import {
   ConflictError,
-  InvalidConfigError,
   NotFoundError,
   PreconditionFailedError,
   PreconditionRequiredError,
-  PushRejectedError,
-  RefMovedError,
   UsageError,
 } from '../errors/index.js';
-import { blobOid, subtreeSource } from '../git/index.js';
-import type { FileChange, GitRepository, IdentityInput } from '../git/index.js';
+import { subtreeSource } from '../git/index.js';
+import type { GitRepository } from '../git/index.js';
 import type { JsonValue } from '../engine/index.js';
+import { CommitLoop, fileEtag } from './commit-loop.js';
+import type { Author, EditResult, Plan, PlanContext } from './commit-loop.js';
 import { applyMergePatchToYaml } from './merge-patch.js';
 import { checkName, isNamespaceFile, layerFile } from './repo-paths.js';
 import { WriteLock } from './write-target.js';
 import type { WriteTarget } from './write-target.js';
-
-/** Who asked for a change (the commit author). */
-export interface Author {
-  name: string;
-  email: string;
-}
 
 /** Conditions of an edit (HTTP `If-Match` / `If-None-Match` values, verbatim). */
 export interface Preconditions {
@@ -53,27 +35,6 @@ export interface FileVersion {
   /** Strong ETag of the file (`"<git blob oid>"`), null when the file does not exist. */
   etag: string | null;
   content: Uint8Array | null;
-}
-
-/** Outcome of an edit, rollback or revert. */
-export interface EditResult {
-  /** The new commit; the head itself when nothing changed or for a dry run. */
-  commit: string;
-  /** The head the change was built on. */
-  parent: string;
-  /** Whether a commit was made. */
-  committed: boolean;
-  dryRun: boolean;
-  /** Repository paths written or deleted. */
-  files: string[];
-  /** ETag of the edited file afterwards (single-file edits). */
-  etag?: string | null;
-  /** Effective change per namespace x environment; secret fields masked. */
-  diff: ConfigDiff[];
-  /** Attempts used (more than 1 when the branch moved under us). */
-  attempts: number;
-  /** Commit served once the change was handed to the sync (see `onCommitted`), when known. */
-  served?: string | null;
 }
 
 /** Options of `EditService`. */
@@ -94,25 +55,8 @@ export interface EditServiceOptions {
   secretScopes?: SecretScopes;
 }
 
-/** What a plan returns: the config-root relative files to write (`null` deletes). */
-type Plan = { changes: Map<string, Uint8Array | null>; message: string; dryRun?: boolean };
-
-/** Context a plan runs in. */
-interface PlanContext {
-  head: string;
-  repository: GitRepository;
-  /** Config-root view of the head. */
-  files: Map<string, TreeEntry>;
-  read(path: string): Promise<Uint8Array | null>;
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** ETag of a file's content (`"<git blob oid>"`). */
-export function fileEtag(oid: string): string {
-  return `"${oid}"`;
-}
 
 function tagList(header: string): string[] {
   return header
@@ -147,36 +91,6 @@ export function checkPreconditions(current: string | null, pre: Preconditions, w
   }
 }
 
-function isMoved(err: unknown): boolean {
-  return err instanceof RefMovedError || err instanceof PushRejectedError;
-}
-
-/** A source equal to `base` with some files replaced or removed. */
-function overlaySource(base: RepoSource, changes: Map<string, Uint8Array | null>): RepoSource {
-  const blobs = new Map<string, Uint8Array>();
-  const entries: TreeEntry[] = base.entries.filter((e) => !changes.has(e.path));
-  for (const [path, content] of changes) {
-    if (content === null) continue;
-    const oid = blobOid(content);
-    blobs.set(oid, content);
-    const old = base.entries.find((e) => e.path === path);
-    entries.push({ path, oid, type: 'blob', mode: old?.mode === '100755' ? '100755' : '100644' });
-  }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return {
-    entries,
-    readBlob: async (oid, path) => blobs.get(oid) ?? base.readBlob(oid, path),
-  };
-}
-
-/** Effective diff with secret fields masked by the schemas in force before and after. */
-function maskedDiff(before: Evaluation, after: Evaluation): ConfigDiff[] {
-  return diffConfigs(before, after).map((d) => ({
-    ...d,
-    changes: maskChanges(d.changes, after.schemas.get(d.namespace) ?? before.schemas.get(d.namespace)),
-  }));
-}
-
 /** The edit, rollback and revert service (see the module comment). */
 /** What every edit of one layer file names: the file, the caller's preconditions, author and message. */
 export interface LayerEdit {
@@ -192,12 +106,21 @@ export interface LayerEdit {
 export class EditService {
   private readonly queue = new WriteLock();
   private readonly prefix: string;
-  private readonly maxAttempts: number;
+  private readonly loop: CommitLoop;
 
   constructor(private readonly options: EditServiceOptions) {
     const subdir = (options.subdir ?? '').replace(/^\/+|\/+$/g, '');
     this.prefix = subdir ? `${subdir}/` : '';
-    this.maxAttempts = options.maxAttempts ?? 5;
+    const { cache, secretScopes: scopes } = options;
+    this.loop = new CommitLoop({
+      target: options.target,
+      committer: options.committer,
+      prefix: this.prefix,
+      scope: (source) => subtreeSource(source, this.prefix),
+      maxAttempts: options.maxAttempts ?? 5,
+      ...(options.evaluate ? { evaluate: options.evaluate } : {}),
+      evaluateOptions: { ...(cache ? { cache } : {}), ...(scopes ? { secretScopes: scopes } : {}) },
+    });
   }
 
   /**
@@ -356,92 +279,18 @@ export class EditService {
     return out;
   }
 
-  /** The queue: plan, validate, commit and publish, redoing on a moved branch. */
+  /** The queue: one write at a time through the commit loop, then `onCommitted` outside the queue. */
   private async run(
     author: Author,
     plan: (ctx: PlanContext) => Promise<Plan>,
     single?: string,
   ): Promise<EditResult> {
-    const { target, committer, cache } = this.options;
-    const result = await this.queue.run(async () => {
-      for (let attempt = 1; ; attempt++) {
-        const head = await target.refresh();
-        if (!head) throw new NotFoundError('branch', target.branch);
-        const repository = await target.repository();
-        const source = await repository.source(head);
-        const before = subtreeSource(source, this.prefix);
-        const files = new Map(before.entries.filter((e) => e.type === 'blob').map((e) => [e.path, e]));
-        const planned = await plan({
-          head,
-          repository,
-          files,
-          read: async (p) => {
-            const e = files.get(p);
-            return e ? before.readBlob(e.oid, p) : null;
-          },
-        });
-        // Drop writes that change nothing, so a no-op never makes an empty commit.
-        for (const [p, content] of planned.changes) {
-          const e = files.get(p);
-          if (content === null ? !e : e?.oid === blobOid(content)) planned.changes.delete(p);
-        }
-        const after = overlaySource(before, planned.changes);
-        const scopes = this.options.secretScopes;
-        const evalOpts = { ...(cache ? { cache } : {}), ...(scopes ? { secretScopes: scopes } : {}) };
-        const evaluate = this.options.evaluate ?? evaluateRepo;
-        const [evBefore, evAfter] = await Promise.all([
-          evaluate(before, evalOpts),
-          evaluate(after, evalOpts),
-        ]);
-        if (!evAfter.ok) throw new InvalidConfigError(evAfter.issues, 'the changed configuration');
-        const base = {
-          parent: head,
-          files: [...planned.changes.keys()].map((p) => this.prefix + p),
-          diff: maskedDiff(evBefore, evAfter),
-          attempts: attempt,
-          dryRun: planned.dryRun ?? false,
-          ...(single !== undefined ? { etag: etagAfter(files.get(single), planned.changes, single) } : {}),
-        };
-        if (planned.changes.size === 0 || planned.dryRun) return { ...base, commit: head, committed: false };
-        const changes: FileChange[] = [...planned.changes].map(([p, content]) => ({
-          path: this.prefix + p,
-          content,
-        }));
-        try {
-          const commit = await target.commit({
-            branch: target.branch,
-            parent: head,
-            changes,
-            author: { name: author.name, email: author.email } satisfies IdentityInput,
-            committer: { name: committer.name, email: committer.email },
-            message: planned.message,
-          });
-          return { ...base, commit, committed: true };
-        } catch (err) {
-          if (!isMoved(err)) throw err;
-          if (attempt >= this.maxAttempts) {
-            throw new ConflictError(`the branch kept moving: gave up after ${attempt} attempts; retry`, {
-              attempts: attempt,
-            });
-          }
-        }
-      }
-    });
+    const result = await this.queue.run(() => this.loop.run(author, plan, single));
     if (result.committed && this.options.onCommitted) {
       return { ...result, served: await this.options.onCommitted(result.commit) };
     }
     return result;
   }
-}
-
-function etagAfter(
-  entry: TreeEntry | undefined,
-  changes: Map<string, Uint8Array | null>,
-  path: string,
-): string | null {
-  if (!changes.has(path)) return entry ? fileEtag(entry.oid) : null;
-  const content = changes.get(path)!;
-  return content === null ? null : fileEtag(blobOid(content));
 }
 
 async function resolveCommit(repository: GitRepository, ref: string): Promise<string> {

@@ -352,7 +352,7 @@ export class ConfigReader {
     const snapshot = rollout?.role === 'stable' ? rollouts!.stableSnapshot(env) : current;
     if (!snapshot) return null;
     const source: Source = { snapshot, stale: sync.isStale, ...(rollout ? { rollout } : {}) };
-    const format = formatFromAccept(req.headers.accept);
+    const format = formatFromAccept(req);
     let document: RenderedDocument | undefined;
     let headers = commonHeaders(source);
     if (config) {

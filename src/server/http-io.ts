@@ -3,6 +3,8 @@
  * negotiation, bounded body reading, JSON answers, pre-rendered bodies with ETags, and the one error -> status map.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import accepts from 'accepts';
+import fresh from 'fresh';
 import {
   ConflictError,
   FlagEvaluationError,
@@ -154,11 +156,14 @@ export function queryParam(req: IncomingMessage, name: string): string | undefin
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
-/** YAML when the client accepts YAML and not JSON; JSON otherwise. */
-export function formatFromAccept(accept: string | undefined): Format {
-  if (accept && YAML_TYPES.some((t) => accept.includes(t)) && !accept.includes('application/json'))
-    return 'yaml';
-  return 'json';
+/** YAML when the client accepts (q > 0) a YAML type and not JSON; JSON otherwise (also for any type). */
+export function formatFromAccept(req: IncomingMessage): Format {
+  // Without arguments, the client's acceptable types (q > 0), best first.
+  const listed = accepts(req).types();
+  const accepted = Array.isArray(listed) ? listed : [];
+  return YAML_TYPES.some((t) => accepted.includes(t)) && !accepted.includes('application/json')
+    ? 'yaml'
+    : 'json';
 }
 
 /** `?format=` first, then `Accept`. */
@@ -167,19 +172,15 @@ export function formatOf(req: IncomingMessage): Format {
   if (format === 'yaml' || format === 'yml') return 'yaml';
   if (format === 'json') return 'json';
   if (format !== undefined) throw new UsageError(`unknown format: ${format} (json or yaml)`);
-  return formatFromAccept(req.headers.accept);
+  return formatFromAccept(req);
 }
 
 /** Whether `If-None-Match` matches `etag` (weak comparison, as RFC 9110 prescribes for GET). */
 export function notModified(headers: IncomingHttpHeaders, etag: string): boolean {
-  const header = headers['if-none-match'];
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  for (const candidate of header.split(',')) {
-    const tag = candidate.trim();
-    if ((tag.startsWith('W/') ? tag.slice(2) : tag) === etag) return true;
-  }
-  return false;
+  // Only If-None-Match decides: fetch() adds `Cache-Control: no-cache` to every conditional request, which
+  // `fresh` would take as a reload (always 200), and we send no dates for If-Modified-Since.
+  const ifNoneMatch = headers['if-none-match'];
+  return ifNoneMatch !== undefined && fresh({ 'if-none-match': ifNoneMatch }, { etag });
 }
 
 /** Writes a pre-rendered body with its caching headers, or 304 when the client has it. */

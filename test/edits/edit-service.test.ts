@@ -1,6 +1,6 @@
 /** EditService over a local repository whose config lives in a subdirectory: rollback and revert of adds/deletes. */
 import * as assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { EditService, localWriteTarget } from '../../src/edits/index.js';
 import { EngineCache } from '../../src/engine/index.js';
 import { openLocalRepository } from '../../src/git/index.js';
@@ -10,30 +10,30 @@ import { WRITE_FILES } from './writes-fixture.js';
 const inSubdir = (files: Record<string, string>) =>
   Object.fromEntries(Object.entries(files).map(([p, c]) => [`cfg/${p}`, c]));
 
-describe('EditService (local repository, config in a subdirectory)', () => {
-  let repo: string;
-  let service: EditService;
-  let initial: string;
-  const author = { name: 'Ada', email: 'ada@example.com' };
-
-  before(async () => {
-    repo = await createTempRepo({
-      bare: true,
-      files: { ...inSubdir(WRITE_FILES), 'README.md': 'outside\n' },
-    });
-    initial = await run(repo, 'rev-parse', 'main');
-    const local = await openLocalRepository(repo, { branch: 'main' });
-    service = new EditService({
-      target: localWriteTarget(async () => local),
-      subdir: 'cfg',
-      committer: { name: 'Server', email: 'server@example.com' },
-      cache: new EngineCache(),
-    });
+/** A fresh bare repository with the config under `cfg/`, and an edit service on it (one per test). */
+async function setup(): Promise<{ repo: string; service: EditService; initial: string }> {
+  const repo = await createTempRepo({
+    bare: true,
+    files: { ...inSubdir(WRITE_FILES), 'README.md': 'outside\n' },
   });
+  const initial = await run(repo, 'rev-parse', 'main');
+  const local = await openLocalRepository(repo, { branch: 'main' });
+  const service = new EditService({
+    target: localWriteTarget(async () => local),
+    subdir: 'cfg',
+    committer: { name: 'Server', email: 'server@example.com' },
+    cache: new EngineCache(),
+  });
+  return { repo, service, initial };
+}
+
+describe('EditService (local repository, config in a subdirectory)', () => {
+  const author = { name: 'Ada', email: 'ada@example.com' };
 
   after(cleanupTempDirs);
 
   it('edits files under the subdirectory and leaves the rest alone', async () => {
+    const { repo, service } = await setup();
     const file = await service.readFile('db', 'production');
     assert.equal(file.etag, null);
     assert.equal(file.path, 'cfg/environments/production/db.yaml');
@@ -62,6 +62,14 @@ describe('EditService (local repository, config in a subdirectory)', () => {
   });
 
   it('a rollback deletes files added since and restores deleted ones', async () => {
+    const { repo, service, initial } = await setup();
+    await service.replaceFile({
+      namespace: 'db',
+      env: 'production',
+      content: 'host: db.prod\n',
+      preconditions: { ifNoneMatch: '*' },
+      author,
+    });
     await commitFilesBare(repo, {
       'cfg/environments/staging/app.yaml': null,
       'cfg/migrations/app/2.yaml': null,
@@ -85,6 +93,7 @@ describe('EditService (local repository, config in a subdirectory)', () => {
   });
 
   it('a revert of an addition deletes the file; unknown revisions are 404s', async () => {
+    const { repo, service, initial } = await setup();
     const add = await service.replaceFile({
       namespace: 'db',
       env: 'staging',
@@ -110,6 +119,7 @@ describe('EditService (local repository, config in a subdirectory)', () => {
   });
 
   it('masks secret fields in the effective diff it answers', async () => {
+    const { service } = await setup();
     const file = await service.readFile('db', 'defaults');
     const res = await service.replaceFile({
       namespace: 'db',

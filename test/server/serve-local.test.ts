@@ -254,6 +254,20 @@ describe('serve a local repository', () => {
           assert.equal(c.status, 304);
         }
       }
+      // Negotiation honours q-values (q=0 means "not acceptable"); JSON stays the default.
+      const negotiated: [string, RegExp][] = [
+        ['application/json;q=0, application/yaml', /^application\/yaml/],
+        ['application/yaml, */*', /^application\/yaml/],
+        ['text/yaml, application/json', /^application\/json/],
+        ['*/*', /^application\/json/],
+      ];
+      for (const base of [fast.url, plain.url]) {
+        for (const [accept, type] of negotiated) {
+          const answer = await fetch(`${base}/v1/config/app/staging`, { headers: { accept } });
+          assert.match(answer.headers.get('content-type') ?? '', type, `${base} ${accept}`);
+          await answer.arrayBuffer();
+        }
+      }
       const metrics = await (await fetch(`${fast.url}/metrics`)).text();
       assert.match(
         metrics,

@@ -16,7 +16,7 @@ import type { JsonValue } from '../../engine/index.js';
 import type { Principal } from '../../auth/index.js';
 import type { Logger } from '../../log/index.js';
 import type { Snapshot, SnapshotStore } from '../../snapshot/index.js';
-import { parseJsonBody, queryParam, readBody, sendJson, statusOf } from '../http-io.js';
+import { notModified, parseJsonBody, queryParam, readBody, sendJson, statusOf } from '../http-io.js';
 import type { AccessGuard, RouteSpec } from '../route-table.js';
 
 const YAML_RE = /^(application|text)\/(x-)?yaml$/;
@@ -215,7 +215,7 @@ export function editRoutes(deps: WriteRouteDeps): RouteSpec[] {
         }
         headers.ETag = file.etag;
         headers['Gitcfg-File-ETag'] = file.etag;
-        if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === file.etag)) {
+        if (notModified(req.headers, file.etag)) {
           res.writeHead(304, headers);
           res.end();
           return;

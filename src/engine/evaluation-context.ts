@@ -1,0 +1,205 @@
+/** The state one `evaluateRepo` call shares between its steps (`evaluation-steps.ts`), and its file loaders. */
+import type { EngineCache } from './engine-cache.js';
+import { createYielder } from './event-loop-yield.js';
+import type { Yielder } from './event-loop-yield.js';
+import { classifyEntries } from './layout.js';
+import type { Layout } from './layout.js';
+import { DEFAULT_LIMITS } from './manifest.js';
+import { compileSchema, validatorCodeKey } from './schema-validator.js';
+import type { CompiledSchema } from './schema-validator.js';
+import type { SchemaInfo } from './resolve-pair.js';
+import type { SecretScopes } from './secret-scopes.js';
+import { deepFreeze, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
+import type { ParsedYaml } from './yaml-document.js';
+import type {
+  Issue,
+  JsonObject,
+  Limits,
+  Manifest,
+  NamespaceVersions,
+  RepoSource,
+  ResolvedConfig,
+  TreeEntry,
+  ValidatorCodeStore,
+} from './types.js';
+
+/** Options of `evaluateRepo`. */
+export interface EvaluateOptions {
+  /** Reuse across calls to re-read only changed blobs and re-merge only affected pairs. */
+  cache?: EngineCache;
+  /** Overrides the defaults and the manifest's `options`. */
+  limits?: Partial<Limits>;
+  /** Parallel `readBlob` calls (default 16). */
+  concurrency?: number;
+  /**
+   * Only read, compile and validate these namespaces (e.g. those a commit touches); the layout and the manifest
+   * are always checked. `namespaces` of the result still lists every namespace.
+   */
+  namespaces?: readonly string[];
+  /**
+   * Longest stretch of uninterrupted work in ms before the evaluation gives the event loop a turn (default 10;
+   * 0 never yields), so a server keeps answering while it evaluates a big repository.
+   */
+  yieldEveryMs?: number;
+  /** Ceilings for what the manifest's `options` may raise (default `LIMIT_CAPS`); `limits` is not capped. */
+  caps?: Partial<Limits>;
+  /**
+   * Called before each stretch of synchronous work on a file (parse, compile) or a pair (merge, validate), so
+   * a supervisor that must stop a runaway evaluation can say which input caused it.
+   */
+  onProgress?: (at: EvaluationProgress) => void;
+  /**
+   * Which `${env:NAME}` references each namespace x environment may hold (the server's GITCFG_SECRET_ENV); a
+   * reference outside them is a `secret-out-of-scope` issue. Absent: not checked (the CLI and the hook).
+   */
+  secretScopes?: SecretScopes;
+  /** Compiled validators kept between processes (the hook's git dir, the server's data dir). */
+  validatorCode?: ValidatorCodeStore;
+}
+
+/** What an evaluation is working on. */
+export interface EvaluationProgress {
+  file: string;
+  namespace?: string;
+  environment?: string;
+}
+
+/**
+ * Everything the steps of one evaluation read and write. Each step fills its own fields (named on the step);
+ * issues are only appended, in step order, and sorted once at the end.
+ */
+export interface EvaluationContext {
+  readonly source: RepoSource;
+  readonly cache: EngineCache;
+  readonly options: EvaluateOptions;
+  readonly concurrency: number;
+  readonly pause: Yielder;
+  readonly issues: Issue[];
+  /** The tree's files by role, restricted to `options.namespaces`. */
+  readonly layout: Layout;
+  /** Every namespace of the tree (also outside `options.namespaces`). */
+  readonly allNamespaces: string[];
+  /** The namespaces evaluated: those of `layout` with a schema, old schemas or defaults, sorted. */
+  readonly namespaces: string[];
+  // Set by the manifest step.
+  manifest?: Manifest;
+  chains: Map<string, string[]>;
+  limits: Limits;
+  limitsKey: string;
+  flagNamespaces: Set<string>;
+  environments: string[];
+  envSet: Set<string>;
+  // Set by the parse step: by path.
+  readonly parsedYaml: Map<string, ParsedYaml>;
+  readonly compiled: Map<string, CompiledSchema>;
+  // Set by the schema step: by namespace.
+  readonly schemas: Map<string, JsonObject>;
+  readonly schemaInfo: Map<string, SchemaInfo>;
+  readonly versions: Map<string, NamespaceVersions>;
+  // Set by the migration step: namespace -> `version:oid,...` of its migrations.
+  readonly migrationKeys: Map<string, string>;
+  // Set by the pair step: `${namespace}/${environment}` -> resolved configuration.
+  readonly configs: Map<string, ResolvedConfig>;
+}
+
+/** Drops every file of namespaces outside `keep` from the layout. */
+function restrictLayout(layout: Layout, keep: ReadonlySet<string>): void {
+  for (const map of [layout.schemas, layout.oldSchemas, layout.defaults, layout.migrations] as Map<
+    string,
+    unknown
+  >[]) {
+    for (const ns of [...map.keys()]) if (!keep.has(ns)) map.delete(ns);
+  }
+  for (const files of layout.overrides.values()) {
+    for (const ns of [...files.keys()]) if (!keep.has(ns)) files.delete(ns);
+  }
+}
+
+export function createEvaluationContext(
+  source: RepoSource,
+  cache: EngineCache,
+  options: EvaluateOptions,
+  allNamespaces: string[],
+): EvaluationContext {
+  const layout = classifyEntries(source.entries);
+  const issues: Issue[] = [...layout.issues];
+  if (options.namespaces) restrictLayout(layout, new Set(options.namespaces));
+  const limits: Limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  return {
+    source,
+    cache,
+    options,
+    concurrency: Math.max(1, options.concurrency ?? 16),
+    pause: createYielder(options.yieldEveryMs),
+    issues,
+    layout,
+    allNamespaces,
+    namespaces: [
+      ...new Set([...layout.schemas.keys(), ...layout.defaults.keys(), ...layout.oldSchemas.keys()]),
+    ].sort(),
+    chains: new Map(),
+    limits,
+    limitsKey: limitsKeyOf(limits),
+    flagNamespaces: new Set(),
+    environments: [],
+    envSet: new Set(),
+    parsedYaml: new Map(),
+    compiled: new Map(),
+    schemas: new Map(),
+    schemaInfo: new Map(),
+    versions: new Map(),
+    migrationKeys: new Map(),
+    configs: new Map(),
+  };
+}
+
+/** The limits that change how a YAML file parses (part of its cache key). */
+export function limitsKeyOf(limits: Limits): string {
+  return `${limits.maxFileBytes}|${limits.maxAliasCount}|${limits.maxNodes}`;
+}
+
+async function readBytes(ctx: EvaluationContext, entry: TreeEntry): Promise<Uint8Array> {
+  ctx.cache.count('blobReads');
+  return ctx.source.readBlob(entry.oid, entry.path);
+}
+
+/** A YAML file parsed under `limits`, from the cache when its blob was parsed before. */
+export function yamlOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits): Promise<ParsedYaml> {
+  const { cache, options } = ctx;
+  return cache.getOrLoad<ParsedYaml>('yaml', `${entry.oid}|${limitsKeyOf(limits)}`, async () => {
+    const bytes = await readBytes(ctx, entry);
+    cache.count('parses');
+    options.onProgress?.({ file: entry.path });
+    const parsed = parseYamlBytes(bytes, limits);
+    deepFreeze(parsed.value);
+    return parsed;
+  });
+}
+
+/** A JSON Schema file compiled (or its compiled code loaded from `validatorCode`), from the cache when it can. */
+export function schemaOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits): Promise<CompiledSchema> {
+  const { cache, options } = ctx;
+  return cache.getOrLoad<CompiledSchema>('schema', `${entry.oid}|${limits.maxFileBytes}`, async () => {
+    const bytes = await readBytes(ctx, entry);
+    cache.count('parses');
+    options.onProgress?.({ file: entry.path });
+    const parsed = parseJsonBytes(bytes, limits);
+    if (parsed.value === undefined) {
+      const { code, message, ...pos } = parsed.issue!;
+      // Size and encoding problems keep their own codes, as for every other file.
+      return { version: 1, error: { message, ...pos, ...(code !== 'schema-invalid' ? { code } : {}) } };
+    }
+    deepFreeze(parsed.value);
+    const store = options.validatorCode;
+    const key = store ? validatorCodeKey(bytes) : undefined;
+    const code = key !== undefined ? await store!.get(key).catch(() => undefined) : undefined;
+    const result = compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes), {
+      ...(code !== undefined ? { code } : {}),
+      emitCode: store !== undefined,
+    });
+    cache.count(result.loaded ? 'codeLoads' : 'compiles');
+    if (key !== undefined && result.code !== undefined) await store!.put(key, result.code).catch(() => {});
+    const { code: _code, loaded: _loaded, ...compiledSchema } = result;
+    return compiledSchema;
+  });
+}
