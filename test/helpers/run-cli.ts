@@ -1,6 +1,10 @@
-/** Runs the gitcfg CLI from source in a child process (the real entry point, real exit codes). */
+/**
+ * Runs the gitcfg CLI: {@link runCli} in a child process (the real entry point, real exit codes, piping), and
+ * {@link runCliInProcess} through the same commander program in this process, for tests about the result.
+ */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli as runProgram } from '../../src/cli/index.js';
 
 /** Root of this project, computed from this file's location. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,4 +51,23 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs the commander program of `gitcfg` in this process with captured stdout/stderr; `code` is what the process
+ * would exit with (main.ts only adds process.exit and EPIPE handling). No stdin: `token hash` needs {@link runCli}.
+ */
+export async function runCliInProcess(
+  args: readonly string[],
+  options: Omit<RunCliOptions, 'input'> = {},
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runProgram(args, {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    env: sourceEnv(options.env),
+    stdout: { write: (chunk: string) => (stdout += chunk) },
+    stderr: { write: (chunk: string) => (stderr += chunk) },
+  });
+  return { code, stdout, stderr };
 }
