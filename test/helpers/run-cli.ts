@@ -20,22 +20,30 @@ export const DIST_CLI_MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js',
 
 let distFresh: boolean | undefined;
 
+/** Every file below `dir`. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+const mtime = (file: string): number => (existsSync(file) ? statSync(file).mtimeMs : -Infinity);
+
 /**
- * Whether dist/ holds a build of the current source: every .ts file under src/ compiled no earlier than its last
- * change. A child process then starts from plain JavaScript, several times cheaper than through tsx.
+ * Whether dist/ holds a build of the current source (`npm run build`): every .ts file under src/ compiled no
+ * earlier than its last change, and the console built after its sources. A child process then starts from
+ * plain JavaScript, several times cheaper than through tsx.
  */
 export function distIsFresh(): boolean {
   if (distFresh !== undefined) return distFresh;
   const src = join(PROJECT_ROOT, 'src');
-  const stale = (dir: string): boolean =>
-    readdirSync(dir, { withFileTypes: true }).some((entry) => {
-      const file = join(dir, entry.name);
-      if (entry.isDirectory()) return stale(file);
-      if (!entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) return false;
-      const built = join(PROJECT_ROOT, 'dist', 'src', relative(src, file).replace(/\.ts$/, '.js'));
-      return !existsSync(built) || statSync(built).mtimeMs < statSync(file).mtimeMs;
-    });
-  distFresh = !stale(src);
+  const consoleBuilt = mtime(join(PROJECT_ROOT, 'dist', 'console', 'index.html'));
+  distFresh =
+    filesUnder(src).every(
+      (file) =>
+        !file.endsWith('.ts') ||
+        mtime(join(PROJECT_ROOT, 'dist', 'src', relative(src, file).replace(/\.ts$/, '.js'))) >= mtime(file),
+    ) && filesUnder(join(PROJECT_ROOT, 'console', 'src')).every((file) => mtime(file) <= consoleBuilt);
   return distFresh;
 }
 
