@@ -1,17 +1,18 @@
 /**
- * Hostile repository content end to end: bad commits of the corpus (one of each kind: YAML syntax, an alias bomb,
- * a 5 MB file, bad bytes, a symlink and a gitlink in the git tree, a missing manifest, an extends cycle), each
- * force-pushed over smart HTTP onto the same good base commit and announced by a signed webhook, all against one
- * running server. For every case the served commit must not move, the server must stay up, and `/v1/status` must
- * name the file (and the line where the problem has one). A good commit is promoted at the end. Every case of
- * the corpus is checked against the evaluation pool in test/engine/bad-input-corpus.test.ts.
+ * Hostile repository content end to end: bad commits of the corpus (one of each kind: YAML syntax, an alias
+ * bomb, a 5 MB file, bad bytes, a symlink and a gitlink in the git tree, a missing manifest, an extends cycle),
+ * each force-pushed over smart HTTP onto the same good base commit and announced by a signed webhook, all
+ * against one running server. For every case the served commit must not move, the server must stay up, and
+ * `/v1/status` must name the file (and the line where the problem has one). A good commit is promoted at the
+ * end; then over 50 force-pushes make the server re-mirror. Every case of the corpus is checked against the
+ * evaluation pool in test/engine/bad-input-corpus.test.ts.
  */
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ServeHandle } from '../../src/commands/serve.js';
-import { cleanupTempDirs, run } from '../helpers/git-repo.js';
+import { cleanupTempDirs, run, runGit } from '../helpers/git-repo.js';
 import { getJson, status, waitFor, waitForServed } from '../server/server-fixture.js';
-import type { StatusDoc } from '../server/server-fixture.js';
+import type { LogSink, StatusDoc } from '../server/server-fixture.js';
 import { CASES, commitCase, reportsCase } from '../engine/bad-input-corpus.js';
 import type { BadCase } from '../engine/bad-input-corpus.js';
 import { notifyPush, startFaultRemote, startFaultServer } from './fault-fixture.js';
@@ -36,12 +37,13 @@ describe('a corpus of bad commits against one running server', () => {
   let remote: FaultRemote;
   let handle: ServeHandle;
   let base: string;
+  let logs: LogSink;
   let good: string;
 
   before(async () => {
     remote = await startFaultRemote();
     good = await remote.head();
-    ({ handle, base } = await startFaultServer({ url: remote.url }));
+    ({ handle, base, logs } = await startFaultServer({ url: remote.url }));
     await waitForServed(base, good);
   });
 
@@ -113,5 +115,33 @@ describe('a corpus of bad commits against one running server', () => {
     const s = await waitForServed(base, fixed);
     assert.equal(s.rejected, null);
     assert.deepEqual(await getJson(`${base}/v1/config/db/production`), { host: 'db.after-the-corpus' });
+  });
+
+  it('over 50 force-pushes: the mirror is re-mirrored and later force-pushes are still promoted', async () => {
+    // Each force-push is a fetch and a pack; over 50 packs the server re-mirrors (a commit it listed is gone).
+    const ROUNDS = 52;
+    let stream = '';
+    for (let i = 0; i < ROUNDS; i++) {
+      const content = `host: db-${i}.internal\n`;
+      stream +=
+        `commit refs/heads/f${String(i).padStart(2, '0')}\ncommitter Test <test@example.com> ${1_700_000_000 + i} +0000\n` +
+        `data 5\nround\nfrom ${good}\nM 100644 inline defaults/db.yaml\ndata ${content.length}\n${content}\n`;
+    }
+    // Written into the remote's bare repository at once; each round only moves its main there.
+    await runGit({ cwd: remote.bare, args: ['fast-import', '--quiet'], input: stream });
+    const commits = (await run(remote.bare, 'for-each-ref', '--format=%(objectname)', 'refs/heads/f*')).split(
+      '\n',
+    );
+    assert.equal(commits.length, ROUNDS);
+    for (const [i, commit] of commits.entries()) {
+      await run(remote.bare, 'update-ref', 'refs/heads/main', commit);
+      assert.equal((await notifyPush(base, commit)).status, 202);
+      await waitForServed(base, commit);
+      assert.deepEqual(await getJson(`${base}/v1/config/db/production`), { host: `db-${i}.internal` });
+    }
+    assert.ok(
+      logs.records().some((r) => r.msg === 'mirror remirrored'),
+      'the mirror was re-mirrored during the run',
+    );
   });
 });
