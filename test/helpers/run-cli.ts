@@ -67,9 +67,9 @@ export interface RunCliOptions {
   input?: string;
 }
 
-/** Environment that makes bin/gitcfg.js and hooks run the TypeScript source, never a stale dist build. */
+/** Environment that makes bin/gitcfg.js and hooks run the current code: a fresh build, else the source. */
 export function sourceEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, GITCFG_FROM_SOURCE: '1', ...extra };
+  return { ...process.env, GITCFG_FROM_SOURCE: distIsFresh() ? undefined : '1', ...extra };
 }
 
 /** Spawns the CLI ({@link cliEntryArgs}) with `args` and collects its output. */
