@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { runCli } from '../helpers/run-cli.js';
+import { runCliInProcess } from '../helpers/run-cli.js';
 import {
   BAD_PRODUCTION,
   BAD_PRODUCTION_FILE,
@@ -40,7 +40,7 @@ const EXPECTED = [
 describe('gitcfg diff', () => {
   test('text: one line per effective change, grouped by environment', async () => {
     const { dir, first, second } = repoWithChange();
-    const result = await runCli(['diff', first, second], { cwd: dir });
+    const result = await runCliInProcess(['diff', first, second], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.deepEqual([...lines].sort(), EXPECTED);
@@ -53,14 +53,16 @@ describe('gitcfg diff', () => {
 
   test('--env filter, refs by name, and json', async () => {
     const { dir, first, second } = repoWithChange();
-    const production = await runCli(['diff', 'HEAD~1', 'main', '--env', 'production'], { cwd: dir });
+    const production = await runCliInProcess(['diff', 'HEAD~1', 'main', '--env', 'production'], { cwd: dir });
     assert.equal(production.code, 0, production.stderr);
     assert.deepEqual(
       production.stdout.trimEnd().split('\n').sort(),
       EXPECTED.filter((l) => l.startsWith('production/')),
     );
 
-    const json = await runCli(['diff', first, second, '--format', 'json', '--env', 'staging'], { cwd: dir });
+    const json = await runCliInProcess(['diff', first, second, '--format', 'json', '--env', 'staging'], {
+      cwd: dir,
+    });
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.equal(report.from, first);
@@ -77,7 +79,7 @@ describe('gitcfg diff', () => {
 
   test('no change, a new namespace, and an unknown environment', async () => {
     const dir = createConfigRepo();
-    const same = await runCli(['diff', 'HEAD', 'HEAD'], { cwd: dir });
+    const same = await runCliInProcess(['diff', 'HEAD', 'HEAD'], { cwd: dir });
     assert.equal(same.code, 0);
     assert.equal(same.stdout, '');
     assert.match(same.stderr, /^no effective changes/);
@@ -90,7 +92,7 @@ describe('gitcfg diff', () => {
       'defaults/feature-flags.yaml': 'beta: false\n',
     });
     commitAll(dir, 'add feature flags');
-    const added = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
+    const added = await runCliInProcess(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
     assert.equal(added.code, 0, added.stderr);
     const pairs = JSON.parse(added.stdout).pairs as Array<{
       namespace: string;
@@ -101,16 +103,16 @@ describe('gitcfg diff', () => {
       pairs.map((p) => `${p.environment}/${p.namespace}:${p.status}`),
       ['development/feature-flags:added', 'production/feature-flags:added', 'staging/feature-flags:added'],
     );
-    const text = await runCli(['diff', 'HEAD~1', 'HEAD', '--env', 'production'], { cwd: dir });
+    const text = await runCliInProcess(['diff', 'HEAD~1', 'HEAD', '--env', 'production'], { cwd: dir });
     assert.match(text.stdout, /^production\/feature-flags: \+ /);
 
-    const unknown = await runCli(['diff', 'HEAD~1', 'HEAD', '--env', 'qa'], { cwd: dir });
+    const unknown = await runCliInProcess(['diff', 'HEAD~1', 'HEAD', '--env', 'qa'], { cwd: dir });
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
       /^gitcfg: error: environment not found: qa \(known: development, production, staging\)/,
     );
-    const badRef = await runCli(['diff', 'HEAD', 'nope'], { cwd: dir });
+    const badRef = await runCliInProcess(['diff', 'HEAD', 'nope'], { cwd: dir });
     assert.equal(badRef.code, 2);
   });
 
@@ -125,13 +127,13 @@ describe('gitcfg diff', () => {
     });
     writeFiles(dir, { 'defaults/ai.yaml': 'model: large\napi_key: ${env:NEW_KEY}\n' });
     commitAll(dir, 'rotate');
-    const result = await runCli(['diff', 'HEAD~1', 'HEAD'], { cwd: dir });
+    const result = await runCliInProcess(['diff', 'HEAD~1', 'HEAD'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.stdout.trimEnd().split('\n').sort(), [
       'production/ai: ~ /api_key "***" -> "***"',
       'production/ai: ~ /model "small" -> "large"',
     ]);
-    const json = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
+    const json = await runCliInProcess(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
     assert.ok(!json.stdout.includes('KEY'), json.stdout);
   });
 
@@ -142,7 +144,7 @@ describe('gitcfg diff', () => {
       'defaults/http-client.yaml': 'base_url: http://localhost:9090\ntimeout_ms: 2000\ntags: [default]\n',
     });
     commitAll(dir, 'break production');
-    const json = await runCli(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
+    const json = await runCliInProcess(['diff', 'HEAD~1', 'HEAD', '--format', 'json'], { cwd: dir });
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.deepEqual(report.invalid, {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CLI_BIN, PROJECT_ROOT, runCli, sourceEnv } from '../helpers/run-cli.js';
+import { CLI_BIN, PROJECT_ROOT, runCliInProcess, sourceEnv } from '../helpers/run-cli.js';
 import { VALID_FILES, createConfigRepo, git, removeTempDirs, tempDir, writeFiles } from './cli-fixture.js';
 
 after(removeTempDirs);
@@ -20,7 +20,7 @@ function gitWithEnv(dir: string, env: Record<string, string>, ...args: string[])
 /** `gitcfg init` into a fresh temp dir, with a git identity for commits. */
 async function initRepo(): Promise<string> {
   const dir = join(tempDir(), 'team-config');
-  const result = await runCli(['init', dir]);
+  const result = await runCliInProcess(['init', dir]);
   assert.equal(result.code, 0, result.stderr);
   git(dir, 'config', 'user.name', 'Test User');
   git(dir, 'config', 'user.email', 'test@example.com');
@@ -44,9 +44,9 @@ describe('gitcfg init', () => {
     const hookText = readFileSync(hook, 'utf8');
     assert.ok(hookText.includes(`GITCFG_ENTRY='${join(PROJECT_ROOT, 'bin', 'gitcfg.js')}'`), hookText);
     assert.ok(hookText.includes(`GITCFG_NODE='${process.execPath}'`), hookText);
-    const validate = await runCli(['validate'], { cwd: dir });
+    const validate = await runCliInProcess(['validate'], { cwd: dir });
     assert.equal(validate.code, 0, validate.stdout + validate.stderr);
-    const render = await runCli(['render', 'http-client', '--env', 'staging'], { cwd: dir });
+    const render = await runCliInProcess(['render', 'http-client', '--env', 'staging'], { cwd: dir });
     assert.equal(render.code, 0, render.stderr);
   });
 
@@ -84,7 +84,7 @@ describe('gitcfg init', () => {
   test('refuses a non-empty directory with exit 2', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'keep.txt': 'x\n' });
-    const result = await runCli(['init', dir]);
+    const result = await runCliInProcess(['init', dir]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^gitcfg: error: directory is not empty/);
   });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/index.js';
 import { run } from '../helpers/git-repo.js';
-import { PROJECT_ROOT, runCli } from '../helpers/run-cli.js';
+import { PROJECT_ROOT, runCliInProcess } from '../helpers/run-cli.js';
 
 const readme = () => readFile(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
 
@@ -30,7 +30,7 @@ describe('README', () => {
     const example = /^gitcfg validate --ref (\S+) --format json/m.exec(await readme());
     assert.ok(example, 'the README has a validate --ref example');
     await run(PROJECT_ROOT, 'rev-parse', '--verify', `${example[1]}^{commit}`);
-    const result = await runCli(['validate', '--ref', example[1]!, '--format', 'json']);
+    const result = await runCliInProcess(['validate', '--ref', example[1]!, '--format', 'json']);
     assert.equal(result.code, 0, result.stderr);
   });
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { runCli } from '../helpers/run-cli.js';
+import { runCliInProcess } from '../helpers/run-cli.js';
 import {
   BAD_PRODUCTION,
   BAD_PRODUCTION_FILE,
@@ -16,14 +16,21 @@ after(removeTempDirs);
 describe('gitcfg render', () => {
   test('json: defaults <- production <- staging, arrays replaced', async () => {
     const dir = createConfigRepo();
-    const result = await runCli(['render', 'http-client', '--env', 'staging'], { cwd: dir });
+    const result = await runCliInProcess(['render', 'http-client', '--env', 'staging'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), {
       base_url: 'https://api.example.com',
       timeout_ms: 5000,
       tags: ['staging', 'canary'],
     });
-    const development = await runCli(['render', 'http-client', '--env', 'development', '--repo', dir]);
+    const development = await runCliInProcess([
+      'render',
+      'http-client',
+      '--env',
+      'development',
+      '--repo',
+      dir,
+    ]);
     assert.deepEqual(JSON.parse(development.stdout), {
       base_url: 'http://localhost:8080',
       timeout_ms: 2000,
@@ -35,7 +42,7 @@ describe('gitcfg render', () => {
     const dir = createConfigRepo();
     writeFiles(dir, { 'environments/production/http-client.yaml': 'base_url: https://api2.example.com\n' });
     commitAll(dir, 'move production');
-    const now = await runCli(['render', 'http-client', '--env', 'production', '--format', 'yaml'], {
+    const now = await runCliInProcess(['render', 'http-client', '--env', 'production', '--format', 'yaml'], {
       cwd: dir,
     });
     assert.equal(now.code, 0, now.stderr);
@@ -44,26 +51,29 @@ describe('gitcfg render', () => {
       timeout_ms: 2000,
       tags: ['default'],
     });
-    const before = await runCli(['render', 'http-client', '--env', 'production', '--ref', 'HEAD~1'], {
-      cwd: dir,
-    });
+    const before = await runCliInProcess(
+      ['render', 'http-client', '--env', 'production', '--ref', 'HEAD~1'],
+      {
+        cwd: dir,
+      },
+    );
     assert.equal(before.code, 0, before.stderr);
     assert.equal(JSON.parse(before.stdout).base_url, 'https://api.example.com');
   });
 
   test('unknown namespace or environment: exit 1 with the known names', async () => {
     const dir = createConfigRepo();
-    const ns = await runCli(['render', 'nope', '--env', 'production'], { cwd: dir });
+    const ns = await runCliInProcess(['render', 'nope', '--env', 'production'], { cwd: dir });
     assert.equal(ns.code, 1);
     assert.equal(ns.stdout, '');
     assert.equal(ns.stderr, 'gitcfg: error: namespace not found: nope (known: http-client)\n');
-    const env = await runCli(['render', 'http-client', '--env', 'qa'], { cwd: dir });
+    const env = await runCliInProcess(['render', 'http-client', '--env', 'qa'], { cwd: dir });
     assert.equal(env.code, 1);
     assert.equal(
       env.stderr,
       'gitcfg: error: environment not found: qa (known: development, production, staging)\n',
     );
-    const typo = await runCli(['render', 'http-clinet', '--env', 'prodution'], { cwd: dir });
+    const typo = await runCliInProcess(['render', 'http-clinet', '--env', 'prodution'], { cwd: dir });
     assert.equal(
       typo.stderr,
       'gitcfg: error: namespace not found: http-clinet; did you mean "http-client"? (known: http-client)\n',
@@ -73,7 +83,7 @@ describe('gitcfg render', () => {
   test('an invalid pair: exit 1, its issues on stderr, nothing on stdout', async () => {
     const dir = createConfigRepo();
     writeFiles(dir, { [BAD_PRODUCTION_FILE]: BAD_PRODUCTION });
-    const result = await runCli(['render', 'http-client', '--env', 'production'], { cwd: dir });
+    const result = await runCliInProcess(['render', 'http-client', '--env', 'production'], { cwd: dir });
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
     assert.match(
@@ -81,7 +91,9 @@ describe('gitcfg render', () => {
       new RegExp(`^${BAD_PRODUCTION_FILE}:2:13: .*\\[http-client/production at /timeout_ms\\]$`, 'm'),
     );
     // development does not read the bad file.
-    const development = await runCli(['render', 'http-client', '--env', 'development'], { cwd: dir });
+    const development = await runCliInProcess(['render', 'http-client', '--env', 'development'], {
+      cwd: dir,
+    });
     assert.equal(development.code, 0, development.stderr);
   });
 });

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runCli } from '../helpers/run-cli.js';
+import { runCliInProcess } from '../helpers/run-cli.js';
 import {
   BAD_PRODUCTION,
   BAD_PRODUCTION_FILE,
@@ -23,7 +23,7 @@ const TWO_NAMESPACES: Record<string, string> = {
 };
 
 async function validateJson(dir: string, ...args: string[]) {
-  const result = await runCli(['validate', '--format', 'json', ...args], { cwd: dir });
+  const result = await runCliInProcess(['validate', '--format', 'json', ...args], { cwd: dir });
   return { code: result.code, report: JSON.parse(result.stdout), stdout: result.stdout };
 }
 

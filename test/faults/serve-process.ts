@@ -1,14 +1,12 @@
 /**
- * `gitcfg serve` as a real child process (the CLI entry from source), for tests that kill it and for benchmarks
+ * `gitcfg serve` as a real child process (the CLI entry, built or from source), for tests that kill it and for benchmarks
  * that measure its memory apart from the load generator. The URL is read from the start-up lines on stderr.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { signPayload } from '../../src/webhooks/index.js';
-
-const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { cliEntryArgs } from '../helpers/run-cli.js';
 
 /** A running server process. */
 export interface ServeProcess {
@@ -33,7 +31,7 @@ export interface ServeProcessOptions {
   env?: Record<string, string>;
   /** Extra CLI flags. */
   args?: string[];
-  /** A compiled CLI entry (`.js`) to run with plain node instead of the TypeScript source. */
+  /** A CLI entry (`.js`) to run with plain node (default: the fresh build, else the source through tsx). */
   cliMain?: string;
   /** Raise the soft file-descriptor limit of the child to its hard limit (many open sockets). */
   raiseFdLimit?: boolean;
@@ -41,9 +39,8 @@ export interface ServeProcessOptions {
 
 /** Starts `gitcfg serve --port 0 --poll off` and resolves once it prints its status URL. */
 export function startServeProcess(opts: ServeProcessOptions): Promise<ServeProcess> {
-  const tsx = import.meta.resolve('tsx');
   const argv = [
-    ...(opts.cliMain ? [opts.cliMain] : ['--import', tsx, CLI_MAIN]),
+    ...(opts.cliMain ? [opts.cliMain] : cliEntryArgs()),
     'serve',
     '--repo',
     opts.repo,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cleanupTempDirs, createTempRepo, tempDir } from '../helpers/git-repo.js';
-import { PROJECT_ROOT } from '../helpers/run-cli.js';
+import { PROJECT_ROOT, distIsFresh } from '../helpers/run-cli.js';
 import { CONFIG_FILES, waitFor } from '../server/server-fixture.js';
 
 const exec = promisify(execFile);
@@ -24,7 +24,8 @@ describe('the packed tarball installed into an empty directory', () => {
   let repo: string;
 
   before(async () => {
-    await exec(npm, ['run', 'build'], { cwd: PROJECT_ROOT, env });
+    // A fresh build is kept: rewriting dist/ would race with other test files starting the CLI from it.
+    if (!distIsFresh()) await exec(npm, ['run', 'build'], { cwd: PROJECT_ROOT, env });
     const packs = await tempDir('gitcfg-pack-');
     const { stdout } = await exec(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', packs], {
       cwd: PROJECT_ROOT,
