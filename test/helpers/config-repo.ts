@@ -77,8 +77,9 @@ export function configFiles(desc: ConfigRepoDescription): Files {
   return desc.subdir ? underSubdir(files, desc.subdir) : files;
 }
 
-/** The same files under `subdir/`. */
+/** The same files under `subdir/` (`''`: unchanged). */
 export function underSubdir<T>(files: Record<string, T>, subdir: string): Record<string, T> {
+  if (subdir === '') return files;
   const prefix = subdir.replace(/\/+$/, '') + '/';
   return Object.fromEntries(Object.entries(files).map(([p, c]) => [prefix + p, c]));
 }
@@ -127,22 +128,39 @@ export async function createConfigRepo(
   if (!opts.remote) {
     return { dir, files, head, commit: (f, m) => commitFiles(dir, f, m), close: async () => {} };
   }
-  const root = await tempDir('gitcfg-remote-');
-  const bare = await publishBare(dir, root, 'config.git');
-  const auth = opts.remote === true ? undefined : opts.remote.auth;
-  const remote = await startGitHttpRemote({ root, ...(auth ? { auth } : {}) });
+  const served = await serveOverHttp(dir, opts.remote === true ? {} : opts.remote);
   return {
     dir,
     files,
     head,
-    bare,
-    url: remote.url('config.git'),
-    remote,
+    ...served,
     async commit(f, message) {
       const oid = await commitFiles(dir, f, message);
-      await run(dir, 'push', '--quiet', bare, 'main');
+      await run(dir, 'push', '--quiet', served.bare, 'main');
       return oid;
     },
-    close: () => remote.close(),
   };
+}
+
+/** A work tree's branches served over smart HTTP: the bare copy, its URL (without credentials), the remote. */
+export interface ServedRepo {
+  bare: string;
+  url: string;
+  remote: GitHttpRemote;
+  /** Stops the remote. */
+  close(): Promise<void>;
+}
+
+/**
+ * Publishes the branches of `workTree` as bare `config.git` (receive-pack on) behind a new smart-HTTP remote,
+ * optionally requiring basic auth. Push to `bare` to publish more commits.
+ */
+export async function serveOverHttp(
+  workTree: string,
+  opts: { auth?: { username: string; password: string } } = {},
+): Promise<ServedRepo> {
+  const root = await tempDir('gitcfg-remote-');
+  const bare = await publishBare(workTree, root, 'config.git');
+  const remote = await startGitHttpRemote({ root, ...(opts.auth ? { auth: opts.auth } : {}) });
+  return { bare, url: remote.url('config.git'), remote, close: () => remote.close() };
 }

@@ -10,7 +10,8 @@ import { buildApp, listen } from '../../src/server/index.js';
 import type { AppDeps } from '../../src/server/index.js';
 import { tempDir } from './git-repo.js';
 import { LogSink } from './log-sink.js';
-import { waitFor } from './wait-for.js';
+import { waitForServed } from './wait-for.js';
+import type { ServedStatus } from './wait-for.js';
 
 /** Options of {@link startTestServer}: any serve option, plus what the kit fills in. */
 export interface TestServerOptions extends Partial<ServeOptions> {
@@ -30,8 +31,8 @@ export interface TestServer {
   /** The token of {@link TestServerOptions.token}, if any. */
   token?: string;
   logs: LogSink;
-  /** Waits until `commit` (default: any commit) is served and no sync runs; resolves to the served commit. */
-  served(commit?: string): Promise<string>;
+  /** Waits until `commit` (default: any commit) is served and no sync runs or waits; resolves to the status. */
+  served(commit?: string): Promise<ServedStatus>;
   /** Drains and closes the server. */
   close(): Promise<void>;
 }
@@ -80,29 +81,6 @@ export async function withTestServer<T>(
   } finally {
     await server.close();
   }
-}
-
-/** Waits until `base` serves `commit` (any commit when omitted) with no sync running or pending. */
-export function waitForServed(
-  base: string,
-  commit?: string,
-  headers: Record<string, string> = {},
-): Promise<string> {
-  const what = commit ? `commit ${commit.slice(0, 8)} served by ${base}` : `a commit served by ${base}`;
-  return waitFor(
-    async () => {
-      const res = await fetch(`${base}/v1/status`, { headers });
-      const s = (await res.json()) as {
-        served: { commit: string } | null;
-        syncs: { running: boolean; pending: boolean };
-      };
-      const idle = !s.syncs.running && !s.syncs.pending;
-      return s.served && idle && (commit === undefined || s.served.commit === commit)
-        ? s.served.commit
-        : null;
-    },
-    { what },
-  );
 }
 
 /** A built app (`buildApp(deps)`) listening on port 0 of 127.0.0.1. */

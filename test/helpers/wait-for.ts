@@ -47,3 +47,29 @@ export async function waitFor<T>(
   const reason = opts.signal?.aborted ? ' (test aborted)' : ` after ${tries} attempts`;
   throw new Error(`gave up waiting for ${opts.what}${reason}${last ? `: ${String(last)}` : ''}`);
 }
+
+/** The parts of `GET /v1/status` a wait reads. */
+export interface ServedStatus {
+  served: { commit: string } | null;
+  syncs: { running: boolean; pending: boolean };
+}
+
+/**
+ * Waits until `base` serves `commit` (any commit when omitted) with no sync running or pending; resolves to that
+ * status document. `headers` carry the token when the status needs one.
+ */
+export function waitForServed<T extends ServedStatus = ServedStatus>(
+  base: string,
+  commit?: string,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const what = commit ? `commit ${commit.slice(0, 8)} served by ${base}` : `a commit served by ${base}`;
+  return waitFor(
+    async () => {
+      const s = (await (await fetch(`${base}/v1/status`, { headers })).json()) as T;
+      const idle = !s.syncs.running && !s.syncs.pending;
+      return s.served && idle && (commit === undefined || s.served.commit === commit) ? s : null;
+    },
+    { what },
+  );
+}

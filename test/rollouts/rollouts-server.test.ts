@@ -12,7 +12,7 @@ import { signPayload } from '../../src/webhooks/index.js';
 import { createConfigRepo } from '../helpers/config-repo.js';
 import type { ConfigRepo } from '../helpers/config-repo.js';
 import { cleanupTempDirs, run, tempDir } from '../helpers/git-repo.js';
-import { waitForServed } from '../helpers/test-server.js';
+import { waitForServed } from '../helpers/wait-for.js';
 import { WRITE_FILES, bearer, startServer } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { postSigned, waitFor } from '../server/server-fixture.js';

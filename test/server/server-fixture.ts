@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { signPayload } from '../../src/webhooks/index.js';
 import type { WebhookProvider } from '../../src/webhooks/index.js';
-import { waitFor as waitForKit } from '../helpers/wait-for.js';
+import { waitFor as waitForKit, waitForServed as waitForServedKit } from '../helpers/wait-for.js';
 
 /** A valid configuration repository: two namespaces, production and staging (extends production). */
 export const CONFIG_FILES: Record<string, string> = {
@@ -63,13 +63,12 @@ export function status(base: string): Promise<StatusDoc> {
   return getJson<StatusDoc>(`${base}/v1/status`);
 }
 
-/** Waits until the served commit is `commit`. */
-export function waitForServed(base: string, commit: string): Promise<StatusDoc> {
-  return waitFor(`commit ${commit.slice(0, 8)} served`, async () => {
-    const s = await status(base);
-    return s.served?.commit === commit && !s.syncs.running && !s.syncs.pending ? s : null;
-  });
-}
+/** Waits until the served commit is `commit` (any when omitted) and no sync runs or waits. */
+export const waitForServed = (
+  base: string,
+  commit?: string,
+  headers?: Record<string, string>,
+): Promise<StatusDoc> => waitForServedKit<StatusDoc>(base, commit, headers);
 
 /** Waits until no sync is running or pending and returns the status. */
 export function waitForIdle(base: string): Promise<StatusDoc> {
