@@ -6,6 +6,18 @@ import { baseRepo, countingSource } from './engine-fixtures.js';
 const SECOND_SCHEMA =
   '{"type": "object", "additionalProperties": false, "properties": {"size": {"type": "integer"}}}';
 
+/** Every file of `repo()` the engine reads (README.md is not an input), sorted. */
+const INPUTS = [
+  'defaults/pool.yaml',
+  'defaults/retry.yaml',
+  'environments/development/retry.yaml',
+  'environments/production/pool.yaml',
+  'environments/production/retry.yaml',
+  'gitcfg.yaml',
+  'schemas/pool.schema.json',
+  'schemas/retry.schema.json',
+];
+
 function repo(overrides: Record<string, string> = {}) {
   return baseRepo({
     'environments/production/retry.yaml': 'http:\n  max_retries: 5\n',
@@ -23,16 +35,7 @@ test('a warm evaluation of the same tree reads no blob and re-merges no pair', a
   const first = countingSource(memorySource(repo()));
   const a = await evaluateRepo(first.source, { cache });
   assert.deepEqual(a.issues, []);
-  assert.deepEqual(first.reads.sort(), [
-    'defaults/pool.yaml',
-    'defaults/retry.yaml',
-    'environments/development/retry.yaml',
-    'environments/production/pool.yaml',
-    'environments/production/retry.yaml',
-    'gitcfg.yaml',
-    'schemas/pool.schema.json',
-    'schemas/retry.schema.json',
-  ]);
+  assert.deepEqual(first.reads.sort(), INPUTS);
   const merges = cache.stats().merges;
   assert.equal(merges, 8);
 
@@ -136,17 +139,8 @@ test('a limit change re-reads files (parse results depend on limits)', async () 
   await evaluateRepo(memorySource(repo()), { cache });
   const src = countingSource(memorySource(repo()));
   const ev = await evaluateRepo(src.source, { cache, limits: { maxFileBytes: 20 } });
-  // Every file the engine reads, none served from the cache (README.md is not an engine input).
-  assert.deepEqual([...src.reads].sort(), [
-    'defaults/pool.yaml',
-    'defaults/retry.yaml',
-    'environments/development/retry.yaml',
-    'environments/production/pool.yaml',
-    'environments/production/retry.yaml',
-    'gitcfg.yaml',
-    'schemas/pool.schema.json',
-    'schemas/retry.schema.json',
-  ]);
+  // Every input is read again, none served from the cache.
+  assert.deepEqual([...src.reads].sort(), INPUTS);
   assert.ok(ev.issues.some((i) => i.code === 'file-too-large'));
 });
 
