@@ -1,6 +1,7 @@
 /**
- * The one polling helper of the tests: a bounded number of attempts, never a wall-clock assertion. The bound is
- * the test run's: `GITCFG_TEST_WAIT_TRIES` (e.g. raised on a slow CI machine), else 400 attempts 25 ms apart.
+ * The one polling helper of the tests (and the wait every server test needs, built on it): a bounded number of
+ * attempts, never a wall-clock assertion. The bound is the test run's: `GITCFG_TEST_WAIT_TRIES` (e.g. raised on a
+ * slow CI machine), else 400 attempts 25 ms apart.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
