@@ -131,10 +131,16 @@ describe('rollouts through the server', () => {
       const poll = (): void => {
         void fetch(`${base}/v1/watch/production?since=${c0}&timeout=30`, {
           headers: { ...bearer('appDbReader'), 'gitcfg-client-id': id },
-        }).then(async (res) => {
-          if (res.status === 304) return poll();
-          w.commit = res.status === 200 ? ((await res.json()) as { commit: string }).commit : `${res.status}`;
-        });
+        }).then(
+          async (res) => {
+            if (res.status === 304) return poll();
+            w.commit =
+              res.status === 200 ? ((await res.json()) as { commit: string }).commit : `${res.status}`;
+          },
+          (error: unknown) => {
+            w.commit = `failed: ${String(error)}`;
+          },
+        );
       };
       poll();
       return w;
