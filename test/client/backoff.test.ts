@@ -18,9 +18,21 @@ describe('backoffDelay', () => {
     assert.equal(delay, 15_000);
   });
 
-  it('spreads clients across the window', () => {
-    const seen = new Set<number>();
-    for (let i = 0; i < 200; i++) seen.add(Math.floor(backoffDelay(4, { baseMs: 100 }) / 100));
-    assert.ok(seen.size >= 10, `200 draws hit only ${seen.size} of 16 buckets`);
+  it('spreads clients evenly across the window', () => {
+    // Evenly spaced draws stand in for a uniform source: each 100 ms bucket of the 1600 ms window gets 10.
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 160; i++) {
+      const bucket = Math.floor(backoffDelay(4, { baseMs: 100, random: () => (i + 0.5) / 160 }) / 100);
+      counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      [...counts],
+      Array.from({ length: 16 }, (_, b) => [b, 10]),
+    );
+  });
+
+  it('draws from Math.random unless told otherwise', (t) => {
+    t.mock.method(Math, 'random', () => 0.25);
+    assert.equal(backoffDelay(4, { baseMs: 100 }), 400);
   });
 });

@@ -6,9 +6,8 @@ import * as assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { serveCommand } from '../../src/commands/serve.js';
-import type { ServeOptions } from '../../src/commands/serve.js';
 import { DataDirMismatchError } from '../../src/errors/index.js';
+import { underSubdir } from '../helpers/config-repo.js';
 import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import {
@@ -19,25 +18,22 @@ import {
   run,
   tempDir,
 } from '../helpers/git-repo.js';
-import { CONFIG_FILES, LogSink, getJson, waitForServed } from '../server/server-fixture.js';
-
-const quiet = { env: {}, port: 0, poll: 'off', logDestination: new LogSink(), print: () => {} } as const;
+import { startTestServer, withTestServer } from '../helpers/test-server.js';
+import type { TestServerOptions } from '../helpers/test-server.js';
+import { CONFIG_FILES, getJson, waitForServed } from '../server/server-fixture.js';
 
 /** Serves until the branch head is served, reads `/v1/config/db/production`, and closes. */
-async function serveOnce(opts: Omit<ServeOptions, 'env'>, head: string): Promise<unknown> {
-  const handle = await serveCommand({ ...quiet, ...opts });
-  try {
-    await waitForServed(handle.url, head);
-    return await getJson(`${handle.url}/v1/config/db/production`);
-  } finally {
-    await handle.close();
-  }
+function serveOnce(opts: TestServerOptions, head: string): Promise<unknown> {
+  return withTestServer(opts, async ({ base }) => {
+    await waitForServed(base, head);
+    return getJson(`${base}/v1/config/db/production`);
+  });
 }
 
-async function refusal(opts: Omit<ServeOptions, 'env'>): Promise<DataDirMismatchError> {
-  const error = await serveCommand({ ...quiet, ...opts }).then(
-    async (handle) => {
-      await handle.close();
+async function refusal(opts: TestServerOptions): Promise<DataDirMismatchError> {
+  const error = await startTestServer(opts).then(
+    async (server) => {
+      await server.close();
       return null;
     },
     (e: unknown) => e,
@@ -100,7 +96,7 @@ describe('data dir identity', () => {
 
   it('refuses another --branch or --subdir of the same local repository', async () => {
     const work = await createTempRepo({
-      files: Object.fromEntries(Object.entries(CONFIG_FILES).map(([p, c]) => [`cfg/${p}`, c])),
+      files: underSubdir(CONFIG_FILES, 'cfg'),
     });
     const head = await run(work, 'rev-parse', 'HEAD');
     await run(work, 'branch', 'release');

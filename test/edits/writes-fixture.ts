@@ -1,10 +1,9 @@
 /** Shared pieces of the access-control and edit tests: a config repo with comments and a secret, tokens. */
-import { writeFile } from 'node:fs/promises';
-import * as path from 'node:path';
 import { hashToken } from '../../src/auth/index.js';
-import { serveCommand } from '../../src/commands/serve.js';
-import type { ServeHandle, ServeOptions } from '../../src/commands/serve.js';
-import { LogSink, waitFor } from '../server/server-fixture.js';
+import type { ServeOptions } from '../../src/commands/serve.js';
+import { startTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { waitForServed } from '../helpers/wait-for.js';
 
 /** A valid configuration repository: `app` (commented YAML) and `db` (with a secret field). */
 export const WRITE_FILES: Record<string, string> = {
@@ -79,14 +78,10 @@ export function bearer(role: keyof typeof TOKENS): Record<string, string> {
 }
 
 /** A running server with its log lines. */
-export interface TestServer {
-  handle: ServeHandle;
-  base: string;
-  logs: LogSink;
-}
+export type { TestServer } from '../helpers/test-server.js';
 
 /** Starts `gitcfg serve` on port 0 (polling off) with a tokens file unless `tokens` is false. */
-export async function startServer(opts: {
+export function startServer(opts: {
   repo: string;
   dir: string;
   dataDir: string;
@@ -99,39 +94,24 @@ export async function startServer(opts: {
   /** The web console: off (`ui: false`) or served from a built folder. */
   ui?: Pick<ServeOptions, 'ui' | 'uiDir'>;
 }): Promise<TestServer> {
-  const env: Record<string, string> = { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env };
-  if (opts.tokens !== false) {
-    const file = path.join(opts.dir, 'tokens.yaml');
-    await writeFile(file, opts.tokensFile ?? tokensYaml());
-    env.GITCFG_TOKENS_FILE = file;
-  }
-  const logs = new LogSink();
-  const handle = await serveCommand({
-    cwd: opts.dir,
-    env,
+  return startTestServer({
     repo: opts.repo,
-    branch: 'main',
-    port: 0,
-    host: '127.0.0.1',
+    dir: opts.dir,
     dataDir: opts.dataDir,
-    poll: 'off',
+    env: { DB_PASSWORD, GITCFG_SECRET_ENV: '*/*:DB_*', ...opts.env },
+    ...(opts.tokens !== false ? { tokensFile: opts.tokensFile ?? tokensYaml() } : {}),
+    branch: 'main',
     logLevel: 'debug',
-    logDestination: logs,
-    print: () => {},
     ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
     ...opts.spring,
     ...opts.ui,
   });
-  return { handle, base: handle.url, logs };
 }
 
 /** Waits until the server serves something (any commit) and no sync runs. */
 export async function waitReady(base: string, token: string): Promise<string> {
-  return waitFor('server ready', async () => {
-    const res = await fetch(`${base}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
-    const s = (await res.json()) as { served: { commit: string } | null; syncs: { running: boolean } };
-    return s.served && !s.syncs.running ? s.served.commit : null;
-  });
+  const s = await waitForServed(base, undefined, { authorization: `Bearer ${token}` });
+  return s.served!.commit;
 }
 
 /** Reads a layer file through the API: its text and ETag. */

@@ -48,9 +48,15 @@ test('manifest-invalid points at the offending key', async () => {
     }),
   );
   const invalid = issuesOf(ev, 'manifest-invalid');
-  assert.ok(invalid.length >= 3, invalid.map(formatIssue).join('\n'));
-  assert.ok(invalid.some((i) => i.path === '/environments/dev/extend' && i.line === 4));
-  assert.ok(invalid.some((i) => i.path === '/options/maxFileBytes' && i.line === 6 && i.column === 17));
+  assert.deepEqual(
+    invalid.map((i) => [i.path, i.line, i.column]),
+    [
+      ['/environments/Prod', 3, 3],
+      ['/environments/dev/extend', 4, 9],
+      ['/options/maxFileBytes', 6, 17],
+    ],
+    invalid.map(formatIssue).join('\n'),
+  );
   assert.equal(ev.configs.size, 0);
 });
 
@@ -279,7 +285,9 @@ test('yaml-unsupported or yaml-syntax for hostile nesting, never a crash', async
   );
   expectIssue(ev, 'yaml-unsupported', 'environments/production/retry.yaml');
   const staging = ev.issues.filter((i) => i.file === 'environments/staging/retry.yaml');
-  assert.ok(staging.length >= 1 && staging.length <= 20, `${staging.length} issues`);
+  // One issue for the file, not one per nesting level (where the parser gives up depends on the stack size).
+  assert.equal(staging.length, 1, staging.map(formatIssue).join('\n'));
+  assert.ok(['yaml-unsupported', 'yaml-syntax'].includes(staging[0]!.code), staging[0]!.code);
 });
 
 test('delete-misplaced: in defaults, in a sequence, with a value', async () => {

@@ -13,16 +13,9 @@ import { createClient } from '../../src/client/index.js';
 import type { GitcfgClient } from '../../src/client/index.js';
 import { GitcfgFlagProvider } from '../../src/client/openfeature.js';
 import { FlagSet } from '../../src/flags/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { cleanupTempDirs, commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
 import { TOKENS, bearer, startServer } from '../edits/writes-fixture.js';
 import { pathVariants } from '../helpers/path-variants.js';
 import type { TestServer } from '../edits/writes-fixture.js';
@@ -93,10 +86,8 @@ describe('OFREP over the flags of a served repository', () => {
   }
 
   before(async () => {
-    const root = await tempDir('gitcfg-flags-remote-');
     work = await createTempRepo({ files: flagsRepo() });
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(work));
     const dir = await tempDir('gitcfg-flags-serve-');
     server = await startServer({
       repo: remote.url('config.git'),

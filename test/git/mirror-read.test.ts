@@ -5,17 +5,9 @@ import * as path from 'node:path';
 import { openMirror } from '../../src/git/index.js';
 import type { GitMirror } from '../../src/git/index.js';
 import { NotFoundError } from '../../src/errors/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  runGit,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { cleanupTempDirs, commitFiles, createTempRepo, run, runGit, tempDir } from '../helpers/git-repo.js';
 
 /** Native `git ls-tree -r` of a commit as `mode type oid\tpath` lines, sorted by path. */
 async function nativeListing(dir: string, rev: string): Promise<string[]> {
@@ -51,9 +43,7 @@ describe('mirror over smart HTTP: clone, fetch, reads', () => {
       },
     });
     commits.push(await run(work, 'rev-parse', 'HEAD'));
-    const root = await tempDir();
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(work));
     mirror = await openMirror({
       url: remote.url('config.git'),
       dataDir: path.join(await tempDir(), 'mirror'),

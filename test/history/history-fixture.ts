@@ -11,6 +11,7 @@
  *   c7 secret         db.password "${vault:a}" -> "${vault:b}"   (every environment; masked)
  *   c8 staging noop   staging sets retry.max: 3, which it already inherits (no effect)
  */
+import { underSubdir } from '../helpers/config-repo.js';
 import { commitFiles, createTempRepo } from '../helpers/git-repo.js';
 
 export const APP_SCHEMA = {
@@ -55,16 +56,11 @@ export interface SeriesCommits {
   c8: string;
 }
 
-/** Files of the repository, optionally under `prefix` (e.g. `config/`). */
-function under(prefix: string, files: Record<string, string | null>): Record<string, string | null> {
-  return Object.fromEntries(Object.entries(files).map(([p, c]) => [prefix + p, c]));
-}
-
 /** Creates the repository (in a temp dir removed by `cleanupTempDirs`) and makes the eight commits. */
 export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; commits: SeriesCommits }> {
   const dir = await createTempRepo();
   const commit = (files: Record<string, string | null>, message: string) =>
-    commitFiles(dir, under(prefix, files), message);
+    commitFiles(dir, underSubdir(files, prefix), message);
   const c1 = await commit(
     {
       'gitcfg.yaml': MANIFEST,

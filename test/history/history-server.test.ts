@@ -13,14 +13,14 @@ import { HistoryIndex, HistoryIndexFile, HistoryService } from '../../src/histor
 import type { EffectiveDiff, Explanation, PairHistory } from '../../src/history/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
-import { buildApp, listen } from '../../src/server/index.js';
 import { SnapshotStore } from '../../src/snapshot/index.js';
 import { SyncService } from '../../src/sync/index.js';
 import type { SyncOrigin } from '../../src/sync/index.js';
 import { WebhookReceiver } from '../../src/webhooks/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import { cleanupTempDirs, commitFiles, publishBare, run, tempDir } from '../helpers/git-repo.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
+import type { ServedRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, commitFiles, run, tempDir } from '../helpers/git-repo.js';
+import { startTestApp } from '../helpers/test-server.js';
 import { LogSink, waitFor, waitForServed } from '../server/server-fixture.js';
 import { createSeriesRepo } from './history-fixture.js';
 import type { SeriesCommits } from './history-fixture.js';
@@ -61,15 +61,12 @@ async function startStack(remoteUrl: string, dataDir: string): Promise<Stack> {
     history,
   });
   const webhooks = new WebhookReceiver({ secrets: {}, branch: 'main' });
-  const running = await listen(buildApp({ store, sync, webhooks, metrics, logger, history }), {
-    port: 0,
-    host: '127.0.0.1',
-  });
+  const running = await startTestApp({ store, sync, webhooks, metrics, logger, history });
   assert.equal(await sync.trigger('startup'), 'promoted');
   // The sync extends the index in the background, right after promoting.
   await waitFor('history index at the branch head', async () => index.head === sync.status().branchHead);
   return {
-    url: running.url,
+    url: running.base,
     index,
     history,
     sync,
@@ -90,7 +87,7 @@ async function get<T>(url: string, status = 200): Promise<T> {
 }
 
 describe('audit endpoints', () => {
-  let remote: GitHttpRemote;
+  let served: ServedRepo;
   let work: string;
   let bare: string;
   let commits: SeriesCommits;
@@ -98,15 +95,13 @@ describe('audit endpoints', () => {
   let dataDir: string;
 
   before(async () => {
-    const root = await tempDir();
     ({ dir: work, commits } = await createSeriesRepo());
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    remoteUrl = remote.url('config.git');
+    served = await serveOverHttp(work);
+    ({ bare, url: remoteUrl } = served);
     dataDir = await tempDir();
   });
   after(async () => {
-    await remote.close();
+    await served.close();
     await cleanupTempDirs();
   });
 
@@ -227,18 +222,17 @@ describe('audit endpoints', () => {
 });
 
 describe('audit endpoints after a force-push', () => {
-  let remote: GitHttpRemote;
+  let served: ServedRepo;
   after(async () => {
-    await remote.close();
+    await served.close();
     await cleanupTempDirs();
   });
 
   it('drops the rewritten commits from the index and re-indexes only the new ones', async () => {
-    const root = await tempDir();
     const { dir: work, commits } = await createSeriesRepo();
-    const bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    const stack = await startStack(remote.url('config.git'), await tempDir());
+    served = await serveOverHttp(work);
+    const { bare } = served;
+    const stack = await startStack(served.url, await tempDir());
     try {
       assert.equal(stack.index.stats().diffed, 8);
       await run(work, 'reset', '--hard', '--quiet', commits.c5);

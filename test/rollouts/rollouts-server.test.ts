@@ -5,20 +5,14 @@
  * Tests run in order and share one remote.
  */
 import * as assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bucketOf } from '../../src/rollouts/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { signPayload } from '../../src/webhooks/index.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
+import type { ConfigRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, run, tempDir } from '../helpers/git-repo.js';
+import { waitForServed } from '../helpers/wait-for.js';
 import { WRITE_FILES, bearer, startServer } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { postSigned, waitFor } from '../server/server-fixture.js';
@@ -45,7 +39,7 @@ interface View {
 }
 
 describe('rollouts through the server', () => {
-  let remote: GitHttpRemote;
+  let repo: ConfigRepo;
   let work: string;
   let bare: string;
   let dir: string;
@@ -60,7 +54,7 @@ describe('rollouts through the server', () => {
 
   function startServing(opts: { dataDir?: string; fastPath?: boolean } = {}): Promise<TestServer> {
     return startServer({
-      repo: remote.url('config.git'),
+      repo: repo.url!,
       dir,
       dataDir: opts.dataDir ?? path.join(dir, 'data'),
       ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
@@ -73,18 +67,11 @@ describe('rollouts through the server', () => {
     });
   }
 
-  async function served(commit: string, at = base): Promise<void> {
-    await waitFor(`commit ${commit.slice(0, 8)} served`, async () => {
-      const res = await fetch(`${at}/v1/status`, { headers: admin });
-      const s = (await res.json()) as { served: { commit: string } | null; syncs: { running: boolean } };
-      return s.served?.commit === commit && !s.syncs.running;
-    });
-  }
+  const served = (commit: string, at = base) => waitForServed(at, commit, admin);
 
   /** Commits to the work tree, pushes, tells the server and waits until it serves the commit. */
   async function push(files: Record<string, string | null>, message: string): Promise<string> {
-    const oid = await commitFiles(work, files, message);
-    await run(work, 'push', '--quiet', bare, 'main');
+    const oid = await repo.commit(files, message);
     const res = await postSigned(base, 'generic', WEBHOOK_SECRET, Buffer.from('{}'));
     assert.equal(res.status, 202);
     await served(oid);
@@ -121,31 +108,41 @@ describe('rollouts through the server', () => {
   }
 
   before(async () => {
-    const root = await tempDir('gitcfg-rollout-remote-');
-    work = await createTempRepo({ files: { ...WRITE_FILES, 'gitcfg.yaml': MANIFEST } });
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    repo = await createConfigRepo({ files: { ...WRITE_FILES, 'gitcfg.yaml': MANIFEST } }, { remote: true });
+    work = repo.dir;
+    bare = repo.bare!;
     dir = await tempDir('gitcfg-rollout-');
     await start();
-    await served(await run(work, 'rev-parse', 'HEAD'));
+    await served(repo.head);
   });
 
   after(async () => {
     await server?.handle.close();
-    await remote?.close();
+    await repo?.close();
     await cleanupTempDirs();
   });
 
   it('a promoted commit is a candidate: shares per step, no flapping, no-id and stable watchers stay', async () => {
     const c0 = await run(work, 'rev-parse', 'HEAD');
-    // Long-polls of 40 clients, opened before the candidate exists.
+    // Long-polls of 40 clients, opened before the candidate exists; like a real client, a watcher whose poll
+    // ends with nothing new (304) polls again, so how long the steps below take does not matter.
     const watchers = IDS.slice(0, 40).map((id) => {
       const w = { id, commit: null as string | null };
-      void fetch(`${base}/v1/watch/production?since=${c0}&timeout=30`, {
-        headers: { ...bearer('appDbReader'), 'gitcfg-client-id': id },
-      }).then(async (res) => {
-        w.commit = res.status === 200 ? ((await res.json()) as { commit: string }).commit : 'timeout';
-      });
+      const poll = (): void => {
+        void fetch(`${base}/v1/watch/production?since=${c0}&timeout=30`, {
+          headers: { ...bearer('appDbReader'), 'gitcfg-client-id': id },
+        }).then(
+          async (res) => {
+            if (res.status === 304) return poll();
+            w.commit =
+              res.status === 200 ? ((await res.json()) as { commit: string }).commit : `${res.status}`;
+          },
+          (error: unknown) => {
+            w.commit = `failed: ${String(error)}`;
+          },
+        );
+      };
+      poll();
       return w;
     });
     await waitFor('40 long-polls', async () => {
@@ -298,7 +295,7 @@ describe('rollouts through the server', () => {
   it('a generic signal signed with the secret aborts; a bad signature is 401', async () => {
     await push({ 'environments/production/app.yaml': 'retry:\n  max: 7\n' }, 'Retry 7 in production');
     const body = JSON.stringify({ env: 'production', action: 'abort', reason: 'p99 latency' });
-    const sign = (secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const sign = (secret: string) => signPayload('generic', secret, Buffer.from(body));
     const post = (signature: string) =>
       fetch(`${base}/v1/webhooks/signal`, {
         method: 'POST',
@@ -333,12 +330,7 @@ describe('rollouts through the server', () => {
     const routed = await startServing({ dataDir: path.join(dir, 'data-routed'), fastPath: false });
     try {
       await served(await run(work, 'rev-parse', 'HEAD'), routed.base);
-      const candidate = await commitFiles(
-        work,
-        { 'environments/canary/app.yaml': 'greeting: canary\n' },
-        'Canary',
-      );
-      await run(work, 'push', '--quiet', bare, 'main');
+      const candidate = await repo.commit({ 'environments/canary/app.yaml': 'greeting: canary\n' }, 'Canary');
       for (const at of [base, routed.base]) {
         assert.equal((await postSigned(at, 'generic', WEBHOOK_SECRET, Buffer.from('{}'))).status, 202);
         await served(candidate, at);

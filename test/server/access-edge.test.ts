@@ -7,17 +7,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  cloneRepo,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
+import type { ConfigRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
 import { TOKENS, WRITE_FILES, bearer, startServer, waitReady } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 import { waitFor } from './server-fixture.js';
@@ -30,8 +22,7 @@ const LEGACY_FILES: Record<string, string> = {
 };
 
 describe('the HTTP edge, tried as an attacker would', () => {
-  let remote: GitHttpRemote;
-  let work: string;
+  let repo: ConfigRepo;
   let dir: string;
   let server: TestServer;
   let first: string;
@@ -54,38 +45,32 @@ describe('the HTTP edge, tried as an attacker would', () => {
   }
 
   async function push(files: Record<string, string | null>, message: string): Promise<string> {
-    const commit = await commitFiles(work, files, message);
-    await run(work, 'push', '--quiet', 'origin', 'main');
-    return commit;
+    return repo.commit(files, message);
   }
 
   async function syncNow(): Promise<void> {
     // Polling is off: a restart syncs at start-up (the data dir keeps pins and the last snapshot).
     await server.handle.close();
-    server = await startServer({ repo: remote.url('config.git'), dir, dataDir: path.join(dir, 'data') });
+    server = await startServer({ repo: repo.url!, dir, dataDir: path.join(dir, 'data') });
     await waitReady(base(), TOKENS.admin);
   }
 
   before(async () => {
     dir = await tempDir();
-    const seed = await createTempRepo({ files: { ...WRITE_FILES, ...LEGACY_FILES } });
-    first = await run(seed, 'rev-parse', 'HEAD');
-    const root = await tempDir();
-    await publishBare(seed, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    work = await cloneRepo(remote.url('config.git'));
+    repo = await createConfigRepo({ files: { ...WRITE_FILES, ...LEGACY_FILES } }, { remote: true });
+    first = repo.head;
     current = await push(
       { 'schemas/legacy.schema.json': null, 'defaults/legacy.yaml': null },
       'retire legacy',
     );
-    server = await startServer({ repo: remote.url('config.git'), dir, dataDir: path.join(dir, 'data') });
+    server = await startServer({ repo: repo.url!, dir, dataDir: path.join(dir, 'data') });
     const served = await waitReady(base(), TOKENS.admin);
     assert.equal(served, current);
   });
 
   after(async () => {
     await server?.handle.close();
-    await remote.close();
+    await repo.close();
     await cleanupTempDirs();
   });
 

@@ -7,17 +7,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  cloneRepo,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
+import type { ConfigRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
 import { TOKENS, WRITE_FILES, bearer, startServer, waitReady } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
 
@@ -72,26 +64,21 @@ async function answer(base: string, url: string, init: RequestInit): Promise<Ans
 }
 
 describe('fast path parity', () => {
-  let remote: GitHttpRemote;
+  let repo: ConfigRepo;
   let dir: string;
   const servers: Record<string, TestServer> = {};
   let first: string;
 
   before(async () => {
     dir = await tempDir();
-    const seed = await createTempRepo({ files: WRITE_FILES });
-    first = await run(seed, 'rev-parse', 'HEAD');
-    const root = await tempDir();
-    await publishBare(seed, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    const work = await cloneRepo(remote.url('config.git'));
-    await commitFiles(work, { 'environments/staging/app.yaml': 'greeting: newer staging\n' }, 'staging');
-    await run(work, 'push', '--quiet', 'origin', 'main');
+    repo = await createConfigRepo({ files: WRITE_FILES }, { remote: true });
+    first = repo.head;
+    await repo.commit({ 'environments/staging/app.yaml': 'greeting: newer staging\n' }, 'staging');
     for (const tokens of [true, false]) {
       for (const fastPath of [true, false]) {
         const name = `${tokens ? 'tokens' : 'open'}-${fastPath ? 'fast' : 'routed'}`;
         const server = await startServer({
-          repo: remote.url('config.git'),
+          repo: repo.url!,
           dir,
           dataDir: path.join(dir, name),
           tokens,
@@ -115,7 +102,7 @@ describe('fast path parity', () => {
 
   after(async () => {
     for (const server of Object.values(servers)) await server.handle.close();
-    await remote.close();
+    await repo.close();
     await cleanupTempDirs();
   });
 

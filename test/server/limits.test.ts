@@ -10,11 +10,12 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import { cleanupTempDirs, createTempRepo, publishBare, tempDir } from '../helpers/git-repo.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
+import type { ConfigRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
 import { TOKENS, WRITE_FILES, bearer, startServer, waitReady } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { postGithubPush } from './server-fixture.js';
 import { createClient } from '../../src/client/index.js';
 
@@ -42,19 +43,16 @@ function openStream(
 }
 
 describe('abuse limits', () => {
-  let remote: GitHttpRemote;
+  let repo: ConfigRepo;
   let dir: string;
   let server: TestServer;
   const base = () => server.base;
 
   before(async () => {
     dir = await tempDir();
-    const seed = await createTempRepo({ files: WRITE_FILES });
-    const root = await tempDir();
-    await publishBare(seed, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    repo = await createConfigRepo({ files: WRITE_FILES }, { remote: true });
     server = await startServer({
-      repo: remote.url('config.git'),
+      repo: repo.url!,
       dir,
       dataDir: path.join(dir, 'data'),
       env: {
@@ -72,7 +70,7 @@ describe('abuse limits', () => {
 
   after(async () => {
     await server?.handle.close();
-    await remote.close();
+    await repo.close();
     await cleanupTempDirs();
   });
 
@@ -160,14 +158,14 @@ describe('abuse limits', () => {
       assert.equal(other.status, 200);
       // Closing one frees its slot.
       open[0]!.destroy();
-      let again = 0;
-      for (let i = 0; i < 40 && again !== 200; i++) {
-        await sleep(25);
-        const s = await openStream(base(), bearer('reader'));
-        open.push(s);
-        again = s.status;
-      }
-      assert.equal(again, 200);
+      await waitFor(
+        async () => {
+          const s = await openStream(base(), bearer('reader'));
+          open.push(s);
+          return s.status === 200;
+        },
+        { what: 'a stream slot freed by closing one' },
+      );
     } finally {
       for (const s of open) s.destroy();
     }

@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { serveCommand } from '../../src/commands/serve.js';
+import type { ServeHandle } from '../../src/commands/serve.js';
+import { underSubdir } from '../helpers/config-repo.js';
 import { cleanupTempDirs, commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
+import { startTestServer } from '../helpers/test-server.js';
 import {
   CONFIG_FILES,
   LogSink,
@@ -16,21 +19,11 @@ import {
 
 const SECRET = 'local-generic-secret';
 
-function underSubdir(files: Record<string, string>, subdir: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(files).map(([p, c]) => [`${subdir}/${p}`, c]));
-}
-
 /** `gitcfg serve` of the local repository `work` on a free port, polling off, logs kept out of the output. */
-async function serveQuietly(work: string): ReturnType<typeof serveCommand> {
-  return serveCommand({
-    cwd: work,
-    env: { GITCFG_POLL: 'off' },
-    repo: '.',
-    port: 0,
-    dataDir: await tempDir(),
-    logDestination: new LogSink(),
-    print: () => {},
-  });
+async function serveQuietly(work: string): Promise<ServeHandle> {
+  return (
+    await startTestServer({ cwd: work, env: { GITCFG_POLL: 'off' }, repo: '.', dataDir: await tempDir() })
+  ).handle;
 }
 
 describe('serve a local repository', () => {
@@ -41,7 +34,7 @@ describe('serve a local repository', () => {
       files: { 'README.md': '# project\n', ...underSubdir(CONFIG_FILES, 'config-repo') },
     });
     const first = await run(work, 'rev-parse', 'HEAD');
-    const handle = await serveCommand({
+    const { handle } = await startTestServer({
       cwd: work,
       env: {
         GITCFG_REPO: '.',
@@ -49,10 +42,7 @@ describe('serve a local repository', () => {
         GITCFG_WEBHOOK_SECRET: SECRET,
         GITCFG_POLL: 'off',
       },
-      port: 0,
       dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
     });
     try {
       const s = await waitForServed(handle.url, first);
@@ -73,16 +63,13 @@ describe('serve a local repository', () => {
 
   it('takes the config root from a --repo path inside the repository and picks up commits by polling', async () => {
     const work = await createTempRepo({ files: underSubdir(CONFIG_FILES, 'cfg') });
-    const handle = await serveCommand({
+    const { handle } = await startTestServer({
       cwd: work,
       env: {},
       repo: 'cfg',
-      port: 0,
       dataDir: path.join(await tempDir(), 'data'),
       poll: '* * * * * *',
       pollJitterMs: 0,
-      logDestination: new LogSink(),
-      print: () => {},
     });
     try {
       await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
@@ -208,17 +195,16 @@ describe('serve a local repository', () => {
   it('answers plain reads identically with and without the pre-routed fast path', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
     const head = await run(work, 'rev-parse', 'HEAD');
-    const start = (fastPath: boolean) =>
-      serveCommand({
-        cwd: work,
-        env: { GITCFG_POLL: 'off' },
-        repo: '.',
-        port: 0,
-        dataDir: path.join(work, fastPath ? '.fast' : '.plain'),
-        logDestination: new LogSink(),
-        print: () => {},
-        fastPath,
-      });
+    const start = async (fastPath: boolean) =>
+      (
+        await startTestServer({
+          cwd: work,
+          env: { GITCFG_POLL: 'off' },
+          repo: '.',
+          dataDir: path.join(work, fastPath ? '.fast' : '.plain'),
+          fastPath,
+        })
+      ).handle;
     const [fast, plain] = await Promise.all([start(true), start(false)]);
     try {
       await Promise.all([waitForServed(fast.url, head), waitForServed(plain.url, head)]);
@@ -280,14 +266,11 @@ describe('serve a local repository', () => {
 
   it('accepts pushes from GitLab, Gitea and Bitbucket with their own headers and payloads', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
-    const handle = await serveCommand({
+    const { handle } = await startTestServer({
       cwd: work,
       env: { GITCFG_POLL: 'off', GITCFG_WEBHOOK_SECRET: SECRET },
       repo: '.',
-      port: 0,
       dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
     });
     try {
       await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
@@ -351,14 +334,11 @@ describe('serve a local repository', () => {
 
   it('tells a thousand idle long-polls about one promotion', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
-    const handle = await serveCommand({
+    const { handle } = await startTestServer({
       cwd: work,
       env: { GITCFG_POLL: 'off', GITCFG_WEBHOOK_SECRET: SECRET },
       repo: '.',
-      port: 0,
       dataDir: await tempDir(),
-      logDestination: new LogSink(),
-      print: () => {},
     });
     try {
       const head = await run(work, 'rev-parse', 'HEAD');

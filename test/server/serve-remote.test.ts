@@ -11,16 +11,9 @@ import { parse as parseYaml } from 'yaml';
 import { serveCommand } from '../../src/commands/serve.js';
 import type { ServeHandle } from '../../src/commands/serve.js';
 import { SnapshotFile } from '../../src/snapshot/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { cleanupTempDirs, commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
 import {
   CONFIG_FILES,
   LogSink,
@@ -86,11 +79,9 @@ describe('serve against a smart-HTTP remote', () => {
   }
 
   before(async () => {
-    const root = await tempDir('gitcfg-remote-');
     work = await createTempRepo({ files: CONFIG_FILES });
     commits.push(await run(work, 'rev-parse', 'HEAD'));
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(work));
     dataDir = await tempDir('gitcfg-serve-');
   });
 

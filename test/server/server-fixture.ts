@@ -1,8 +1,8 @@
 /** Shared pieces of the server tests: a small config repository, log capture, polling, signed deliveries. */
 import { createRequire } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { signPayload } from '../../src/webhooks/index.js';
 import type { WebhookProvider } from '../../src/webhooks/index.js';
+import { waitFor as waitForKit, waitForServed as waitForServedKit } from '../helpers/wait-for.js';
 
 /** A valid configuration repository: two namespaces, production and staging (extends production). */
 export const CONFIG_FILES: Record<string, string> = {
@@ -22,35 +22,18 @@ export const CONFIG_FILES: Record<string, string> = {
   'defaults/db.yaml': 'host: db.internal\n',
 };
 
-/** A pino destination that keeps every line (to look for secrets and expected messages). */
-export class LogSink {
-  readonly lines: string[] = [];
-  write(line: string): void {
-    this.lines.push(line);
-  }
-  /** Parsed log records. */
-  records(): Record<string, unknown>[] {
-    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-}
+export { LogSink } from '../helpers/log-sink.js';
 
-/** Polls `check` until it returns a truthy value; fails after `tries` attempts (bounded, no wall-clock asserts). */
-export async function waitFor<T>(
+/**
+ * `waitFor` of the test kit with the older argument order (`what` first); `tries` bounds the attempts.
+ * New tests call `waitFor(predicate, { what })` from `test/helpers/wait-for.ts`.
+ */
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | null | false>,
-  tries = 400,
+  tries?: number,
 ): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(25);
-  }
-  throw new Error(`gave up waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  return waitForKit(check, { what, ...(tries !== undefined ? { tries } : {}) });
 }
 
 /** JSON of a GET. */
@@ -80,13 +63,12 @@ export function status(base: string): Promise<StatusDoc> {
   return getJson<StatusDoc>(`${base}/v1/status`);
 }
 
-/** Waits until the served commit is `commit`. */
-export function waitForServed(base: string, commit: string): Promise<StatusDoc> {
-  return waitFor(`commit ${commit.slice(0, 8)} served`, async () => {
-    const s = await status(base);
-    return s.served?.commit === commit && !s.syncs.running && !s.syncs.pending ? s : null;
-  });
-}
+/** Waits until the served commit is `commit` (any when omitted) and no sync runs or waits. */
+export const waitForServed = (
+  base: string,
+  commit?: string,
+  headers?: Record<string, string>,
+): Promise<StatusDoc> => waitForServedKit<StatusDoc>(base, commit, headers);
 
 /** Waits until no sync is running or pending and returns the status. */
 export function waitForIdle(base: string): Promise<StatusDoc> {

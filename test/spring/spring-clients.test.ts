@@ -9,16 +9,9 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ServeHandle } from '../../src/commands/serve.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
-import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
+import type { ConfigRepo } from '../helpers/config-repo.js';
+import { cleanupTempDirs, commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
 import { postGithubPush, waitFor, waitForServed } from '../server/server-fixture.js';
 import type { StatusDoc } from '../server/server-fixture.js';
 import {
@@ -121,32 +114,23 @@ async function expectedFor(base: string, env: string, token?: string): Promise<J
 }
 
 describe('Spring clients against an open server', () => {
-  let remote: GitHttpRemote;
-  let work: string;
-  let bare: string;
+  let repo: ConfigRepo;
   let handle: ServeHandle;
   let base = '';
   let first = '';
 
-  async function push(files: Record<string, string | null>, message: string): Promise<string> {
-    const oid = await commitFiles(work, files, message);
-    await run(work, 'push', '--quiet', bare, 'main');
-    return oid;
-  }
+  const push = (files: Record<string, string | null>, message: string) => repo.commit(files, message);
 
   before(async () => {
-    const root = await tempDir('gitcfg-spring-remote-');
-    work = await createTempRepo({ files: SPRING_FILES });
-    first = await run(work, 'rev-parse', 'HEAD');
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    ({ handle, base } = await startSpringServer({ repo: remote.url('config.git'), dir: await tempDir() }));
+    repo = await createConfigRepo({ files: SPRING_FILES }, { remote: true });
+    first = repo.head;
+    ({ handle, base } = await startSpringServer({ repo: repo.url!, dir: await tempDir() }));
     await waitForServed(base, first);
   });
 
   after(async () => {
     await handle?.close();
-    await remote?.close();
+    await repo?.close();
     await cleanupTempDirs();
   });
 
@@ -323,32 +307,19 @@ describe('Spring labels on a served local repository (every branch and tag is re
 });
 
 describe('Spring clients with a tokens file (HTTP Basic, token as password)', () => {
-  let remote: GitHttpRemote;
+  let repo: ConfigRepo;
   let handle: ServeHandle;
   let base = '';
 
   before(async () => {
-    const root = await tempDir('gitcfg-spring-remote-');
-    const work = await createTempRepo({ files: SPRING_FILES });
-    const head = await run(work, 'rev-parse', 'HEAD');
-    await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
-    ({ handle, base } = await startSpringServer({
-      repo: remote.url('config.git'),
-      dir: await tempDir(),
-      tokens: true,
-    }));
-    await waitFor('served', async () => {
-      const res = await fetch(`${base}/v1/status`, {
-        headers: { authorization: `Bearer ${SPRING_TOKENS.reader}` },
-      });
-      return ((await res.json()) as StatusDoc).served?.commit === head;
-    });
+    repo = await createConfigRepo({ files: SPRING_FILES }, { remote: true });
+    ({ handle, base } = await startSpringServer({ repo: repo.url!, dir: await tempDir(), tokens: true }));
+    await waitForServed(base, repo.head, { authorization: `Bearer ${SPRING_TOKENS.reader}` });
   });
 
   after(async () => {
     await handle?.close();
-    await remote?.close();
+    await repo?.close();
     await cleanupTempDirs();
   });
 
@@ -403,18 +374,15 @@ describe('Spring clients with a tokens file (HTTP Basic, token as password)', ()
 
 describe('Spring prefix', () => {
   it('serves under --spring-prefix and not at all with --no-spring', async () => {
-    const root = await tempDir('gitcfg-spring-remote-');
-    const work = await createTempRepo({ files: SPRING_FILES });
-    const head = await run(work, 'rev-parse', 'HEAD');
-    await publishBare(work, root, 'config.git');
-    const remote = await startGitHttpRemote({ root });
+    const repo = await createConfigRepo({ files: SPRING_FILES }, { remote: true });
+    const head = repo.head;
     const custom = await startSpringServer({
-      repo: remote.url('config.git'),
+      repo: repo.url!,
       dir: await tempDir(),
       extra: { springPrefix: '/config/spring' },
     });
     const off = await startSpringServer({
-      repo: remote.url('config.git'),
+      repo: repo.url!,
       dir: await tempDir(),
       extra: { spring: false },
     });
@@ -427,7 +395,7 @@ describe('Spring prefix', () => {
     } finally {
       await custom.handle.close();
       await off.handle.close();
-      await remote.close();
+      await repo.close();
       await cleanupTempDirs();
     }
   });

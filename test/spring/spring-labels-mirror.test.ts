@@ -9,14 +9,13 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WRITE_FILES, startServer, waitReady, TOKENS } from '../edits/writes-fixture.js';
 import type { TestServer } from '../edits/writes-fixture.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import {
   cleanupTempDirs,
   cloneRepo,
   commitFiles,
   createTempRepo,
-  publishBare,
   run,
   tempDir,
 } from '../helpers/git-repo.js';
@@ -34,10 +33,7 @@ describe('labels over a mirrored remote', () => {
 
   before(async () => {
     dir = await tempDir();
-    const seed = await createTempRepo({ files: WRITE_FILES });
-    const root = await tempDir();
-    await publishBare(seed, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ remote } = await serveOverHttp(await createTempRepo({ files: WRITE_FILES })));
     const work = await cloneRepo(remote.url('config.git'));
     await run(work, 'tag', '-a', 'v1', '-m', 'release 1');
     await run(work, 'checkout', '--quiet', '-b', 'feature/x');
