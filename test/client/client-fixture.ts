@@ -1,7 +1,9 @@
 /** A small configuration repository served by the real gitcfg server, for the client SDK tests. */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { serveCommand } from '../../src/commands/serve.js';
+import { signPayload } from '../../src/webhooks/index.js';
 import { commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** Webhook secret of the generic provider in these tests (a test value, not a credential). */
 export const WEBHOOK_SECRET = 'client-test-webhook-secret';
@@ -113,13 +115,13 @@ export async function serveFixture(options: { repoDir?: string } = {}): Promise<
       return commit;
     },
     async waitForCommit(commit) {
-      for (let i = 0; i < 400; i++) {
-        const res = await fetch(`${served.url}/readyz`).catch(() => undefined);
-        const body = res ? ((await res.json()) as { commit?: string }) : {};
-        if (body.commit === commit) return;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`server never served ${commit}`);
+      await waitFor(
+        async () => {
+          const res = await fetch(`${served.url}/readyz`);
+          return ((await res.json()) as { commit?: string }).commit === commit;
+        },
+        { what: `commit ${commit} served` },
+      );
     },
     async stop() {
       await handle?.close();
@@ -136,7 +138,7 @@ export async function serveFixture(options: { repoDir?: string } = {}): Promise<
 /** Asks the server to sync now (signed generic webhook). */
 export async function triggerSync(url: string): Promise<void> {
   const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main' }));
-  const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+  const signature = signPayload('generic', WEBHOOK_SECRET, body);
   const res = await fetch(`${url}/v1/webhooks/generic`, {
     method: 'POST',
     headers: {

@@ -9,7 +9,6 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { startServeProcess } from '../faults/serve-process.js';
 import type { ServeProcess, ServeProcessOptions } from '../faults/serve-process.js';
-import { CLI_BIN } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/git-repo.js';
 import { tokensYaml } from '../edits/writes-fixture.js';
 import { waitFor } from '../server/server-fixture.js';
@@ -92,7 +91,6 @@ export class Replica {
       ...this.options,
       dataDir: this.dataDir,
       args: [...(this.options.args ?? []), '--replica-id', this.id],
-      cliMain: CLI_BIN,
     });
     this.url = this.process.url;
   }

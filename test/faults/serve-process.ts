@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { signPayload } from '../../src/webhooks/index.js';
-import { cliEntryArgs } from '../helpers/run-cli.js';
+import { cliEntryArgs, sourceEnv } from '../helpers/run-cli.js';
 
 /** A running server process. */
 export interface ServeProcess {
@@ -54,7 +54,7 @@ export function startServeProcess(opts: ServeProcessOptions): Promise<ServeProce
     'info',
     ...(opts.args ?? []),
   ];
-  const env = { ...process.env, GITCFG_FROM_SOURCE: '1', ...opts.env };
+  const env = sourceEnv(opts.env);
   const child = opts.raiseFdLimit
     ? spawn(
         'sh',
