@@ -9,7 +9,6 @@ import { UsageError } from '../errors/index.js';
 import { findRepositoryRoot } from '../git/index.js';
 
 // Commands take the config-root view of a tree from here, like the sync and the edits.
-export { subtreeSource } from '../git/index.js';
 
 /** The config root used when the repository root has no manifest (this project keeps its example there). */
 export const AUTO_SUBDIR = 'config-repo';

@@ -2,14 +2,8 @@
 import { relative } from 'node:path';
 import type { RepoSource } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
-import { openLocalRepository, stagedSource, workingTreeSource } from '../git/index.js';
-import {
-  chooseConfigDir,
-  chooseConfigPrefix,
-  locateRepo,
-  subtreeSource,
-  toPrefix,
-} from './config-location.js';
+import { openLocalRepository, stagedSource, subtreeSource, workingTreeSource } from '../git/index.js';
+import { chooseConfigDir, chooseConfigPrefix, locateRepo, toPrefix } from './config-location.js';
 
 /** Which configuration to read. */
 export interface ConfigSourceOptions {

@@ -2,11 +2,11 @@
 import { EngineCache, diffConfigs, evaluateRepo } from '../engine/index.js';
 import type { Evaluation, JsonValue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
-import { openLocalRepository } from '../git/index.js';
+import { openLocalRepository, subtreeSource } from '../git/index.js';
 import { maskChanges } from '../engine/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES, errorLine } from './command-io.js';
-import { chooseConfigPrefix, locateRepo, subtreeSource } from './config-location.js';
+import { chooseConfigPrefix, locateRepo } from './config-location.js';
 
 /** Options of `gitcfg diff <from> <to>`. */
 export interface DiffOptions extends CommandIo {

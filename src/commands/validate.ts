@@ -4,19 +4,14 @@ import { ENGINE_VERSION, formatIssues } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
 import type { Issue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
+import { gitDir as gitDirOf } from '../git/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES } from './command-io.js';
 import { relocateIssues } from './config-location.js';
 import { openConfigSource } from './config-source.js';
 import type { ConfigSource, ConfigSourceOptions } from './config-source.js';
 import { readPackageVersion } from './package-root.js';
-import {
-  ValidationCache,
-  cleanNamespaces,
-  codeFingerprint,
-  gitDirOf,
-  namespaceKeys,
-} from './validation-cache.js';
+import { ValidationCache, cleanNamespaces, codeFingerprint, namespaceKeys } from './validation-cache.js';
 
 /** Options of `gitcfg validate`. */
 export interface ValidateOptions extends CommandIo, Omit<ConfigSourceOptions, 'cwd'> {

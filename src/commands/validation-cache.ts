@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import type { Issue, TreeEntry } from '../engine/index.js';
 
 // `validate` finds the cache's git dir through here.
-export { gitDir as gitDirOf } from '../git/index.js';
 
 /** Keys kept at most (oldest dropped first); a few hundred KB. */
 const MAX_KEYS = 20_000;
