@@ -130,8 +130,10 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     file: new SnapshotFile(dataDir),
     cache,
     // A cold build parses the whole tree; later syncs evaluate only what a commit reaches, so the workers of a
-    // cold build are retired rather than left idling on its heap.
+    // cold build are retired rather than left idling on its heap. Reads of other commits (`?ref=`, pins) do not
+    // retire them: a caller could otherwise make the server restart workers at will.
     evaluate: pool.evaluator('sync', { retireAfterParses: 256 }),
+    evaluateAt: pool.evaluator('sync'),
     rejections,
     // A first build of the index reads every tree of the history through short-lived scratch readers, so the
     // serving repository's object cache never holds them (see HistoryIndex).
@@ -365,6 +367,7 @@ async function mirrorOrigin(
     description: redactUrl(settings.repo),
     remote: true,
     repository: mirror,
+    readable: () => !mirror.awaitingClone,
     // Fetches share the edits' lock: a fetch moves the local branch, never between an edit's commit and push.
     writeTarget: mirrorWriteTarget(async () => mirror, lock, settings.branch),
     update: () =>

@@ -53,8 +53,15 @@ process.once('message', async (o) => {
 });
 `;
 
-/** Environment variables that decide which TLS certificates node trusts. */
-const TLS_ENV = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_USE_SYSTEM_CA'] as const;
+/** Environment variables that decide how node verifies TLS (and node flags such as `--use-openssl-ca`). */
+const TLS_ENV = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_USE_SYSTEM_CA',
+  'NODE_TLS_REJECT_UNAUTHORIZED',
+  'NODE_OPTIONS',
+] as const;
 
 function pick(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

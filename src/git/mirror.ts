@@ -80,6 +80,11 @@ export class GitMirror extends ObjectStore {
   private readonly deferClone: boolean;
   /** Why the first fetch must clone (a deferred clone), or null. */
   private cloneDue: { reason: string; type: MirrorEvent['type'] } | null = null;
+
+  /** True while a deferred clone (missing or damaged mirror) waits for the first `fetch()`: nothing is readable. */
+  get awaitingClone(): boolean {
+    return this.cloneDue !== null;
+  }
   private readonly soundPacks = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -32,6 +32,8 @@ export interface SyncOrigin {
    * `?ref=` reads), even before the first `update` and with the remote down.
    */
   readonly repository: GitRepository;
+  /** False while the repository holds nothing readable until the first `update` (a mirror whose clone is due). */
+  readable?(): boolean;
   /** Brings the branch up to date (fetch for a mirror, re-read for a local repository); its head, or null. */
   update(): Promise<string | null>;
 }
@@ -49,6 +51,8 @@ export interface SyncServiceOptions {
   cache: EngineCache;
   /** Evaluates fetched commits (default: in process); the server passes an isolated, bounded evaluator. */
   evaluate?: RepoEvaluator;
+  /** Evaluates commits read by `?ref=` and pins (default: `evaluate`). */
+  evaluateAt?: RepoEvaluator;
   /** Rejected commits kept across restarts (a known-bad head is not validated again); null keeps none. */
   rejections?: RejectedCommitsFile | null;
   logger: Logger;
@@ -262,6 +266,8 @@ export class SyncService {
    * Throws NotFoundError for an unknown ref and InvalidConfigError (with every issue) for an invalid commit.
    */
   async snapshotAt(ref: string): Promise<Snapshot> {
+    // A read before the first clone waits for it rather than answering 404 for a commit the remote has.
+    if (this.options.origin.readable?.() === false) await this.trigger('read before the first clone');
     let commit: string;
     try {
       commit = await this.repository.resolveRef(ref);
@@ -273,7 +279,7 @@ export class SyncService {
     if (current?.commit === commit) return current;
     const cached = this.refCache.get(commit);
     if (cached) return cached;
-    const building = this.build(commit).then((result) => {
+    const building = this.build(commit, this.options.evaluateAt ?? this.options.evaluate).then((result) => {
       if (!result.ok) throw new InvalidConfigError(result.issues, `commit ${commit}`);
       return result.snapshot;
     });
@@ -290,14 +296,14 @@ export class SyncService {
     return building;
   }
 
-  private async build(commit: string) {
+  private async build(commit: string, evaluate = this.options.evaluate) {
     const source: RepoSource = await this.repository.source(commit);
     return buildSnapshot({
       commit,
       source: subtreeSource(source, this.subdir),
       previous: this.options.store.current,
       cache: this.options.cache,
-      ...(this.options.evaluate ? { evaluate: this.options.evaluate } : {}),
+      ...(evaluate ? { evaluate } : {}),
       now: this.now,
       ...(this.options.secretScopes ? { secretScopes: this.options.secretScopes } : {}),
     });

@@ -189,4 +189,37 @@ describe('SyncService with a fake origin', () => {
     assert.equal(origin.updates, 0);
     await sync.close();
   });
+
+  it('makes a read before the first clone wait for it, instead of answering not found', async () => {
+    const { origin, next } = fakeOrigin();
+    let cloned = false;
+    const repository: GitRepository = {
+      ...origin.repository,
+      resolveRef: (ref) =>
+        cloned ? origin.repository.resolveRef(ref) : Promise.reject(new NotFoundError('ref', ref)),
+    };
+    const { sync } = service({
+      ...origin,
+      repository,
+      readable: () => cloned,
+      update: () => origin.update(),
+    });
+    const pinned = sync.snapshotAt(NEXT);
+    const first = await Promise.race([
+      next(),
+      pinned.then(
+        () => 'answered',
+        (error: unknown) => error,
+      ),
+    ]);
+    assert.ok(first instanceof Object && 'resolve' in first, `answered before cloning: ${String(first)}`);
+    const clone = first as Awaited<ReturnType<typeof next>>;
+    assert.equal(origin.updates, 1, 'the read started the clone');
+    cloned = true;
+    clone.resolve(GOOD);
+    assert.equal((await pinned).commit, NEXT);
+    assert.equal((await sync.snapshotAt(GOOD)).commit, GOOD);
+    assert.equal(origin.updates, 1, 'once cloned, reads do not sync');
+    await sync.close();
+  });
 });
