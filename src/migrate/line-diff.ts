@@ -46,8 +46,10 @@ function replacedWhole(before: string, after: string): string[] {
     endA--;
     endB--;
   }
+  // Unified diff numbers an empty range by the line before it.
+  const range = (count: number): string => `${count === 0 ? start : start + 1},${count}`;
   return [
-    `@@ -${start + 1},${endA - start} +${start + 1},${endB - start} @@`,
+    `@@ -${range(endA - start)} +${range(endB - start)} @@`,
     ...a.slice(start, endA).map((line) => `-${line}`),
     ...b.slice(start, endB).map((line) => `+${line}`),
   ];
