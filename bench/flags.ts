@@ -7,14 +7,11 @@
  *
  *   node --import tsx bench/flags.ts [--duration 5] [--connections 50]
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { serveCommand } from '../src/commands/serve.js';
-import { ROOT, spawnJsonChild } from './lib/child.js';
+import { spawnJsonChild } from './lib/child.js';
+import { configRepoCopy, serveCopy } from './lib/config-repo.js';
 import { FlagSet } from '../src/flags/index.js';
 
 const { values } = parseArgs({
@@ -39,30 +36,8 @@ else await parent();
 
 /** Serves a copy of config-repo and prints its URL. */
 async function child(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-flags-'));
-  cpSync(join(ROOT, 'config-repo'), work, { recursive: true });
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], {
-      cwd: work,
-    });
-  git('-c', 'init.defaultBranch=main', 'init', '--quiet', '.');
-  git('add', '-A');
-  git('commit', '--quiet', '-m', 'bench');
-  const handle = await serveCommand({
-    cwd: work,
-    env: {},
-    repo: '.',
-    port: 0,
-    poll: 'off',
-    dataDir: join(work, '.data'),
-    logLevel: 'silent',
-    print: () => {},
-  });
-  for (let i = 0; i < 400; i++) {
-    const s = (await (await fetch(`${handle.url}/v1/status`)).json()) as { served: unknown };
-    if (s.served) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const { work } = configRepoCopy('gitcfg-bench-flags-');
+  const handle = await serveCopy(work);
   process.stdout.write(`${JSON.stringify({ url: handle.url })}\n`);
   process.stdin.resume();
   process.stdin.on(

@@ -6,16 +6,15 @@
  *
  *   node --import tsx bench/read-throughput.ts [--duration 5] [--connections 50] [--rounds 2]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { serveCommand } from '../src/commands/serve.js';
+import { configRepoCopy, serveCopy } from './lib/config-repo.js';
 
 const TARGET_RATIO = 0.6;
 const SPRING_TARGET_RATIO = 0.8;
@@ -59,36 +58,9 @@ else await parent();
 
 /** Serves the same config two ways and prints their URLs as one JSON line. */
 async function child(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'gitcfg-bench-'));
-  cpSync(join(root, 'config-repo'), work, { recursive: true });
-  const git = (...args: string[]): void => {
-    execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], {
-      cwd: work,
-    });
-  };
-  git('-c', 'init.defaultBranch=main', 'init', '--quiet', '.');
-  git('add', '-A');
-  git('commit', '--quiet', '-m', 'bench');
-  const start = async (fastPath: boolean) => {
-    const handle = await serveCommand({
-      cwd: work,
-      env: {},
-      repo: '.',
-      port: 0,
-      poll: 'off',
-      dataDir: join(work, fastPath ? '.data-fast' : '.data'),
-      logLevel: 'silent',
-      print: () => {},
-      fastPath,
-    });
-    let status: { served: unknown } = { served: null };
-    for (let i = 0; i < 400 && !status.served; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      status = (await (await fetch(`${handle.url}/v1/status`)).json()) as typeof status;
-    }
-    if (!status.served) throw new Error('no snapshot served');
-    return handle;
-  };
+  const { work } = configRepoCopy('gitcfg-bench-');
+  const start = (fastPath: boolean) =>
+    serveCopy(work, { dataDir: join(work, fastPath ? '.data-fast' : '.data'), fastPath });
   const handle = await start(true);
   const plain = await start(false);
   const bundle = (await (await fetch(`${handle.url}/v1/bundle/production`)).json()) as Record<

@@ -14,11 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { serveCommand } from '../src/commands/serve.js';
 import { ClientInventory } from '../src/rollouts/index.js';
 import { signPayload } from '../src/webhooks/index.js';
 import { spawnJsonChild } from './lib/child.js';
-import { configRepoCopy } from './lib/config-repo.js';
+import { configRepoCopy, serveCopy } from './lib/config-repo.js';
 import { figure } from './lib/result.js';
 import type { SectionResult } from './lib/result.js';
 import { round } from './lib/stats.js';
@@ -156,22 +155,7 @@ async function child(): Promise<void> {
       ),
     );
   });
-  const handle = await serveCommand({
-    cwd: work,
-    env: { GITCFG_WEBHOOK_SECRET_GENERIC: SECRET },
-    repo: '.',
-    port: 0,
-    poll: 'off',
-    dataDir: join(work, '.data'),
-    logLevel: 'silent',
-    print: () => {},
-  });
-  let served = false;
-  for (let i = 0; i < 400 && !served; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    served = ((await (await fetch(`${handle.url}/v1/status`)).json()) as { served: unknown }).served !== null;
-  }
-  if (!served) throw new Error('no snapshot served');
+  const handle = await serveCopy(work, { env: { GITCFG_WEBHOOK_SECRET_GENERIC: SECRET } });
   const bundle = (await (await fetch(`${handle.url}/v1/bundle/production`)).json()) as Record<
     string,
     unknown

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serveCommand } from '../../src/commands/serve.js';
+import type { ServeHandle } from '../../src/commands/serve.js';
 import { ROOT } from './child.js';
 
 export interface ConfigRepoCopy {
@@ -25,4 +27,29 @@ export function configRepoCopy(prefix: string, prepare: (work: string) => void =
   git('add', '-A');
   git('commit', '--quiet', '-m', 'bench');
   return { work, git };
+}
+
+/** Serves the copy in `work` (port 0, polling off, silent) and resolves once it serves a snapshot. */
+export async function serveCopy(
+  work: string,
+  opts: { env?: Record<string, string>; dataDir?: string; fastPath?: boolean } = {},
+): Promise<ServeHandle> {
+  const handle = await serveCommand({
+    cwd: work,
+    env: opts.env ?? {},
+    repo: '.',
+    port: 0,
+    poll: 'off',
+    dataDir: opts.dataDir ?? join(work, '.data'),
+    logLevel: 'silent',
+    print: () => {},
+    ...(opts.fastPath === undefined ? {} : { fastPath: opts.fastPath }),
+  });
+  for (let i = 0; i < 400; i++) {
+    const status = (await (await fetch(`${handle.url}/v1/status`)).json()) as { served: unknown };
+    if (status.served) return handle;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await handle.close();
+  throw new Error('no snapshot served');
 }

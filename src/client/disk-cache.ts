@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data-file/index.js';
+import { isJsonObject } from '../values/index.js';
 import type { JsonObject } from '../values/index.js';
 
 /** Marker of the file format, checked on read. */
@@ -25,10 +26,6 @@ export interface CacheRecord {
   schema?: JsonObject;
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Where the record of `namespace` in `environment` lives under `cacheDir`. */
 export function cacheFilePath(cacheDir: string, environment: string, namespace: string): string {
   return join(cacheDir, environment, `${namespace}.json`);
@@ -42,7 +39,7 @@ export function serializeCacheRecord(record: CacheRecord): string {
 /** Parses a file body; throws an Error saying what is wrong when it is not a record of this format. */
 export function parseCacheRecord(text: string): CacheRecord {
   const data: unknown = JSON.parse(text);
-  if (!isObject(data) || data.format !== CACHE_FORMAT) throw new Error(`not a ${CACHE_FORMAT} file`);
+  if (!isJsonObject(data) || data.format !== CACHE_FORMAT) throw new Error(`not a ${CACHE_FORMAT} file`);
   if (data.version !== CACHE_FORMAT_VERSION)
     throw new Error(`unsupported cache format version ${String(data.version)}`);
   const { namespace, environment, commit, etag, fetchedAt, schemaVersion, value, schema } = data;
@@ -50,7 +47,7 @@ export function parseCacheRecord(text: string): CacheRecord {
     throw new Error('namespace/environment missing');
   if (typeof fetchedAt !== 'string' || Number.isNaN(Date.parse(fetchedAt)))
     throw new Error('fetchedAt missing');
-  if (!isObject(value)) throw new Error('value is not an object');
+  if (!isJsonObject(value)) throw new Error('value is not an object');
   const optionalString = (v: unknown, name: string) => {
     if (v !== undefined && typeof v !== 'string') throw new Error(`${name} is not a string`);
     return v;
@@ -61,7 +58,7 @@ export function parseCacheRecord(text: string): CacheRecord {
   if (optionalString(schemaVersion, 'schemaVersion') !== undefined)
     record.schemaVersion = schemaVersion as string;
   if (schema !== undefined) {
-    if (!isObject(schema)) throw new Error('schema is not an object');
+    if (!isJsonObject(schema)) throw new Error('schema is not an object');
     record.schema = schema;
   }
   return record;

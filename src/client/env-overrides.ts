@@ -2,6 +2,7 @@
  * Environment-variable overrides (pure): `GITCFG__<NAMESPACE>__<PATH>__<WITH>__<SEGMENTS>=value`, coerced by the
  * namespace's JSON Schema. Used for local runs and emergencies, so every override is reported by the client.
  */
+import { isJsonObject } from '../values/index.js';
 import type { JsonObject, JsonValue } from '../values/index.js';
 import { GitcfgClientError } from './errors.js';
 
@@ -57,19 +58,15 @@ export function parseEnvOverrides(
 
 type Schema = JsonObject;
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Follows a local `$ref` (`#/...`) against the root schema; other refs are left unresolved. */
 function deref(schema: unknown, root: Schema, depth = 0): Schema | undefined {
-  if (!isObject(schema)) return undefined;
+  if (!isJsonObject(schema)) return undefined;
   const ref = schema.$ref;
   if (typeof ref !== 'string' || !ref.startsWith('#') || depth > 32) return schema;
   let target: unknown = root;
   for (const raw of ref.slice(1).split('/').slice(1)) {
     const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    target = isObject(target) ? target[key] : undefined;
+    target = isJsonObject(target) ? target[key] : undefined;
   }
   return deref(target, root, depth + 1) ?? schema;
 }
@@ -110,7 +107,7 @@ function jsonType(value: unknown): string {
 function schemaProperties(schema: Schema | undefined, root: Schema): Set<string> {
   const keys = new Set<string>();
   for (const branch of branches(schema, root))
-    if (isObject(branch.properties)) for (const k in branch.properties) keys.add(k);
+    if (isJsonObject(branch.properties)) for (const k in branch.properties) keys.add(k);
   return keys;
 }
 
@@ -119,7 +116,7 @@ function allowsOtherKeys(schema: Schema | undefined, root: Schema): boolean {
   const all = branches(schema, root);
   if (all.length === 0) return true;
   if (all.some((b) => b.additionalProperties === false || b.unevaluatedProperties === false)) {
-    return all.some((b) => isObject(b.patternProperties));
+    return all.some((b) => isJsonObject(b.patternProperties));
   }
   return true;
 }
@@ -128,9 +125,9 @@ function allowsOtherKeys(schema: Schema | undefined, root: Schema): boolean {
 function propertySchema(schema: Schema | undefined, key: string, root: Schema): Schema | undefined {
   const all = branches(schema, root);
   for (const b of all)
-    if (isObject(b.properties) && isObject(b.properties[key])) return deref(b.properties[key], root);
+    if (isJsonObject(b.properties) && isJsonObject(b.properties[key])) return deref(b.properties[key], root);
   for (const b of all) {
-    if (!isObject(b.patternProperties)) continue;
+    if (!isJsonObject(b.patternProperties)) continue;
     for (const [pattern, sub] of Object.entries(b.patternProperties)) {
       try {
         if (new RegExp(pattern, 'u').test(key)) return deref(sub, root);
@@ -139,7 +136,7 @@ function propertySchema(schema: Schema | undefined, key: string, root: Schema): 
       }
     }
   }
-  for (const b of all) if (isObject(b.additionalProperties)) return deref(b.additionalProperties, root);
+  for (const b of all) if (isJsonObject(b.additionalProperties)) return deref(b.additionalProperties, root);
   return undefined;
 }
 
@@ -148,7 +145,7 @@ function itemSchema(schema: Schema | undefined, index: number, root: Schema): Sc
   for (const b of branches(schema, root)) {
     if (Array.isArray(b.prefixItems) && index < b.prefixItems.length)
       return deref(b.prefixItems[index], root);
-    if (isObject(b.items)) return deref(b.items, root);
+    if (isJsonObject(b.items)) return deref(b.items, root);
   }
   return undefined;
 }
@@ -185,7 +182,7 @@ function coerceAs(
       return { value: raw };
     case 'object': {
       const parsed = parseJson(text);
-      return isObject(parsed) ? { value: parsed } : undefined;
+      return isJsonObject(parsed) ? { value: parsed } : undefined;
     }
     case 'array': {
       let items: JsonValue[];

@@ -15,7 +15,7 @@ import {
 import type { Document, Node, ScalarTag, YAMLSeq } from 'yaml';
 import type { Issue, JsonObject, JsonValue } from '../values/index.js';
 import { parsePointer } from './json-pointer.js';
-import { failureMessage, layerOfFile, migrateUp, runSteps, stepsBetween } from './migrate-document.js';
+import { migrateUp, runStepsForIssues, stepsBetween } from './migrate-document.js';
 import type { MigrateContext } from './migrate-document.js';
 import type { MigrationStep } from './parse-migration.js';
 import type { MigrationTree, NodeKind } from './types.js';
@@ -308,18 +308,10 @@ export function rewriteDocument(
   keepHeaderComment(doc, root);
   const before = (root.toJS(doc) ?? {}) as JsonObject;
   const tree = new DocumentTree(doc, root);
-  const failures = runSteps(tree, chain.steps, ctx.layer ?? layerOfFile(ctx.file));
-  if (failures.length > 0) {
-    return {
-      issues: failures.map((failure) => ({
-        code: 'migration-failed',
-        ...base,
-        ...positionIn(tree, lineCounter, failure.path),
-        path: failure.path,
-        message: failureMessage(failure),
-      })),
-    };
-  }
+  const failures = runStepsForIssues(tree, chain.steps, ctx, (pointer) =>
+    positionIn(tree, lineCounter, pointer),
+  );
+  if (failures.length > 0) return { issues: failures };
   // Both implementations of the operations must agree (they can differ with anchors/aliases shared by values).
   const expected = migrateUp({ value: before, origins: new Map(), version }, steps, current, ctx);
   const after = root.toJS(doc) as JsonObject;

@@ -64,6 +64,26 @@ export function runSteps(
   return failures;
 }
 
+/**
+ * Runs the steps on `tree` for the file of `ctx`; resolves to an issue per failed operation, placed by `locate`
+ * (none: every step applied).
+ */
+export function runStepsForIssues(
+  tree: MigrationTree,
+  chain: readonly MigrationStep[],
+  ctx: MigrateContext,
+  locate: (pointer: string) => object | undefined,
+): Issue[] {
+  return runSteps(tree, chain, ctx.layer ?? layerOfFile(ctx.file)).map((failure) => ({
+    code: 'migration-failed',
+    file: ctx.file,
+    namespace: ctx.namespace,
+    ...locate(failure.path),
+    path: failure.path,
+    message: failureMessage(failure),
+  }));
+}
+
 /** Message of a failed operation: names the migration file, the operation number and kind. */
 export function failureMessage(failure: {
   step: MigrationStep;
@@ -104,18 +124,10 @@ export function migrateUp(
   }
   const tree = new PlainTree(structuredClone(doc.value), doc.origins);
   if (doc.deletes) tree.markDeletes(doc.deletes);
-  const failures = runSteps(tree, chain.steps, ctx.layer ?? layerOfFile(ctx.file));
-  if (failures.length > 0) {
-    return {
-      issues: failures.map((failure) => ({
-        code: 'migration-failed',
-        ...base,
-        ...tree.origins.nearest(parsePointer(failure.path)),
-        path: failure.path,
-        message: failureMessage(failure),
-      })),
-    };
-  }
+  const failures = runStepsForIssues(tree, chain.steps, ctx, (pointer) =>
+    tree.origins.nearest(parsePointer(pointer)),
+  );
+  if (failures.length > 0) return { issues: failures };
   const deletes = doc.deletes ? { deletes: tree.takeDeletes() } : {};
   return {
     doc: { value: tree.root, origins: tree.origins.toMap(), version: target, ...deletes },

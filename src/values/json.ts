@@ -5,7 +5,7 @@ export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue
 export type JsonObject = { [key: string]: JsonValue };
 
 /** True for a JSON object (not an array, not null). */
-export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
+export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

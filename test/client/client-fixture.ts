@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { serveCommand } from '../../src/commands/serve.js';
 import { signPayload } from '../../src/webhooks/index.js';
-import { commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
+import { after, before } from 'node:test';
+import { cleanupTempDirs, commitFiles, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** Webhook secret of the generic provider in these tests (a test value, not a credential). */
@@ -150,4 +151,17 @@ export async function triggerSync(url: string): Promise<void> {
   });
   await res.arrayBuffer();
   if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
+}
+
+/** Serves the fixture for the enclosing suite (started before its tests, stopped after); returns a getter. */
+export function serveFixtureForSuite(): () => ServedRepo {
+  let served: ServedRepo | undefined;
+  before(async () => {
+    served = await serveFixture();
+  });
+  after(async () => {
+    await served?.stop();
+    await cleanupTempDirs();
+  });
+  return () => served!;
 }

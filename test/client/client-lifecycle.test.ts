@@ -8,7 +8,7 @@ import type { ConfigChange, JsonObject } from '../../src/client/index.js';
 import { createClient } from '../../src/client/index.js';
 import { cleanupTempDirs, tempDir } from '../helpers/git-repo.js';
 import type { ServedRepo } from './client-fixture.js';
-import { serveFixture } from './client-fixture.js';
+import { serveFixture, serveFixtureForSuite } from './client-fixture.js';
 
 const CLIENT_ENTRY = pathToFileURL(fileURLToPath(new URL('../../src/client/index.ts', import.meta.url))).href;
 
@@ -69,18 +69,11 @@ console.log(JSON.stringify({ inputSize: ml.input_size, after }));
 `;
 
 describe('client lifecycle', () => {
-  let served: ServedRepo;
-  before(async () => {
-    served = await serveFixture();
-  });
-  after(async () => {
-    await served.stop();
-    await cleanupTempDirs();
-  });
+  const served = serveFixtureForSuite();
 
   it('close() aborts the long-poll and the backoff timer: the process exits on its own', async () => {
     const cacheDir = await tempDir('gitcfg-client-child-');
-    const result = await runChild(CLOSE_SCRIPT, [served.url, cacheDir]);
+    const result = await runChild(CLOSE_SCRIPT, [served().url, cacheDir]);
     assert.equal(result.killed, false, `the child did not exit on its own; stderr: ${result.stderr}`);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout.trim()), { inputSize: 256, after: 'E_CLOSED' });

@@ -5,7 +5,7 @@ import type { ConfigChange, GitcfgClient, JsonObject } from '../../src/client/in
 import { GitcfgClientError, cacheFilePath, createClient } from '../../src/client/index.js';
 import { cleanupTempDirs, tempDir, writeFiles } from '../helpers/git-repo.js';
 import type { ServedRepo } from './client-fixture.js';
-import { serveFixture } from './client-fixture.js';
+import { serveFixture, serveFixtureForSuite } from './client-fixture.js';
 
 interface Call {
   path: string;
@@ -289,17 +289,10 @@ describe('client against the real server', () => {
 });
 
 describe('closing from a watch callback', () => {
-  let served: ServedRepo;
-  before(async () => {
-    served = await serveFixture();
-  });
-  after(async () => {
-    await served.stop();
-    await cleanupTempDirs();
-  });
+  const served = serveFixtureForSuite();
 
   it('close() awaited inside the callback does not wait on itself', async () => {
-    const c = createClient({ url: served.url, env: 'production', envOverrides: false });
+    const c = createClient({ url: served().url, env: 'production', envOverrides: false });
     await c.get('ml');
     const closed = new Promise<number>((resolve) => {
       c.watch('ml', async (doc) => {
@@ -307,7 +300,7 @@ describe('closing from a watch callback', () => {
         resolve(doc.input_size as number);
       });
     });
-    await served.push({ 'environments/production/ml.yaml': 'input_size: 77\n' });
+    await served().push({ 'environments/production/ml.yaml': 'input_size: 77\n' });
     assert.equal(await eventually(closed, 'close() from the callback'), 77);
     assert.equal((await rejection(c.get('ml'))).code, 'E_CLOSED');
   });

@@ -6,17 +6,9 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  cloneRepo,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { cleanupTempDirs, cloneRepo, commitFiles, createTempRepo, run } from '../helpers/git-repo.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import { WRITE_FILES, bearer } from '../edits/writes-fixture.js';
 import { GITHUB_PUSH_EXAMPLE, postGithubPush, waitFor } from '../server/server-fixture.js';
 import { TestRedis, startFleet } from './fleet-fixture.js';
@@ -79,9 +71,7 @@ describe('three replicas sharing one Redis', { timeout: 240_000 }, () => {
 
   before(async () => {
     redis = await TestRedis.start();
-    const root = await tempDir();
-    bare = await publishBare(await createTempRepo({ files: WRITE_FILES }), root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(await createTempRepo({ files: WRITE_FILES })));
     clone = await cloneRepo(remote.url('config.git'));
     fleet = await startFleet({
       repoUrl: remote.url('config.git'),

@@ -6,17 +6,16 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import {
   cleanupTempDirs,
   cloneRepo,
   commitFiles,
   createTempRepo,
-  publishBare,
   run,
   tempDir,
 } from '../helpers/git-repo.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import {
   DB_PASSWORD,
   TOKENS,
@@ -95,9 +94,7 @@ describe('edits through the API against a smart-HTTP remote', () => {
   before(async () => {
     dir = await tempDir();
     const work = await createTempRepo({ files: WRITE_FILES });
-    const root = await tempDir();
-    bare = await publishBare(work, root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(work));
     initial = await head();
     await start();
   });

@@ -5,16 +5,16 @@ import { EditService, localWriteTarget } from '../../src/edits/index.js';
 import { EngineCache } from '../../src/engine/index.js';
 import { openLocalRepository } from '../../src/git/index.js';
 import { cleanupTempDirs, commitFiles, createTempRepo, run } from '../helpers/git-repo.js';
+import { underSubdir } from '../helpers/config-repo.js';
 import { WRITE_FILES } from './writes-fixture.js';
 
-const inSubdir = (files: Record<string, string>) =>
-  Object.fromEntries(Object.entries(files).map(([p, c]) => [`cfg/${p}`, c]));
+const author = { name: 'Ada', email: 'ada@example.com' };
 
 /** A fresh bare repository with the config under `cfg/`, and an edit service on it (one per test). */
 async function setup(): Promise<{ repo: string; service: EditService; initial: string }> {
   const repo = await createTempRepo({
     bare: true,
-    files: { ...inSubdir(WRITE_FILES), 'README.md': 'outside\n' },
+    files: { ...underSubdir(WRITE_FILES, 'cfg'), 'README.md': 'outside\n' },
   });
   const initial = await run(repo, 'rev-parse', 'main');
   const local = await openLocalRepository(repo, { branch: 'main' });
@@ -27,9 +27,12 @@ async function setup(): Promise<{ repo: string; service: EditService; initial: s
   return { repo, service, initial };
 }
 
-describe('EditService (local repository, config in a subdirectory)', () => {
-  const author = { name: 'Ada', email: 'ada@example.com' };
+/** Creates the `db` layer of `env` (it must not exist yet). */
+function createDbLayer(service: EditService, env: string, content: string) {
+  return service.replaceFile({ namespace: 'db', env, content, preconditions: { ifNoneMatch: '*' }, author });
+}
 
+describe('EditService (local repository, config in a subdirectory)', () => {
   after(cleanupTempDirs);
 
   it('edits files under the subdirectory and leaves the rest alone', async () => {
@@ -37,13 +40,7 @@ describe('EditService (local repository, config in a subdirectory)', () => {
     const file = await service.readFile('db', 'production');
     assert.equal(file.etag, null);
     assert.equal(file.path, 'cfg/environments/production/db.yaml');
-    const created = await service.replaceFile({
-      namespace: 'db',
-      env: 'production',
-      content: 'host: db.prod\n',
-      preconditions: { ifNoneMatch: '*' },
-      author,
-    });
+    const created = await createDbLayer(service, 'production', 'host: db.prod\n');
     assert.deepEqual(created.files, ['cfg/environments/production/db.yaml']);
     assert.equal(await run(repo, 'show', 'main:cfg/environments/production/db.yaml'), 'host: db.prod');
     assert.equal(
@@ -63,13 +60,7 @@ describe('EditService (local repository, config in a subdirectory)', () => {
 
   it('a rollback deletes files added since and restores deleted ones', async () => {
     const { repo, service, initial } = await setup();
-    await service.replaceFile({
-      namespace: 'db',
-      env: 'production',
-      content: 'host: db.prod\n',
-      preconditions: { ifNoneMatch: '*' },
-      author,
-    });
+    await createDbLayer(service, 'production', 'host: db.prod\n');
     await commitFilesBare(repo, {
       'cfg/environments/staging/app.yaml': null,
       'cfg/migrations/app/2.yaml': null,
@@ -94,13 +85,7 @@ describe('EditService (local repository, config in a subdirectory)', () => {
 
   it('a revert of an addition deletes the file; unknown revisions are 404s', async () => {
     const { repo, service, initial } = await setup();
-    const add = await service.replaceFile({
-      namespace: 'db',
-      env: 'staging',
-      content: 'host: db.staging\n',
-      preconditions: { ifNoneMatch: '*' },
-      author,
-    });
+    const add = await createDbLayer(service, 'staging', 'host: db.staging\n');
     const reverted = await service.revert({ commit: add.commit, author });
     assert.deepEqual(reverted.files, ['cfg/environments/staging/db.yaml']);
     assert.equal(

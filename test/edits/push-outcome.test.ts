@@ -8,9 +8,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import { cleanupTempDirs, createTempRepo, publishBare, run, tempDir } from '../helpers/git-repo.js';
+import { cleanupTempDirs, createTempRepo, run, tempDir } from '../helpers/git-repo.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import { TOKENS, WRITE_FILES, bearer, readLayer, startServer, waitReady } from './writes-fixture.js';
 import type { TestServer } from './writes-fixture.js';
 
@@ -110,9 +110,7 @@ describe('push outcomes of edits', () => {
 
   before(async () => {
     const dir = await tempDir();
-    const root = await tempDir('gitcfg-push-remote-');
-    bare = await publishBare(await createTempRepo({ files: WRITE_FILES }), root, 'config.git');
-    remote = await startGitHttpRemote({ root });
+    ({ bare, remote } = await serveOverHttp(await createTempRepo({ files: WRITE_FILES })));
     proxy = await startProxy(remote.port);
     server = await startServer({ repo: proxy.url, dir, dataDir: path.join(dir, 'data') });
     await waitReady(server.base, TOKENS.admin);

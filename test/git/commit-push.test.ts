@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { commitChanges, moveBranch, openLocalRepository, openMirror, push } from '../../src/git/index.js';
 import type { GitMirror } from '../../src/git/index.js';
 import { GitcfgError, RefMovedError, UsageError } from '../../src/errors/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { createConfigRepo } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import {
   cleanupTempDirs,
@@ -25,25 +25,26 @@ const author = {
 
 describe('commitChanges and push', () => {
   let remote: GitHttpRemote;
-  let root: string;
+  let bare: string;
   let mirror: GitMirror;
 
   before(async () => {
-    root = await tempDir();
-    await createTempRepo({
-      bare: true,
-      dir: path.join(root, 'cfg.git'),
-      files: {
-        'gitcfg.yaml': 'version: 1\n',
-        'namespaces/pay/defaults.yaml': 'retries: 3\n',
-        'namespaces/pay/envs/prod.yaml': 'retries: 5\n',
-        'namespaces/old/defaults.yaml': 'x: 1\n',
-        'run.sh': '#!/bin/sh\n',
+    const repo = await createConfigRepo(
+      {
+        files: {
+          'gitcfg.yaml': 'version: 1\n',
+          'namespaces/pay/defaults.yaml': 'retries: 3\n',
+          'namespaces/pay/envs/prod.yaml': 'retries: 5\n',
+          'namespaces/old/defaults.yaml': 'x: 1\n',
+          'run.sh': '#!/bin/sh\n',
+        },
       },
-    });
-    remote = await startGitHttpRemote({ root });
+      { remote: true },
+    );
+    remote = repo.remote!;
+    bare = repo.bare!;
     mirror = await openMirror({
-      url: remote.url('cfg.git'),
+      url: remote.url('config.git'),
       dataDir: path.join(await tempDir(), 'm'),
       branch: 'main',
     });
@@ -92,7 +93,6 @@ describe('commitChanges and push', () => {
     );
 
     await push(mirror, { branch: 'main' });
-    const bare = path.join(root, 'cfg.git');
     assert.equal(await run(bare, 'rev-parse', 'main'), oid);
     await run(bare, 'fsck', '--strict', '--no-progress');
     assert.equal(
@@ -167,7 +167,7 @@ describe('commitChanges and push', () => {
   });
 
   it('rejects a push when the remote moved (E_PUSH_REJECTED); after a fetch the mirror follows the remote', async () => {
-    const clone = await cloneRepo(remote.url('cfg.git'));
+    const clone = await cloneRepo(remote.url('config.git'));
     const theirs = await commitFiles(clone, { 'theirs.yaml': 't: 1\n' }, 'theirs');
     await run(clone, 'push', '--quiet', 'origin', 'main');
     const mine = await commitChanges(mirror, {
@@ -182,7 +182,7 @@ describe('commitChanges and push', () => {
       assert.equal(err.code, 'E_PUSH_REJECTED');
       return true;
     });
-    assert.equal(await run(path.join(root, 'cfg.git'), 'rev-parse', 'main'), theirs);
+    assert.equal(await run(bare, 'rev-parse', 'main'), theirs);
     // the unpushed commit can be taken back, compare-and-swap again
     const base = (await mirror.readCommit(mine)).parents[0]!;
     await assert.rejects(moveBranch(mirror, 'main', base, base), RefMovedError);
@@ -196,7 +196,7 @@ describe('commitChanges and push', () => {
   });
 
   it('sees objects written by another instance on the same directory (commit in one, push from the other)', async () => {
-    const writer = await openMirror({ url: remote.url('cfg.git'), dataDir: mirror.dir, branch: 'main' });
+    const writer = await openMirror({ url: remote.url('config.git'), dataDir: mirror.dir, branch: 'main' });
     await writer.fetch();
     await mirror.fetch();
     // make `mirror` remember every loose-object directory as it is now: one lookup per fan-out dir
@@ -213,7 +213,7 @@ describe('commitChanges and push', () => {
       message: 'from another instance',
     });
     await push(mirror);
-    assert.equal(await run(path.join(root, 'cfg.git'), 'rev-parse', 'main'), oid);
+    assert.equal(await run(bare, 'rev-parse', 'main'), oid);
     assert.equal((await mirror.readCommit(oid)).message, 'from another instance\n');
   });
 

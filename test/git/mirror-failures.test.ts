@@ -10,7 +10,7 @@ import {
   NotFoundError,
   RemoteUnreachableError,
 } from '../../src/errors/index.js';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
 import {
   cleanupTempDirs,
@@ -45,18 +45,12 @@ function assertNoSecret(err: unknown): void {
 
 describe('mirror failures: remote down, bad credentials, damaged mirror', () => {
   let remote: GitHttpRemote;
-  let root: string;
   let work: string;
 
   before(async () => {
-    root = await tempDir();
-    await createTempRepo({
-      bare: true,
-      dir: path.join(root, 'cfg.git'),
-      files: { 'a.yaml': 'a: 1\n', 'n/b.yaml': 'b: 1\n' },
-    });
-    remote = await startGitHttpRemote({ root, auth: credentials });
-    work = await cloneRepo(remote.url('cfg.git', credentials));
+    const source = await createTempRepo({ files: { 'a.yaml': 'a: 1\n', 'n/b.yaml': 'b: 1\n' } });
+    remote = (await serveOverHttp(source, { auth: credentials })).remote;
+    work = await cloneRepo(remote.url('config.git', credentials));
   });
 
   after(async () => {
@@ -66,13 +60,13 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
 
   it('works with credentials in the URL or in options, and never stores them on disk', async () => {
     const dataDir = path.join(await tempDir(), 'm');
-    const viaUrl = await openMirror({ url: remote.url('cfg.git', credentials), dataDir, branch: 'main' });
+    const viaUrl = await openMirror({ url: remote.url('config.git', credentials), dataDir, branch: 'main' });
     assert.equal(viaUrl.head, await run(work, 'rev-parse', 'HEAD'));
     assert.ok(!viaUrl.remoteUrl.includes(credentials.password));
     const config = await run(dataDir, 'config', '--list');
     assert.ok(!config.includes(credentials.password), config);
     const viaAuth = await openMirror({
-      url: remote.url('cfg.git'),
+      url: remote.url('config.git'),
       dataDir: path.join(await tempDir(), 'm2'),
       branch: 'main',
       auth: { username: credentials.username, password: credentials.password },
@@ -84,7 +78,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
     const wrong = { username: credentials.username, password: 'wrong-password-123' };
     await assert.rejects(
       openMirror({
-        url: remote.url('cfg.git', wrong),
+        url: remote.url('config.git', wrong),
         dataDir: path.join(await tempDir(), 'x'),
         branch: 'main',
       }),
@@ -100,7 +94,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
   it('a missing branch or repository is a typed error', async () => {
     await assert.rejects(
       openMirror({
-        url: remote.url('cfg.git', credentials),
+        url: remote.url('config.git', credentials),
         dataDir: path.join(await tempDir(), 'x'),
         branch: 'nope',
       }),
@@ -118,7 +112,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
 
   it('remote down: fetch and push fail with RemoteUnreachableError and no credentials; recovery after restart', async () => {
     const mirror = await openMirror({
-      url: remote.url('cfg.git', credentials),
+      url: remote.url('config.git', credentials),
       dataDir: path.join(await tempDir(), 'm'),
       branch: 'main',
     });
@@ -148,7 +142,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
       assert.equal((await mirror.listTree(head)).length, 2);
       await assert.rejects(
         openMirror({
-          url: remote.url('cfg.git', credentials),
+          url: remote.url('config.git', credentials),
           dataDir: path.join(await tempDir(), 'y'),
           branch: 'main',
         }),
@@ -164,7 +158,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
   });
 
   it('deferClone: opens without the remote, reads what is on disk, clones or recovers on the first fetch', async () => {
-    const url = remote.url('cfg.git', credentials);
+    const url = remote.url('config.git', credentials);
     const dataDir = path.join(await tempDir(), 'm');
     const events: MirrorEvent[] = [];
     const head = (await openMirror({ url, dataDir, branch: 'main' })).head!;
@@ -206,7 +200,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
   it('detects a truncated pack or a missing HEAD, re-clones into a temp dir and swaps it in', async () => {
     const parent = await tempDir();
     const dataDir = path.join(parent, 'mirror');
-    const url = remote.url('cfg.git', credentials);
+    const url = remote.url('config.git', credentials);
     const events: MirrorEvent[] = [];
     const first = await openMirror({ url, dataDir, branch: 'main', onEvent: (e) => events.push(e) });
     assert.deepEqual(
@@ -243,7 +237,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
 
   it('a mirror damaged under a running process recovers on the next fetch; remirror() leaves one pack', async () => {
     const dataDir = path.join(await tempDir(), 'mirror');
-    const url = remote.url('cfg.git', credentials);
+    const url = remote.url('config.git', credentials);
     const events: MirrorEvent[] = [];
     const mirror = await openMirror({ url, dataDir, branch: 'main', onEvent: (e) => events.push(e) });
     for (let i = 0; i < 3; i++) {
@@ -290,7 +284,7 @@ describe('mirror failures: remote down, bad credentials, damaged mirror', () => 
 
   it('source() still works when a re-mirror after a force-push dropped the last listed commit', async () => {
     const mirror = await openMirror({
-      url: remote.url('cfg.git', credentials),
+      url: remote.url('config.git', credentials),
       dataDir: path.join(await tempDir(), 'mirror'),
       branch: 'main',
     });

@@ -139,10 +139,21 @@ describe('gitcfg migrate', () => {
     'environments/staging/cache.yaml': '$schemaVersion: 2\nservices:\n  agent: { ttl: 10s }\n',
   };
 
-  const output = () => {
-    const chunks: string[] = [];
-    return { chunks, stream: { write: (chunk: string) => chunks.push(chunk) } };
-  };
+  /** `gitcfg migrate` in `root`, with what it printed. */
+  async function runMigrate(
+    root: string,
+    opts: Omit<Parameters<typeof migrateCommand>[0], 'cwd' | 'stdout' | 'stderr'> = {},
+  ) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const result = await migrateCommand({
+      cwd: root,
+      ...opts,
+      stdout: { write: (chunk: string) => out.push(chunk) },
+      stderr: { write: (chunk: string) => err.push(chunk) },
+    });
+    return { result, stdout: out.join(''), stderr: err.join('') };
+  }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitcfg-migrate-'));
@@ -162,17 +173,14 @@ describe('gitcfg migrate', () => {
 
   it('shows a diff per file without touching anything', async () => {
     const root = await writeRepo();
-    const out = output();
-    const err = output();
-    const result = await migrateCommand({ cwd: root, stdout: out.stream, stderr: err.stream });
+    const { result, stdout: text, stderr } = await runMigrate(root);
     assert.equal(result.exitCode, 0);
-    const text = out.chunks.join('');
     assert.match(text, /^--- a\/defaults\/cache\.yaml\n\+\+\+ b\/defaults\/cache\.yaml\n@@ /m);
     assert.match(text, /^-timeouts:$/m);
     assert.match(text, /^\+ {4}ttl: 1h # reports are hourly$/m);
     assert.match(text, /^--- a\/environments\/production\/cache\.yaml$/m);
     assert.doesNotMatch(text, /staging|retry/);
-    assert.match(err.chunks.join(''), /2 file\(s\) to migrate; run with --write/);
+    assert.match(stderr, /2 file\(s\) to migrate; run with --write/);
     assert.equal(await readFile(join(root, 'defaults/cache.yaml'), 'utf8'), DEFAULTS_V1);
     assert.deepEqual(
       result.files.map((f) => [f.file, f.from, f.to]),
@@ -185,15 +193,9 @@ describe('gitcfg migrate', () => {
 
   it('--write rewrites the files in place, then has nothing left to do', async () => {
     const root = await writeRepo();
-    const out = output();
-    const result = await migrateCommand({
-      cwd: root,
-      write: true,
-      stdout: out.stream,
-      stderr: output().stream,
-    });
+    const { result, stdout } = await runMigrate(root, { write: true });
     assert.equal(result.exitCode, 0);
-    assert.match(out.chunks.join(''), /migrated environments\/production\/cache\.yaml: version 1 -> 2/);
+    assert.match(stdout, /migrated environments\/production\/cache\.yaml: version 1 -> 2/);
     const production = await readFile(join(root, 'environments/production/cache.yaml'), 'utf8');
     // The comment that opens the file stays first.
     assert.equal(
@@ -209,13 +211,8 @@ describe('gitcfg migrate', () => {
     assert.equal(written, expected.text);
     assert.match(written, /# reports are hourly/);
     assert.equal(await readFile(join(root, 'defaults/retry.yaml'), 'utf8'), files['defaults/retry.yaml']);
-    const again = await migrateCommand({
-      cwd: root,
-      write: true,
-      stdout: output().stream,
-      stderr: output().stream,
-    });
-    assert.deepEqual(again.files, []);
+    const again = await runMigrate(root, { write: true });
+    assert.deepEqual(again.result.files, []);
   });
 
   it('writes nothing when any document fails, and lists every issue', async () => {
@@ -223,15 +220,8 @@ describe('gitcfg migrate', () => {
       'environments/production/cache.yaml': 'timeouts:\n  agent: soon\n',
       'environments/staging/cache.yaml': '$schemaVersion: 3\n',
     });
-    const out = output();
-    const result = await migrateCommand({
-      cwd: root,
-      write: true,
-      stdout: out.stream,
-      stderr: output().stream,
-    });
+    const { result, stdout: text } = await runMigrate(root, { write: true });
     assert.equal(result.exitCode, 1);
-    const text = out.chunks.join('');
     assert.match(
       text,
       /^environments\/production\/cache\.yaml:2:10: migration migrations\/cache\/2\.yaml operation #2/m,
@@ -248,36 +238,18 @@ describe('gitcfg migrate', () => {
       'schemas/cache.schema.json': JSON.stringify({ 'x-gitcfg-version': 3 }),
       'migrations/cache/2.yaml': 'operations:\n  - rename: { from: /timeouts }\n',
     });
-    const out = output();
-    const result = await migrateCommand({
-      cwd: root,
-      namespace: 'cache',
-      stdout: out.stream,
-      stderr: output().stream,
-    });
+    const { result, stdout: text } = await runMigrate(root, { namespace: 'cache' });
     assert.equal(result.exitCode, 1);
-    const text = out.chunks.join('');
     assert.match(text, /^migrations\/cache\/2\.yaml:2:13: missing "to"/m);
     assert.match(text, /migrations\/cache\/3\.yaml is missing/);
   });
 
   it('--namespace limits the work and rejects unknown names', async () => {
     const root = await writeRepo();
-    const only = await migrateCommand({
-      cwd: root,
-      namespace: 'retry',
-      stdout: output().stream,
-      stderr: output().stream,
-    });
+    const { result: only } = await runMigrate(root, { namespace: 'retry' });
     assert.deepEqual([only.exitCode, only.files], [0, []]);
-    const err = output();
-    const unknown = await migrateCommand({
-      cwd: root,
-      namespace: 'nope',
-      stdout: output().stream,
-      stderr: err.stream,
-    });
-    assert.equal(unknown.exitCode, 1);
-    assert.match(err.chunks.join(''), /unknown namespace: nope \(known: cache, retry\)/);
+    const unknown = await runMigrate(root, { namespace: 'nope' });
+    assert.equal(unknown.result.exitCode, 1);
+    assert.match(unknown.stderr, /unknown namespace: nope \(known: cache, retry\)/);
   });
 });

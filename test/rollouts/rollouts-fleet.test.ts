@@ -4,17 +4,9 @@
  */
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startGitHttpRemote } from '../helpers/git-http-remote.js';
 import type { GitHttpRemote } from '../helpers/git-http-remote.js';
-import {
-  cleanupTempDirs,
-  cloneRepo,
-  commitFiles,
-  createTempRepo,
-  publishBare,
-  run,
-  tempDir,
-} from '../helpers/git-repo.js';
+import { cleanupTempDirs, cloneRepo, commitFiles, createTempRepo, run } from '../helpers/git-repo.js';
+import { serveOverHttp } from '../helpers/config-repo.js';
 import { WRITE_FILES, bearer } from '../edits/writes-fixture.js';
 import { GITHUB_PUSH_EXAMPLE, postGithubPush, waitFor } from '../server/server-fixture.js';
 import { TestRedis, startFleet } from '../cluster/fleet-fixture.js';
@@ -65,13 +57,10 @@ describe('a rollout across two replicas sharing Redis', { timeout: 180_000 }, ()
 
   before(async () => {
     redis = await TestRedis.start();
-    const root = await tempDir();
-    const bare = await publishBare(
+    let bare: string;
+    ({ bare, remote } = await serveOverHttp(
       await createTempRepo({ files: { ...WRITE_FILES, 'gitcfg.yaml': MANIFEST } }),
-      root,
-      'config.git',
-    );
-    remote = await startGitHttpRemote({ root });
+    ));
     clone = await cloneRepo(remote.url('config.git'));
     fleet = await startFleet({
       repoUrl: remote.url('config.git'),

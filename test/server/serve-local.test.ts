@@ -20,9 +20,14 @@ import {
 const SECRET = 'local-generic-secret';
 
 /** `gitcfg serve` of the local repository `work` on a free port, polling off, logs kept out of the output. */
-async function serveQuietly(work: string): Promise<ServeHandle> {
+async function serveQuietly(work: string, env: Record<string, string> = {}): Promise<ServeHandle> {
   return (
-    await startTestServer({ cwd: work, env: { GITCFG_POLL: 'off' }, repo: '.', dataDir: await tempDir() })
+    await startTestServer({
+      cwd: work,
+      env: { GITCFG_POLL: 'off', ...env },
+      repo: '.',
+      dataDir: await tempDir(),
+    })
   ).handle;
 }
 
@@ -266,12 +271,7 @@ describe('serve a local repository', () => {
 
   it('accepts pushes from GitLab, Gitea and Bitbucket with their own headers and payloads', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
-    const { handle } = await startTestServer({
-      cwd: work,
-      env: { GITCFG_POLL: 'off', GITCFG_WEBHOOK_SECRET: SECRET },
-      repo: '.',
-      dataDir: await tempDir(),
-    });
+    const handle = await serveQuietly(work, { GITCFG_WEBHOOK_SECRET: SECRET });
     try {
       await waitForServed(handle.url, await run(work, 'rev-parse', 'HEAD'));
       const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -334,12 +334,7 @@ describe('serve a local repository', () => {
 
   it('tells a thousand idle long-polls about one promotion', async () => {
     const work = await createTempRepo({ files: CONFIG_FILES });
-    const { handle } = await startTestServer({
-      cwd: work,
-      env: { GITCFG_POLL: 'off', GITCFG_WEBHOOK_SECRET: SECRET },
-      repo: '.',
-      dataDir: await tempDir(),
-    });
+    const handle = await serveQuietly(work, { GITCFG_WEBHOOK_SECRET: SECRET });
     try {
       const head = await run(work, 'rev-parse', 'HEAD');
       await waitForServed(handle.url, head);
