@@ -96,12 +96,14 @@ describe('a rollout across two replicas sharing Redis', { timeout: 180_000 }, ()
     );
     await run(clone, 'push', '--quiet', 'origin', 'main');
     assert.equal((await postGithubPush(r1.url, SECRET, GITHUB_PUSH_EXAMPLE, { after: commit })).status, 202);
-    const [v1, v2] = await waitFor('both replicas run the rollout', async () => {
+    // One rollout, one clock: the second replica takes the first one's start time once its Redis round trip
+    // returns (until then it shows its own, a promotion lag later).
+    const [v1, v2] = await waitFor('both replicas run the rollout on one clock', async () => {
       const views = await Promise.all([rollouts(r1), rollouts(r2)]);
       const found = views.map((v) => v.find((r) => r.env === 'production' && r.candidate === commit));
-      return found.every((f) => f?.status === 'running') ? found : null;
+      const running = found.every((f) => f?.status === 'running');
+      return running && found[0]!.startedAt === found[1]!.startedAt ? found : null;
     });
-    // One rollout, one clock: the second replica took the first one's start time.
     assert.equal(v1!.id, v2!.id);
     assert.equal(v1!.startedAt, v2!.startedAt);
     const paused = await fetch(`${r2.url}/v1/rollouts/production/pause`, {
