@@ -1,38 +1,11 @@
 /** `gitcfg validate`: checks the whole configuration (working tree, index or a commit) and lists every issue. */
-import { join } from 'node:path';
-import { ENGINE_VERSION, formatIssues } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
-import type { Issue } from '../engine/index.js';
 import { UsageError } from '../errors/index.js';
-import { gitDir as gitDirOf } from '../git/index.js';
-import type { CommandIo, CommandResult } from './command-io.js';
-import { EXIT_CODES } from './command-io.js';
-import { relocateIssues } from './config-location.js';
-import { openConfigSource } from './config-source.js';
-import type { ConfigSource, ConfigSourceOptions } from './config-source.js';
-import { readPackageVersion } from './package-root.js';
-import { ValidationCache, cleanNamespaces, codeFingerprint, namespaceKeys } from './validation-cache.js';
+import type { CommandResult } from './command-io.js';
+import type { ValidateOptions, ValidateReport } from './validate-check.js';
 
-/** Options of `gitcfg validate`. */
-export interface ValidateOptions extends CommandIo, Omit<ConfigSourceOptions, 'cwd'> {
-  format?: 'text' | 'json';
-  /**
-   * Reuse the results of namespaces whose inputs are unchanged since they were last found valid (kept in
-   * `<gitdir>/gitcfg/`); default true. `--no-cache` sets it to false.
-   */
-  cache?: boolean;
-}
-
-/** Machine-readable result (`--format json` prints `{ok, issues, namespaces, environments, source}`). */
-export interface ValidateReport {
-  ok: boolean;
-  issues: Issue[];
-  namespaces: string[];
-  environments: string[];
-  source: { kind: string; label: string; root: string; commit?: string };
-  /** Namespaces not re-checked because their inputs were found valid before. */
-  reused: number;
-}
+export type { ValidateOptions, ValidateReport } from './validate-check.js';
+export { validatorCacheIn } from './validation-cache.js';
 
 /** Validates and prints issues (stdout) and a summary (stderr); exit 0 valid, 1 invalid. */
 export async function validateCommand(
@@ -40,88 +13,21 @@ export async function validateCommand(
 ): Promise<CommandResult & { report: ValidateReport }> {
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format: ${String(format)}`);
-  const opened = await openConfigSource({
-    ...options,
-    indexFile: options.indexFile ?? options.env?.GIT_INDEX_FILE,
-  });
-  const gitDir = opened.gitRoot ? gitDirOf(opened.gitRoot) : undefined;
-  const remembered = await openValidationCache(opened, options.cache !== false ? gitDir : undefined);
-  const toCheck = remembered
-    ? [...remembered.keys].filter(([, key]) => !remembered.cache.has(key)).map(([ns]) => ns)
-    : undefined;
-  const reused = remembered && toCheck ? remembered.keys.size - toCheck.length : 0;
   // One bounded worker: a hostile file gives a validation-timeout/-memory issue instead of a hang. (Two workers
   // cost 3 s more CPU for 1,000 namespaces on a busy 2-core machine than they saved: measured, not kept.)
   const pool = new EvaluationPool({
     size: 1,
     ...numberFromEnv(options.env?.GITCFG_VALIDATION_TIMEOUT_MS, 'timeoutMs'),
     ...numberFromEnv(options.env?.GITCFG_VALIDATION_HEAP_MB, 'maxHeapMb'),
-    // Compiled validators outlive `--no-cache`: they depend on the schema's bytes only, never on a verdict.
-    ...(gitDir ? { validatorCache: validatorCacheIn(join(gitDir, 'gitcfg', 'validators')) } : {}),
   });
-  let evaluation;
   try {
-    evaluation = await pool.evaluate(opened.source, reused > 0 ? { namespaces: toCheck } : {});
+    // Started before this thread loads git and the engine (validate-check.ts): the two loads overlap.
+    pool.warm();
+    const { checkAndReport } = await import('./validate-check.js');
+    return await checkAndReport(options, format, pool);
   } finally {
     await pool.close();
   }
-  if (remembered) {
-    const clean = cleanNamespaces(toCheck ?? [], evaluation.issues);
-    if (clean) await remembered.cache.add(clean.map((ns) => remembered.keys.get(ns) as string));
-  }
-  const issues = relocateIssues(evaluation.issues, opened.displayPrefix);
-  const report: ValidateReport = {
-    ok: issues.length === 0,
-    issues,
-    namespaces: evaluation.namespaces,
-    environments: evaluation.environments,
-    source: {
-      kind: opened.kind,
-      label: opened.label,
-      root: opened.displayPrefix === '' ? '.' : opened.displayPrefix.slice(0, -1),
-      ...(opened.commit ? { commit: opened.commit } : {}),
-    },
-    reused,
-  };
-  if (format === 'json') {
-    options.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    for (const line of formatIssues(issues)) options.stdout.write(`${line}\n`);
-  }
-  options.stderr.write(`${summaryLine(report)}\n`);
-  return { exitCode: report.ok ? EXIT_CODES.ok : EXIT_CODES.invalid, report };
-}
-
-/** The compiled-validator folder and its salt: the gitcfg version and the installed engine code. */
-export function validatorCacheIn(dir: string): { dir: string; salt: string } {
-  return { dir, salt: [readPackageVersion(), codeFingerprint()].join('\0') };
-}
-
-/** The cache of the repository's git dir and the key of every namespace, unless disabled or outside git. */
-async function openValidationCache(
-  opened: ConfigSource,
-  gitDir: string | undefined,
-): Promise<{ cache: ValidationCache; keys: Map<string, string> } | undefined> {
-  if (!gitDir) return undefined;
-  const salt = [ENGINE_VERSION, readPackageVersion(), codeFingerprint(), opened.displayPrefix].join('\0');
-  return { cache: await ValidationCache.open(gitDir), keys: namespaceKeys(opened.source.entries, salt) };
-}
-
-/** `✔ 6 namespaces x 4 environments valid (commit abc1234)` or `✖ 3 issues (staged)`. */
-export function summaryLine(report: ValidateReport): string {
-  const where =
-    report.source.root === '.' ? report.source.label : `${report.source.label}, ${report.source.root}/`;
-  if (report.ok) {
-    const ns = plural(report.namespaces.length, 'namespace');
-    const envs = plural(report.environments.length, 'environment');
-    return `✔ ${ns} x ${envs} valid (${where})`;
-  }
-  // Counted as printed: an issue inherited by several environments is one line, one issue.
-  return `✖ ${plural(formatIssues(report.issues).length, 'issue')} (${where})`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** `{ [key]: n }` when `value` is a positive integer (from the environment), else nothing. */

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../data-file/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue, TreeEntry } from '../engine/index.js';
+import { readPackageVersion } from './package-root.js';
 
 // `validate` finds the cache's git dir through here.
 
@@ -134,4 +135,9 @@ export class ValidationCache {
       // A read-only git dir only loses the speed-up.
     }
   }
+}
+
+/** The compiled-validator folder and its salt: the gitcfg version and the installed engine code. */
+export function validatorCacheIn(dir: string): { dir: string; salt: string } {
+  return { dir, salt: [readPackageVersion(), codeFingerprint()].join('\0') };
 }

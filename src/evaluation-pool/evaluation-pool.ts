@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { MANIFEST_FILE, listNamespaces } from '../engine/index.js';
 import type {
   Evaluation,
   EvaluationProgress,
@@ -15,8 +14,17 @@ import type {
   RepoSource,
   SecretScopes,
 } from '../engine/index.js';
-import { mergeEvaluations } from './merge-evaluations.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { ProgressBoard } from './protocol.js';
+import type { BlobReply, FromWorker, ToWorker } from './protocol.js';
+
+/**
+ * The engine parts this thread needs, loaded on the first job rather than with this module: the workers load
+ * the engine themselves, so a caller that starts them first (`warm`) overlaps the two loads.
+ */
+const mainThreadParts = async () => ({
+  ...(await import('../engine/index.js')),
+  ...(await import('./merge-evaluations.js')),
+});
 
 /** Options of an `EvaluationPool`. */
 export interface EvaluationPoolOptions {
@@ -56,10 +64,11 @@ interface Job {
   id: number;
   message: Extract<ToWorker, { type: 'job' }>;
   source: RepoSource;
+  /** Where a bound hit is reported when the job was not working on a file yet. */
+  manifestFile: string;
   retireAfterParses?: number;
   resolve: (evaluation: Evaluation | Issue) => void;
   reject: (error: Error) => void;
-  at?: EvaluationProgress;
   ioError?: unknown;
 }
 
@@ -68,6 +77,10 @@ interface Slot {
   job: Job | null;
   /** The worker loaded its modules: a job's clock runs from then (start-up is not the content's cost). */
   ready: boolean;
+  /** What the worker is working on, written by it at every step (see `#armClock`). */
+  board: ProgressBoard;
+  /** Blobs read and not sent yet (see `#answerReads`). */
+  replies: { request: number; result: Uint8Array | Error }[];
   timer?: NodeJS.Timeout;
 }
 
@@ -131,9 +144,13 @@ export class EvaluationPool {
       limits?: Partial<Limits>;
       namespaces?: readonly string[];
       secretScopes?: SecretScopes;
+      /** Overrides the pool's `validatorCache` for this call (a caller that learns its folder late). */
+      validatorCache?: { dir: string; salt: string };
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
+    const { listNamespaces, mergeEvaluations, MANIFEST_FILE } = await mainThreadParts();
+    const validatorCache = options.validatorCache ?? this.#validatorCache;
     // Split over every namespace name, also those only an override or a migration names (their issues).
     const referenced = listNamespaces(source.entries, { referenced: true });
     const wanted = options.namespaces
@@ -153,6 +170,7 @@ export class EvaluationPool {
             this.#queue.push({
               id,
               source,
+              manifestFile: MANIFEST_FILE,
               resolve,
               reject,
               ...(options.retireAfterParses !== undefined
@@ -166,7 +184,7 @@ export class EvaluationPool {
                 namespaces,
                 ...(options.limits ? { limits: options.limits } : {}),
                 ...(this.#caps ? { caps: this.#caps } : {}),
-                ...(this.#validatorCache ? { validatorCache: this.#validatorCache } : {}),
+                ...(validatorCache ? { validatorCache } : {}),
                 ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
               },
             });
@@ -175,6 +193,12 @@ export class EvaluationPool {
       ),
     );
     return mergeEvaluations(parts, listNamespaces(source.entries));
+  }
+
+  /** Starts every worker now (each loads the engine), so the first job does not wait for it. */
+  warm(): void {
+    if (this.#closed) return;
+    for (let i = 0; i < this.#slots.length; i++) this.#slots[i] ??= this.#spawn(i);
   }
 
   /** Terminates every worker; pending jobs fail. */
@@ -200,29 +224,38 @@ export class EvaluationPool {
       const job = this.#queue.shift()!;
       slot.job = job;
       slot.worker.ref();
+      slot.board.clear();
       if (slot.ready) this.#startClock(i, slot);
       slot.worker.postMessage(job.message);
     }
   }
 
-  #restartClock(slot: Slot): void {
-    const index = this.#slots.indexOf(slot);
-    if (index < 0 || slot.timer === undefined) return;
-    clearTimeout(slot.timer);
-    this.#startClock(index, slot);
+  #startClock(index: number, slot: Slot): void {
+    slot.board.startClock();
+    this.#armClock(index, slot, this.timeoutMs);
   }
 
-  #startClock(index: number, slot: Slot): void {
-    slot.timer = setTimeout(() => this.#fail(index, 'validation-timeout'), this.timeoutMs);
+  /**
+   * The bound is per step: the worker stamps each step's start on its board (no message per step), and the
+   * timer, when it fires, waits again for what is left of the current step's bound.
+   */
+  #armClock(index: number, slot: Slot, ms: number): void {
+    slot.timer = setTimeout(() => {
+      const idle = slot.board.idleMs();
+      if (idle >= this.timeoutMs) this.#fail(index, 'validation-timeout');
+      else this.#armClock(index, slot, this.timeoutMs - idle);
+    }, ms);
   }
 
   #spawn(index: number): Slot {
     const entry = workerEntry();
+    const board = new ProgressBoard();
     const worker = new Worker(entry.script, {
       eval: entry.eval,
+      workerData: { progress: board.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
-    const slot: Slot = { worker, job: null, ready: false };
+    const slot: Slot = { worker, job: null, ready: false, board, replies: [] };
     this.#slots[index] = slot;
     worker.on('message', (message: FromWorker) => {
       if (message.type !== 'ready') return this.#onMessage(slot, message);
@@ -248,28 +281,7 @@ export class EvaluationPool {
     if (!job || message.type === 'ready' || job.id !== message.job) return;
     switch (message.type) {
       case 'read':
-        job.source.readBlob(message.oid, message.path).then(
-          (bytes) =>
-            slot.worker.postMessage({
-              type: 'blob',
-              job: job.id,
-              request: message.request,
-              bytes,
-            } satisfies ToWorker),
-          (err: unknown) => {
-            job.ioError ??= err;
-            slot.worker.postMessage({
-              type: 'blob-error',
-              job: job.id,
-              request: message.request,
-              message: err instanceof Error ? err.message : String(err),
-            } satisfies ToWorker);
-          },
-        );
-        return;
-      case 'progress':
-        job.at = message.at;
-        this.#restartClock(slot);
+        void this.#answerReads(slot, job, message.reads);
         return;
       case 'done':
         if (job.retireAfterParses !== undefined && message.parses > job.retireAfterParses) this.#retire(slot);
@@ -281,6 +293,42 @@ export class EvaluationPool {
         job.reject(job.ioError instanceof Error ? job.ioError : new Error(message.message));
         return;
     }
+  }
+
+  /**
+   * Starts the reads of a `read` message. Blobs read in the same turn of this thread's event loop go back in one
+   * message (the worker parses the first while the rest are read), their bytes copied into one transferred buffer.
+   */
+  #answerReads(slot: Slot, job: Job, reads: Extract<FromWorker, { type: 'read' }>['reads']): void {
+    const settle = (request: number, result: Uint8Array | Error) => {
+      if (slot.replies.length === 0) setImmediate(() => this.#sendReplies(slot, job));
+      slot.replies.push({ request, result });
+    };
+    for (const { request, oid, path } of reads) {
+      job.source.readBlob(oid, path).then(
+        (bytes) => settle(request, bytes),
+        (err: unknown) => {
+          job.ioError ??= err;
+          settle(request, err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    }
+  }
+
+  #sendReplies(slot: Slot, job: Job): void {
+    const replies = slot.replies.splice(0);
+    let size = 0;
+    for (const { result } of replies) if (!(result instanceof Error)) size += result.byteLength;
+    const buffer = new ArrayBuffer(size);
+    const bytes = new Uint8Array(buffer);
+    let offset = 0;
+    const blobs = replies.map(({ request, result }): BlobReply => {
+      if (result instanceof Error) return { request, error: result.message };
+      bytes.set(result, offset);
+      offset += result.byteLength;
+      return { request, offset: offset - result.byteLength, length: result.byteLength };
+    });
+    slot.worker.postMessage({ type: 'blobs', job: job.id, blobs, buffer } satisfies ToWorker, [buffer]);
   }
 
   #finish(slot: Slot): void {
@@ -313,7 +361,7 @@ export class EvaluationPool {
       job.resolve(
         limitIssue(
           code,
-          job.at,
+          slot.board.at() ?? { file: job.manifestFile },
           code === 'validation-timeout' ? `${this.timeoutMs} ms` : `${this.maxHeapMb} MB of heap`,
         ),
       );
@@ -332,18 +380,18 @@ export class EvaluationPool {
 
 function limitIssue(
   code: 'validation-timeout' | 'validation-memory',
-  at: EvaluationProgress | undefined,
+  at: EvaluationProgress,
   bound: string,
 ): Issue {
-  const file = at?.file ?? MANIFEST_FILE;
-  const pair = at?.namespace !== undefined ? ` (${at.namespace}/${at.environment ?? ''})` : '';
+  const file = at.file;
+  const pair = at.namespace !== undefined ? ` (${at.namespace}/${at.environment ?? ''})` : '';
   return {
     code,
     file,
     line: 1,
     column: 1,
-    ...(at?.namespace !== undefined ? { namespace: at.namespace } : {}),
-    ...(at?.environment !== undefined ? { environment: at.environment } : {}),
+    ...(at.namespace !== undefined ? { namespace: at.namespace } : {}),
+    ...(at.environment !== undefined ? { environment: at.environment } : {}),
     message: `validation stopped: checking ${file}${pair} took more than ${bound}; the content is too costly to validate (a huge or deeply aliased value, or a schema keyword such as uniqueItems over a long array)`,
   };
 }

@@ -1,13 +1,15 @@
 /** Worker thread: evaluates part of a repository, reading blobs from the main thread over its port. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { EngineCache, SecretScopes, evaluateRepo } from '../engine/index.js';
 import type { SecretScopeEntry } from '../engine/index.js';
 import type { RepoSource } from '../engine/index.js';
 import { DiskValidatorStore } from '../validator-store/index.js';
+import { ProgressBoard } from './protocol.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('evaluation-worker must run in a worker thread');
+const board = new ProgressBoard((workerData as { progress: SharedArrayBuffer }).progress);
 
 const caches = new Map<string, EngineCache>();
 const pendingReads = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
@@ -19,11 +21,13 @@ port.on('message', (message: ToWorker) => {
     void run(message);
     return;
   }
-  const waiting = pendingReads.get(message.request);
-  if (!waiting) return;
-  pendingReads.delete(message.request);
-  if (message.type === 'blob') waiting.resolve(message.bytes);
-  else waiting.reject(new Error(message.message));
+  for (const blob of message.blobs) {
+    const waiting = pendingReads.get(blob.request);
+    if (!waiting) continue;
+    pendingReads.delete(blob.request);
+    if ('error' in blob) waiting.reject(new Error(blob.error));
+    else waiting.resolve(new Uint8Array(message.buffer, blob.offset, blob.length));
+  }
 });
 
 send({ type: 'ready' });
@@ -32,13 +36,20 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
   const { job, channel } = message;
   let cache = caches.get(channel);
   if (!cache) caches.set(channel, (cache = new EngineCache({ keepGenerations: 4 })));
+  // Reads asked for in one turn of the event loop go out as one message (a message costs more than a read).
+  let reads: Extract<FromWorker, { type: 'read' }>['reads'] = [];
+  const flush = () => {
+    send({ type: 'read', job, reads });
+    reads = [];
+  };
   const source: RepoSource = {
     entries: message.entries,
     readBlob: (oid, path) =>
       new Promise<Uint8Array>((resolve, reject) => {
         const request = nextRequest++;
         pendingReads.set(request, { resolve, reject });
-        send({ type: 'read', job, request, oid, path });
+        if (reads.length === 0) setImmediate(flush);
+        reads.push({ request, oid, path });
       }),
   };
   const parsedBefore = cache.stats().parses;
@@ -52,7 +63,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       ...(message.validatorCache ? { validatorCode: validatorStore(message.validatorCache) } : {}),
       // The worker has no one else to serve: no need to give the event loop turns.
       yieldEveryMs: 0,
-      onProgress: (at) => send({ type: 'progress', job, at }),
+      onProgress: (at) => board.step(at),
     });
     send({ type: 'done', job, evaluation, parses: cache.stats().parses - parsedBefore });
   } catch (err) {
