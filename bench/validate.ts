@@ -14,6 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -96,14 +97,13 @@ const medianSample = (samples: Sample[]): Sample => ({
  * alternate run by run; `before` runs untimed before every run.
  */
 function measureEach(
-  commands: Array<[string, string[]]>,
-  cwd: string,
-  before?: (run: number) => void,
+  commands: Array<[string, string[], string]>,
+  before?: (run: number, cwd: string) => void,
 ): Sample[] {
   const samples: Sample[][] = commands.map(() => []);
   for (let run = -1; run < runs; run++) {
-    commands.forEach(([command, args], i) => {
-      before?.(run);
+    commands.forEach(([command, args, cwd], i) => {
+      before?.(run, cwd);
       const sample = timeProcess(command, args, cwd);
       if (run >= 0) samples[i]!.push(sample);
     });
@@ -111,8 +111,8 @@ function measureEach(
   return samples.map(medianSample);
 }
 
-function measure(command: string, args: string[], cwd: string, before?: (run: number) => void): Sample {
-  return measureEach([[command, args]], cwd, before)[0]!;
+function measure(command: string, args: string[], cwd: string): Sample {
+  return measureEach([[command, args, cwd]])[0]!;
 }
 
 function cells(sample: Sample): [string, string, string] {
@@ -132,23 +132,28 @@ try {
     mkdirSync(dir);
     await generateRepo({ dir, namespaces: size, environments: 4, commits: 1 });
     const lsFiles = measure('git', ['ls-files', '-s'], dir);
-    const clis = values.base ? [mainJs, resolve(values.base)] : [mainJs];
-    const cli = (args: string[], before?: (run: number) => void) =>
+    // Each CLI gets its own copy of the repository: the two builds' validator files carry different salts.
+    const clis: Array<[string, string]> = [[mainJs, dir]];
+    if (values.base) {
+      cpSync(dir, `${dir}-base`, { recursive: true });
+      clis.push([resolve(values.base), `${dir}-base`]);
+    }
+    const cli = (args: string[], before?: (run: number, dir: string) => void) =>
       measureEach(
-        clis.map((js) => [process.execPath, [js, 'validate', ...args]]),
-        dir,
+        clis.map(([js, cwd]) => [process.execPath, [js, 'validate', ...args], cwd]),
         before,
       );
     // The hook's everyday case: one override changed and staged, every other namespace known valid.
     const override = readdirSync(join(dir, 'environments', 'production'))[0] as string;
     const overridePath = join('environments', 'production', override);
     const original = readFileSync(join(dir, overridePath), 'utf8');
-    const stageOneChange = (run: number) => {
-      writeFileSync(join(dir, overridePath), `${original}# bench run ${run}\n`);
-      spawnSync('git', ['add', overridePath], { cwd: dir });
+    const stageOneChange = (run: number, cwd: string) => {
+      writeFileSync(join(cwd, overridePath), `${original}# bench run ${run}\n`);
+      spawnSync('git', ['add', overridePath], { cwd });
     };
     // A fresh clone: no cache of any kind (validation results and compiled validators live in .git/gitcfg).
-    const freshClone = () => rmSync(join(dir, '.git', 'gitcfg'), { recursive: true, force: true });
+    const freshClone = (_run: number, cwd: string) =>
+      rmSync(join(cwd, '.git', 'gitcfg'), { recursive: true, force: true });
     const all: Array<[string, string, () => Sample[]]> = [
       [
         'fresh',

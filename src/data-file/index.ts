@@ -4,6 +4,7 @@
  * Layout of a checked file: one header line `gitcfg-<kind> <format> sha256=<hex> bytes=<n>`, then the JSON payload.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -80,10 +81,32 @@ export async function readCheckedFile(path: string, kind: string, format: number
   try {
     bytes = await readFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { status: 'missing' };
-    return { status: 'corrupt', reason: `cannot read: ${code ?? 'error'}` };
+    return unreadable(error);
   }
+  return checkedPayload(bytes, kind, format);
+}
+
+/**
+ * `readCheckedFile` without the event loop, for a thread that has nothing else to do while it reads many small
+ * files (an evaluation worker loading its validators): a promise per file costs more than the read.
+ */
+export function readCheckedFileSync(path: string, kind: string, format: number): CheckedFileRead {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    return unreadable(error);
+  }
+  return checkedPayload(bytes, kind, format);
+}
+
+function unreadable(error: unknown): CheckedFileRead {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return { status: 'missing' };
+  return { status: 'corrupt', reason: `cannot read: ${code ?? 'error'}` };
+}
+
+function checkedPayload(bytes: Buffer, kind: string, format: number): CheckedFileRead {
   const newline = bytes.indexOf(0x0a);
   if (newline < 0) return { status: 'corrupt', reason: 'no header line' };
   const header = /^gitcfg-([a-z-]+) (\d+) sha256=([0-9a-f]{64}) bytes=(\d+)$/.exec(

@@ -29,12 +29,25 @@ class UnsupportedPatternError extends Error {
   }
 }
 
+type LinearRegExp = { test: (s: string) => boolean; toString: () => string };
+
+/**
+ * Compiled patterns by flags and source: each loaded validator compiles its patterns again, and compiling costs
+ * about as much as loading the rest of a small validator; most schemas of a repository share a few patterns.
+ */
+const compiledPatterns = new Map<string, LinearRegExp>();
+const MAX_COMPILED_PATTERNS = 2_000;
+
 /**
  * Ajv's regular-expression engine: RE2 semantics (re2js, pure JS), linear in the input, so a schema from the
  * repository cannot make validation backtrack for ever (`^(a+)+$`).
  */
 const linearRegExp = Object.assign(
-  (pattern: string, flags: string): { test: (s: string) => boolean; toString: () => string } => {
+  (pattern: string, flags: string): LinearRegExp => {
+    // Ajv shares compiled patterns by `toString()`: it must be unique per pattern and flags.
+    const key = `re2:${flags}:${pattern}`;
+    const known = compiledPatterns.get(key);
+    if (known) return known;
     let re: ReturnType<typeof RE2JS.compile>;
     try {
       re = RE2JS.compile(pattern, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
@@ -44,9 +57,10 @@ const linearRegExp = Object.assign(
         (err as Error).message.replace(/^error parsing regexp: /, ''),
       );
     }
-    // Ajv shares compiled patterns by `toString()`: it must be unique per pattern and flags.
-    const key = `re2:${flags}:${pattern}`;
-    return { test: (s: string) => re.test(s), toString: () => key };
+    const compiled = { test: (s: string) => re.test(s), toString: () => key };
+    if (compiledPatterns.size >= MAX_COMPILED_PATTERNS) compiledPatterns.clear();
+    compiledPatterns.set(key, compiled);
+    return compiled;
   },
   // How standalone code (the compiled-validator cache) refers to this engine: see `loadValidatorCode`.
   { code: 'require("gitcfg:linear-regexp")' },
