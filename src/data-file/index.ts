@@ -69,7 +69,20 @@ export async function writeCheckedFile(
   data: unknown,
   options: WriteOptions & { mode?: number } = {},
 ): Promise<void> {
-  const payload = Buffer.from(JSON.stringify(data), 'utf8');
+  await writeCheckedPayload(path, kind, format, Buffer.from(JSON.stringify(data), 'utf8'), options);
+}
+
+/**
+ * `writeCheckedFile` of a payload that is already JSON bytes: for callers that join it from parts they keep
+ * rendered anyway, rather than serialising every value again.
+ */
+export async function writeCheckedPayload(
+  path: string,
+  kind: string,
+  format: number,
+  payload: Uint8Array,
+  options: WriteOptions & { mode?: number } = {},
+): Promise<void> {
   const sum = createHash('sha256').update(payload).digest('hex');
   const head = Buffer.from(`gitcfg-${kind} ${format} sha256=${sum} bytes=${payload.length}\n`, 'utf8');
   await writeFileAtomic(path, Buffer.concat([head, payload]), options.mode, options);

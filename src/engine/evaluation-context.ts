@@ -102,17 +102,31 @@ export interface EvaluationContext {
   readonly configs: Map<string, ResolvedConfig>;
 }
 
-/** Drops every file of namespaces outside `keep` from the layout. */
-function restrictLayout(layout: Layout, keep: ReadonlySet<string>): void {
-  for (const map of [layout.schemas, layout.oldSchemas, layout.defaults, layout.migrations] as Map<
-    string,
-    unknown
-  >[]) {
-    for (const ns of [...map.keys()]) if (!keep.has(ns)) map.delete(ns);
-  }
-  for (const files of layout.overrides.values()) {
-    for (const ns of [...files.keys()]) if (!keep.has(ns)) files.delete(ns);
-  }
+/**
+ * The layout's files of the namespaces in `keep` only (a new layout: the classified one is shared). Costs in
+ * proportion to `keep`, not to the repository.
+ */
+function restrictLayout(layout: Layout, keep: ReadonlySet<string>): Layout {
+  const names = [...keep].sort();
+  const only = <V>(map: ReadonlyMap<string, V>): Map<string, V> => {
+    const out = new Map<string, V>();
+    for (const ns of names) {
+      const value = map.get(ns);
+      if (value !== undefined) out.set(ns, value);
+    }
+    return out;
+  };
+  const overrides = new Map<string, ReadonlyMap<string, TreeEntry>>();
+  for (const [env, files] of layout.overrides) overrides.set(env, only(files));
+  return {
+    ...(layout.manifest ? { manifest: layout.manifest } : {}),
+    schemas: only(layout.schemas),
+    oldSchemas: only(layout.oldSchemas),
+    defaults: only(layout.defaults),
+    overrides,
+    migrations: only(layout.migrations),
+    issues: layout.issues,
+  };
 }
 
 export function createEvaluationContext(
@@ -121,9 +135,9 @@ export function createEvaluationContext(
   options: EvaluateOptions,
   allNamespaces: string[],
 ): EvaluationContext {
-  const layout = classifyEntries(source.entries);
-  const issues: Issue[] = [...layout.issues];
-  if (options.namespaces) restrictLayout(layout, new Set(options.namespaces));
+  const classified = classifyEntries(source.entries);
+  const issues: Issue[] = [...classified.issues];
+  const layout = options.namespaces ? restrictLayout(classified, new Set(options.namespaces)) : classified;
   const limits: Limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
   return {
     source,

@@ -5,18 +5,32 @@ import type { Issue, TreeEntry } from './types.js';
 /** Top-level folders whose content is checked strictly. */
 export const RESERVED_DIRS = ['schemas', 'defaults', 'environments', 'migrations'] as const;
 
-/** The files of a configuration repository, by role. */
+/**
+ * The files of a configuration repository, by role. Read-only: one layout is shared by every caller that
+ * classifies the same listing (see `classifyEntries`).
+ */
 export interface Layout {
-  manifest?: TreeEntry;
+  readonly manifest?: TreeEntry;
   /** namespace -> `schemas/<namespace>.schema.json` */
-  schemas: Map<string, TreeEntry>;
+  readonly schemas: ReadonlyMap<string, TreeEntry>;
   /** namespace -> version -> `schemas/<namespace>.v<N>.schema.json` */
-  oldSchemas: Map<string, Map<number, TreeEntry>>;
+  readonly oldSchemas: ReadonlyMap<string, ReadonlyMap<number, TreeEntry>>;
   /** namespace -> `defaults/<namespace>.yaml` */
-  defaults: Map<string, TreeEntry>;
+  readonly defaults: ReadonlyMap<string, TreeEntry>;
   /** environment -> namespace -> `environments/<env>/<namespace>.yaml` */
-  overrides: Map<string, Map<string, TreeEntry>>;
+  readonly overrides: ReadonlyMap<string, ReadonlyMap<string, TreeEntry>>;
   /** namespace -> version -> `migrations/<namespace>/<N>.yaml` */
+  readonly migrations: ReadonlyMap<string, ReadonlyMap<number, TreeEntry>>;
+  readonly issues: readonly Issue[];
+}
+
+/** A layout while it is being built. */
+interface LayoutBuilder {
+  manifest?: TreeEntry;
+  schemas: Map<string, TreeEntry>;
+  oldSchemas: Map<string, Map<number, TreeEntry>>;
+  defaults: Map<string, TreeEntry>;
+  overrides: Map<string, Map<string, TreeEntry>>;
   migrations: Map<string, Map<number, TreeEntry>>;
   issues: Issue[];
 }
@@ -35,9 +49,41 @@ function nested<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
   return m;
 }
 
-/** Sorts entries into roles; every unexpected entry in the reserved folders is an issue. */
+/**
+ * Layouts of the listings classified in this process. A sync classifies one listing several times (the pool
+ * splits the work, the evaluation checks the layout, the result lists the namespaces): at 10,000 files each
+ * pass cost milliseconds, repeated on every one-file change.
+ */
+const classified = new WeakMap<readonly TreeEntry[], Layout>();
+
+/**
+ * Sorts entries into roles; every unexpected entry in the reserved folders is an issue. A listing is classified
+ * once: the result is shared, so listings must not change after they are first classified (sources hand out
+ * frozen or fresh arrays).
+ */
 export function classifyEntries(entries: readonly TreeEntry[]): Layout {
-  const layout: Layout = {
+  let layout = classified.get(entries);
+  if (!layout) classified.set(entries, (layout = classifyListing(entries)));
+  return layout;
+}
+
+/** Where one entry belongs: a role (with its names), an issue, or nowhere (files that are not ours). */
+type Placement =
+  | { role: 'manifest' }
+  | { role: 'schema' | 'defaults'; ns: string }
+  | { role: 'old-schema' | 'migration'; ns: string; version: number }
+  | { role: 'override'; env: string; ns: string }
+  | { issue: Pick<Issue, 'code' | 'message'> }
+  | null;
+
+/**
+ * Placements of the entries seen so far. Listings derived from the last one share its unchanged entry objects,
+ * so a one-file sync places one entry and looks the others up.
+ */
+const placements = new WeakMap<TreeEntry, Placement>();
+
+function classifyListing(entries: readonly TreeEntry[]): Layout {
+  const layout: LayoutBuilder = {
     schemas: new Map(),
     oldSchemas: new Map(),
     defaults: new Map(),
@@ -45,141 +91,119 @@ export function classifyEntries(entries: readonly TreeEntry[]): Layout {
     migrations: new Map(),
     issues: [],
   };
-  const issue = (code: Issue['code'], file: string, message: string) =>
-    layout.issues.push({ code, file, message });
-  const badName = (file: string, name: string, what: string) =>
-    issue(
-      'layout-invalid-name',
-      file,
-      `invalid ${what} name "${name}": use lowercase letters, digits and "-", starting with a letter (${NAME_RE.source}, at most ${NAME_MAX_LENGTH} characters)`,
-    );
-
   for (const entry of entries) {
-    if (entry.type === 'tree') continue; // folders are implied by their files
-    const parts = entry.path.split('/');
-    const top = parts[0]!;
-    const reserved = (RESERVED_DIRS as readonly string[]).includes(top);
-    if (parts.length === 1 && entry.path !== MANIFEST_FILE && !reserved) continue; // README.md, package.json...
-    if (parts.length > 1 && !reserved) continue; // other folders are not ours
-    if (entry.mode === '120000') {
-      issue(
-        'layout-symlink',
-        entry.path,
-        'symbolic links are not allowed here (their target is not checked)',
-      );
+    let placed = placements.get(entry);
+    if (placed === undefined) placements.set(entry, (placed = placeEntry(entry)));
+    if (placed === null) continue;
+    if ('issue' in placed) {
+      layout.issues.push({ code: placed.issue.code, file: entry.path, message: placed.issue.message });
       continue;
     }
-    if (entry.type === 'commit') {
-      issue('layout-unexpected-entry', entry.path, 'submodules are not allowed here');
-      continue;
-    }
-    if (entry.path === MANIFEST_FILE) {
-      layout.manifest = entry;
-      continue;
-    }
-    if (parts.length === 1) {
-      issue('layout-unexpected-entry', entry.path, `"${top}" must be a folder`);
-      continue;
-    }
-    const file = parts[parts.length - 1]!;
-    if (top === 'schemas') {
-      if (parts.length > 2) {
-        issue(
-          'layout-nested',
-          entry.path,
-          'schemas/ takes no sub-folders: use schemas/<namespace>.schema.json',
-        );
-        continue;
-      }
-      const m = SCHEMA_FILE_RE.exec(file);
-      if (!m) {
-        issue(
-          'layout-unexpected-entry',
-          entry.path,
-          'expected schemas/<namespace>.schema.json or schemas/<namespace>.v<N>.schema.json',
-        );
-        continue;
-      }
-      const ns = m[1]!;
-      if (!isValidName(ns)) {
-        badName(entry.path, ns, 'namespace');
-        continue;
-      }
-      if (m[2] === undefined) {
-        layout.schemas.set(ns, entry);
-      } else if (!VERSION_RE.test(m[2])) {
-        issue(
-          'layout-invalid-name',
-          entry.path,
-          `invalid schema version "${m[2]}" (a positive integer, no leading zero)`,
-        );
-      } else {
-        nested(layout.oldSchemas, ns).set(Number(m[2]), entry);
-      }
-    } else if (top === 'defaults') {
-      if (parts.length > 2) {
-        issue('layout-nested', entry.path, 'defaults/ takes no sub-folders: use defaults/<namespace>.yaml');
-        continue;
-      }
-      if (!file.endsWith('.yaml')) {
-        issue('layout-unexpected-entry', entry.path, 'expected defaults/<namespace>.yaml');
-        continue;
-      }
-      const ns = file.slice(0, -5);
-      if (!isValidName(ns)) badName(entry.path, ns, 'namespace');
-      else layout.defaults.set(ns, entry);
-    } else if (top === 'environments') {
-      if (parts.length === 2) {
-        issue('layout-unexpected-entry', entry.path, 'expected environments/<environment>/<namespace>.yaml');
-        continue;
-      }
-      if (parts.length > 3) {
-        issue('layout-nested', entry.path, 'environments/<environment>/ takes no sub-folders');
-        continue;
-      }
-      const env = parts[1]!;
-      if (!isValidName(env)) {
-        badName(entry.path, env, 'environment');
-        continue;
-      }
-      if (!file.endsWith('.yaml')) {
-        issue('layout-unexpected-entry', entry.path, 'expected environments/<environment>/<namespace>.yaml');
-        continue;
-      }
-      const ns = file.slice(0, -5);
-      if (!isValidName(ns)) badName(entry.path, ns, 'namespace');
-      else nested(layout.overrides, env).set(ns, entry);
-    } else {
-      if (parts.length === 2) {
-        issue('layout-unexpected-entry', entry.path, 'expected migrations/<namespace>/<N>.yaml');
-        continue;
-      }
-      if (parts.length > 3) {
-        issue('layout-nested', entry.path, 'migrations/<namespace>/ takes no sub-folders');
-        continue;
-      }
-      const ns = parts[1]!;
-      if (!isValidName(ns)) {
-        badName(entry.path, ns, 'namespace');
-        continue;
-      }
-      if (!file.endsWith('.yaml')) {
-        issue('layout-unexpected-entry', entry.path, 'expected migrations/<namespace>/<N>.yaml');
-        continue;
-      }
-      const n = file.slice(0, -5);
-      if (!VERSION_RE.test(n) || Number(n) < 2) {
-        issue(
-          'layout-invalid-name',
-          entry.path,
-          `invalid migration "${n}": name it <N>.yaml, the step to version N >= 2`,
-        );
-        continue;
-      }
-      nested(layout.migrations, ns).set(Number(n), entry);
+    switch (placed.role) {
+      case 'manifest':
+        layout.manifest = entry;
+        break;
+      case 'schema':
+        layout.schemas.set(placed.ns, entry);
+        break;
+      case 'defaults':
+        layout.defaults.set(placed.ns, entry);
+        break;
+      case 'old-schema':
+        nested(layout.oldSchemas, placed.ns).set(placed.version, entry);
+        break;
+      case 'migration':
+        nested(layout.migrations, placed.ns).set(placed.version, entry);
+        break;
+      case 'override':
+        nested(layout.overrides, placed.env).set(placed.ns, entry);
+        break;
     }
   }
   return layout;
+}
+
+function placeEntry(entry: TreeEntry): Placement {
+  const issue = (code: Issue['code'], message: string): Placement => ({ issue: { code, message } });
+  const badName = (name: string, what: string) =>
+    issue(
+      'layout-invalid-name',
+      `invalid ${what} name "${name}": use lowercase letters, digits and "-", starting with a letter (${NAME_RE.source}, at most ${NAME_MAX_LENGTH} characters)`,
+    );
+
+  if (entry.type === 'tree') return null; // folders are implied by their files
+  const parts = entry.path.split('/');
+  const top = parts[0]!;
+  const reserved = (RESERVED_DIRS as readonly string[]).includes(top);
+  if (parts.length === 1 && entry.path !== MANIFEST_FILE && !reserved) return null; // README.md, package.json...
+  if (parts.length > 1 && !reserved) return null; // other folders are not ours
+  if (entry.mode === '120000') {
+    return issue('layout-symlink', 'symbolic links are not allowed here (their target is not checked)');
+  }
+  if (entry.type === 'commit') return issue('layout-unexpected-entry', 'submodules are not allowed here');
+  if (entry.path === MANIFEST_FILE) return { role: 'manifest' };
+  if (parts.length === 1) return issue('layout-unexpected-entry', `"${top}" must be a folder`);
+  const file = parts[parts.length - 1]!;
+  if (top === 'schemas') {
+    if (parts.length > 2) {
+      return issue('layout-nested', 'schemas/ takes no sub-folders: use schemas/<namespace>.schema.json');
+    }
+    const m = SCHEMA_FILE_RE.exec(file);
+    if (!m) {
+      return issue(
+        'layout-unexpected-entry',
+        'expected schemas/<namespace>.schema.json or schemas/<namespace>.v<N>.schema.json',
+      );
+    }
+    const ns = m[1]!;
+    if (!isValidName(ns)) return badName(ns, 'namespace');
+    if (m[2] === undefined) return { role: 'schema', ns };
+    if (!VERSION_RE.test(m[2])) {
+      return issue(
+        'layout-invalid-name',
+        `invalid schema version "${m[2]}" (a positive integer, no leading zero)`,
+      );
+    }
+    return { role: 'old-schema', ns, version: Number(m[2]) };
+  }
+  if (top === 'defaults') {
+    if (parts.length > 2) {
+      return issue('layout-nested', 'defaults/ takes no sub-folders: use defaults/<namespace>.yaml');
+    }
+    if (!file.endsWith('.yaml'))
+      return issue('layout-unexpected-entry', 'expected defaults/<namespace>.yaml');
+    const ns = file.slice(0, -5);
+    return isValidName(ns) ? { role: 'defaults', ns } : badName(ns, 'namespace');
+  }
+  if (top === 'environments') {
+    if (parts.length === 2) {
+      return issue('layout-unexpected-entry', 'expected environments/<environment>/<namespace>.yaml');
+    }
+    if (parts.length > 3) {
+      return issue('layout-nested', 'environments/<environment>/ takes no sub-folders');
+    }
+    const env = parts[1]!;
+    if (!isValidName(env)) return badName(env, 'environment');
+    if (!file.endsWith('.yaml')) {
+      return issue('layout-unexpected-entry', 'expected environments/<environment>/<namespace>.yaml');
+    }
+    const ns = file.slice(0, -5);
+    return isValidName(ns) ? { role: 'override', env, ns } : badName(ns, 'namespace');
+  }
+  if (parts.length === 2) return issue('layout-unexpected-entry', 'expected migrations/<namespace>/<N>.yaml');
+  if (parts.length > 3) return issue('layout-nested', 'migrations/<namespace>/ takes no sub-folders');
+  const ns = parts[1]!;
+  if (!isValidName(ns)) return badName(ns, 'namespace');
+  if (!file.endsWith('.yaml'))
+    return issue('layout-unexpected-entry', 'expected migrations/<namespace>/<N>.yaml');
+  const n = file.slice(0, -5);
+  if (!VERSION_RE.test(n) || Number(n) < 2) {
+    return issue(
+      'layout-invalid-name',
+      `invalid migration "${n}": name it <N>.yaml, the step to version N >= 2`,
+    );
+  }
+  return { role: 'migration', ns, version: Number(n) };
 }
 
 /**
@@ -191,19 +215,49 @@ export function changedNamespaces(
   before: readonly TreeEntry[],
   after: readonly TreeEntry[],
 ): string[] | undefined {
+  const stretch = listingSplice(before, after);
+  const was = before.slice(stretch.start, stretch.beforeEnd);
+  const now = after.slice(stretch.start, stretch.afterEnd);
   const key = (e: TreeEntry) => `${e.mode}\0${e.type}\0${e.oid}`;
-  const old = new Map(before.map((e) => [e.path, key(e)]));
+  const old = new Map(was.map((e) => [e.path, key(e)]));
   const changed: TreeEntry[] = [];
-  for (const entry of after) {
+  for (const entry of now) {
     if (old.get(entry.path) !== key(entry)) changed.push(entry);
     old.delete(entry.path);
   }
   const removed = new Set(old.keys());
-  for (const entry of before) if (removed.has(entry.path)) changed.push(entry);
+  for (const entry of was) if (removed.has(entry.path)) changed.push(entry);
   if (changed.some((e) => e.path === MANIFEST_FILE)) return undefined;
   const layout = classifyEntries(changed);
   const names = new Set([...layout.schemas.keys(), ...layout.oldSchemas.keys(), ...layout.defaults.keys()]);
   for (const files of layout.overrides.values()) for (const ns of files.keys()) names.add(ns);
   for (const ns of layout.migrations.keys()) names.add(ns);
   return [...names].sort();
+}
+
+/**
+ * Where two listings differ: `after` is `before` with `before[start, beforeEnd)` replaced by
+ * `after[start, afterEnd)`. Found by skipping the common head and tail, so a one-file change to a sorted
+ * listing costs a comparison per entry, never a map of every path.
+ */
+export interface ListingSplice {
+  start: number;
+  beforeEnd: number;
+  afterEnd: number;
+}
+
+/** The stretch where two listings differ (the same entry objects, or equal path, oid, mode and type). */
+export function listingSplice(before: readonly TreeEntry[], after: readonly TreeEntry[]): ListingSplice {
+  const same = (a: TreeEntry, b: TreeEntry) =>
+    a === b || (a.path === b.path && a.oid === b.oid && a.mode === b.mode && a.type === b.type);
+  const shorter = Math.min(before.length, after.length);
+  let start = 0;
+  while (start < shorter && same(before[start]!, after[start]!)) start++;
+  let beforeEnd = before.length;
+  let afterEnd = after.length;
+  while (beforeEnd > start && afterEnd > start && same(before[beforeEnd - 1]!, after[afterEnd - 1]!)) {
+    beforeEnd--;
+    afterEnd--;
+  }
+  return { start, beforeEnd, afterEnd };
 }

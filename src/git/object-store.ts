@@ -34,6 +34,45 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * `list` (sorted by path) with `changes` applied, still sorted. Unchanged entries stay the same objects, and a
+ * few changes cost a binary search and a copy each instead of sorting every path again (a one-file sync of a
+ * 10,000-file tree).
+ */
+export function applyChanges(
+  list: readonly TreeEntry[],
+  changes: readonly TreeChange[],
+): readonly TreeEntry[] {
+  if (changes.length === 0) return list;
+  if (changes.length > 64) {
+    const byPath = new Map(list.map((e) => [e.path, e]));
+    for (const c of changes) {
+      if (c.kind === 'delete') byPath.delete(c.path);
+      else byPath.set(c.path, entryOf(c));
+    }
+    return Object.freeze([...byPath.values()].sort((a, b) => comparePaths(a.path, b.path)));
+  }
+  const out = [...list];
+  for (const c of changes) {
+    let low = 0;
+    let high = out.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (comparePaths(out[mid]!.path, c.path) < 0) low = mid + 1;
+      else high = mid;
+    }
+    const present = out[low]?.path === c.path;
+    if (c.kind === 'delete') {
+      if (present) out.splice(low, 1);
+    } else out.splice(low, present ? 1 : 0, entryOf(c));
+  }
+  return Object.freeze(out);
+}
+
+function entryOf(change: TreeChange): TreeEntry {
+  return { path: change.path, oid: change.newOid!, type: typeOfMode(change.mode!), mode: change.mode! };
+}
+
 /** Whether an isomorphic-git error is of the given `code`. */
 export function isGitError(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
@@ -52,7 +91,8 @@ export class ObjectStore implements GitRepository {
   readonly objectFs: ObjectFs;
   /** Passed to every isomorphic-git call; replace it via `replaceCache`, never mutate it. */
   cache: object = createObjectCache();
-  private lastListing: { commit: string; entries: Map<string, TreeEntry> } | null = null;
+  /** The last listing handed out (sorted by `comparePaths`, frozen), the base of the next one. */
+  private lastListing: { commit: string; list: readonly TreeEntry[] } | null = null;
   private readonly cacheBudgetBytes: number;
   private readSinceReplace = 0;
   /** Times the cache was replaced because its read budget was spent (for tests and metrics). */
@@ -311,24 +351,19 @@ export class ObjectStore implements GitRepository {
   async source(commit: string): Promise<CommitSource> {
     const oid = await this.toOid(commit);
     const last = this.lastListing;
-    let entries: Map<string, TreeEntry>;
+    let list: readonly TreeEntry[];
     if (last && last.commit === oid) {
-      entries = last.entries;
+      list = last.list;
     } else if (last && (await this.hasObject(last.commit))) {
-      entries = new Map(last.entries);
       const lastTree = (await this.readCommit(last.commit)).tree;
       const changes: TreeChange[] = [];
       await this.diffTrees(lastTree, (await this.readCommit(oid)).tree, '', changes);
-      for (const c of changes) {
-        if (c.kind === 'delete') entries.delete(c.path);
-        else entries.set(c.path, { path: c.path, oid: c.newOid!, type: typeOfMode(c.mode!), mode: c.mode! });
-      }
+      list = applyChanges(last.list, changes);
     } else {
       // First listing, or the last listed commit is gone (a re-mirror after a force-push drops it).
-      entries = new Map((await this.listTree(oid)).map((e) => [e.path, e]));
+      list = Object.freeze(await this.listTree(oid));
     }
-    this.lastListing = { commit: oid, entries };
-    const list = Object.freeze([...entries.values()].sort((a, b) => comparePaths(a.path, b.path)));
+    this.lastListing = { commit: oid, list };
     return {
       commit: oid,
       entries: list,

@@ -11,7 +11,7 @@ import type {
   SecretScopes,
   TreeEntry,
 } from '../engine/index.js';
-import { renderDocument, renderDocumentLazyYaml } from './render.js';
+import { bundleOf, renderBundle, renderDocument } from './render.js';
 import type {
   ManifestInfo,
   NamespaceVersions,
@@ -127,11 +127,8 @@ function withUnchanged(data: SnapshotData, previous: Snapshot, reach: ReadonlySe
   const kept = (namespace: string) => !reach.has(namespace) && present.has(namespace);
   const present = new Set(data.namespaces);
   const configs: ConfigData[] = [];
-  for (const config of previous.configs.values()) {
-    if (!kept(config.namespace)) continue;
-    const { namespace, environment, value, inputKey, files, overrides } = config;
-    configs.push({ namespace, environment, value, inputKey, files, ...optional('overrides', overrides) });
-  }
+  // The rendered configs themselves (they carry every field of the data): rendering reuses them by inputKey.
+  for (const config of previous.configs.values()) if (kept(config.namespace)) configs.push(config);
   const schemas: Record<string, JsonObject> = {};
   for (const [namespace, schema] of previous.schemas) if (kept(namespace)) schemas[namespace] = schema.value;
   const versions: Record<string, NamespaceVersions> = {};
@@ -223,19 +220,12 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
       .filter((c): c is RenderedConfig => c !== undefined);
     const old = previous?.bundles.get(environment);
     // A bundle is re-rendered only when one of its members was.
-    const reusable =
-      old !== undefined &&
-      Object.keys(old.value).length === members.length &&
-      members.every((m) => previous?.configs.get(`${m.namespace}/${environment}`) === m);
-    if (old && reusable) {
+    if (old && bundleOf(old, members)) {
       bundles.set(environment, old);
       continue;
     }
     yield;
-    const value: JsonObject = {};
-    for (const member of members) value[member.namespace] = member.value;
-    // Not spread: that would render the lazy YAML body at once.
-    bundles.set(environment, Object.assign(renderDocumentLazyYaml(value), { environment }));
+    bundles.set(environment, renderBundle(environment, members));
   }
   const schemas = new Map<string, RenderedDocument>();
   for (const [namespace, schema] of Object.entries(data.schemas)) {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { JsonObject, JsonValue } from '../engine/index.js';
 import { valueAtPath } from '../values/index.js';
-import type { RenderedBody, RenderedDocument } from './types.js';
+import type { RenderedBody, RenderedBundle, RenderedConfig, RenderedDocument } from './types.js';
 
 /** Strong ETag of a body: the quoted base64url SHA-256 of its bytes. */
 export function etagOf(body: Uint8Array): string {
@@ -32,18 +32,52 @@ export function renderDocument(value: JsonObject): RenderedDocument {
 }
 
 /**
- * Renders JSON now and YAML on first use. For bundles: YAML rendering of a large bundle dominates a sync of a
- * big repository (~160 ms for 1,667 namespaces) and bundles are rarely asked for as YAML.
+ * The bundle of one environment: `{ <namespace>: <config> }` of its members, in their order. JSON is joined
+ * from the members' own bodies (the same bytes as serialising the object, without serialising every member again
+ * when one changed); the value and the YAML are made on first use: YAML rendering of a large bundle dominated
+ * a sync of a big repository (~160 ms for 1,667 namespaces) and bundles are rarely asked for as YAML.
  */
-export function renderDocumentLazyYaml(value: JsonObject): RenderedDocument {
+export function renderBundle(environment: string, members: readonly RenderedConfig[]): RenderedBundle {
+  let value: JsonObject | undefined;
   let yaml: RenderedBody | undefined;
-  return {
-    value,
-    json: renderJson(value),
+  const bundle: RenderedBundle = {
+    environment,
+    json: joinJsonMembers(members),
+    get value(): JsonObject {
+      if (!value) {
+        value = {};
+        for (const member of members) value[member.namespace] = member.value;
+      }
+      return value;
+    },
     get yaml(): RenderedBody {
-      return (yaml ??= renderYaml(value));
+      return (yaml ??= renderYaml(bundle.value));
     },
   };
+  bundleMembers.set(bundle, members);
+  return bundle;
+}
+
+/** The members each bundle was rendered from (a bundle is reused when its members all are). */
+const bundleMembers = new WeakMap<RenderedBundle, readonly RenderedConfig[]>();
+
+/** Whether `bundle` was rendered from exactly these members, in this order. */
+export function bundleOf(bundle: RenderedBundle, members: readonly RenderedConfig[]): boolean {
+  const rendered = bundleMembers.get(bundle);
+  return rendered?.length === members.length && members.every((member, i) => rendered[i] === member);
+}
+
+/** `renderJson` of `{ [namespace]: value }` from the members' bodies (names are never integer-like, so key order is member order). */
+function joinJsonMembers(members: readonly RenderedConfig[]): RenderedBody {
+  const parts: Uint8Array[] = [Buffer.from('{')];
+  for (const [i, member] of members.entries()) {
+    parts.push(Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(member.namespace)}:`));
+    // Each body ends with the newline renderJson adds.
+    parts.push(member.json.body.subarray(0, member.json.body.length - 1));
+  }
+  parts.push(Buffer.from('}\n'));
+  const body = Buffer.concat(parts);
+  return { body, etag: etagOf(body) };
 }
 
 /** The `?path=` part of a document: the path syntax the client SDK uses too (`valueAtPath`). */

@@ -1,7 +1,7 @@
 /** A commit re-evaluates only the namespaces its files reach; the snapshot equals a full build. */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { changedNamespaces, evaluateRepo, memorySource } from '../../src/engine/index.js';
+import { changedNamespaces, evaluateRepo, listingSplice, memorySource } from '../../src/engine/index.js';
 import type { RepoEvaluator } from '../../src/engine/index.js';
 import { buildSnapshot, snapshotToData } from '../../src/snapshot/index.js';
 import type { Snapshot } from '../../src/snapshot/index.js';
@@ -31,6 +31,46 @@ describe('changedNamespaces', () => {
     assert.deepEqual(reach({ 'defaults/app.yaml': 'a: 1\n', 'defaults/db.yaml': 'b: 2\n' }), ['app', 'db']);
     assert.deepEqual(reach({ 'README.md': 'docs' }), []);
     assert.equal(reach({ 'gitcfg.yaml': `${CONFIG_FILES['gitcfg.yaml']}# edited\n` }), undefined);
+  });
+});
+
+describe('listingSplice', () => {
+  const listing = (...names: string[]) =>
+    names.map((n) => ({ path: n, oid: `${n}-oid`, mode: '100644', type: 'blob' as const }));
+
+  it('finds the one stretch where two listings differ', () => {
+    const before = listing('a', 'b', 'c', 'd');
+    assert.deepEqual(listingSplice(before, before), { start: 4, beforeEnd: 4, afterEnd: 4 });
+    assert.deepEqual(listingSplice(before, listing('a', 'b', 'c', 'd')), {
+      start: 4,
+      beforeEnd: 4,
+      afterEnd: 4,
+    });
+    const changed = listing('a', 'b', 'c', 'd');
+    changed[1] = { ...changed[1]!, oid: 'other' };
+    assert.deepEqual(listingSplice(before, changed), { start: 1, beforeEnd: 2, afterEnd: 2 });
+    assert.deepEqual(listingSplice(before, listing('a', 'b', 'bb', 'c', 'd')), {
+      start: 2,
+      beforeEnd: 2,
+      afterEnd: 3,
+    });
+    assert.deepEqual(listingSplice(before, listing('a', 'd')), { start: 1, beforeEnd: 3, afterEnd: 1 });
+    assert.deepEqual(listingSplice([], listing('a')), { start: 0, beforeEnd: 0, afterEnd: 1 });
+    assert.deepEqual(listingSplice(before, []), { start: 0, beforeEnd: 4, afterEnd: 0 });
+    // A repeated entry at the edge is counted once (head and tail never overlap).
+    assert.deepEqual(listingSplice(listing('a', 'a'), listing('a')), { start: 1, beforeEnd: 2, afterEnd: 1 });
+  });
+});
+
+describe('evaluations of one listing', () => {
+  it('share its layout, and a restricted evaluation does not narrow a later full one', async () => {
+    const source = memorySource(CONFIG_FILES);
+    const restricted = await evaluateRepo(source, { namespaces: ['db'] });
+    assert.deepEqual([...new Set([...restricted.configs.values()].map((c) => c.namespace))], ['db']);
+    const full = await evaluateRepo(source);
+    const fresh = await evaluateRepo(memorySource(CONFIG_FILES));
+    assert.deepEqual([...full.configs.keys()].sort(), [...fresh.configs.keys()].sort());
+    assert.ok(full.configs.has('app/staging'));
   });
 });
 

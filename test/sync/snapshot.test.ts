@@ -1,6 +1,7 @@
 /** Snapshots: incremental rendering, change detection, ETags, persistence and damage detection. */
 import * as assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { EngineCache, memorySource } from '../../src/engine/index.js';
@@ -9,6 +10,7 @@ import {
   SnapshotStore,
   buildSnapshot,
   diffSnapshots,
+  snapshotToData,
   subtree,
 } from '../../src/snapshot/index.js';
 import type { Promotion, RenderedConfig, Snapshot } from '../../src/snapshot/index.js';
@@ -59,6 +61,10 @@ describe('buildSnapshot', () => {
       app: { greeting: 'hi staging', retry: { max: 3 } },
       db: { host: 'db.internal' },
     });
+    // A bundle's JSON is joined from its members' bodies: the same bytes as serialising the whole value.
+    for (const bundle of snap.bundles.values()) {
+      assert.equal(bundle.json.body.toString(), `${JSON.stringify(bundle.value)}\n`);
+    }
   });
 
   it('refuses a commit with issues and reports every one of them', async () => {
@@ -133,6 +139,12 @@ describe('SnapshotFile', () => {
     }
     assert.deepEqual(diffSnapshots(snap, loaded.snapshot), []);
     assert.deepEqual(await readdir(dir), ['snapshot.json']);
+    // The file's configs are joined from rendered bodies: the payload is exactly the snapshot's data.
+    const text = await readFile(join(dir, 'snapshot.json'), 'utf8');
+    assert.deepEqual(JSON.parse(text.slice(text.indexOf('\n') + 1)), {
+      ...JSON.parse(JSON.stringify(snapshotToData(snap))),
+      promotedAt: '2026-01-01T00:00:00.000Z',
+    });
   });
 
   it('detects truncation, flipped bytes and an unknown format', async () => {
