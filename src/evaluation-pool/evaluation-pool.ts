@@ -10,9 +10,11 @@ import type {
   EvaluationProgress,
   Issue,
   Limits,
+  ListingSplice,
   RepoEvaluator,
   RepoSource,
   SecretScopes,
+  TreeEntry,
 } from '../engine/index.js';
 import { ProgressBoard } from './protocol.js';
 import type { BlobReply, FromWorker, ToWorker } from './protocol.js';
@@ -62,7 +64,10 @@ export interface EvaluatorOptions {
 
 interface Job {
   id: number;
-  message: Extract<ToWorker, { type: 'job' }>;
+  /** The job's message but its listing, which depends on the worker it goes to (see `#listingFor`). */
+  message: Omit<Extract<ToWorker, { type: 'job' }>, 'listing'>;
+  entries: readonly TreeEntry[];
+  listingSplice: (before: readonly TreeEntry[], after: readonly TreeEntry[]) => ListingSplice;
   source: RepoSource;
   /** Where a bound hit is reported when the job was not working on a file yet. */
   manifestFile: string;
@@ -79,6 +84,8 @@ interface Slot {
   ready: boolean;
   /** What the worker is working on, written by it at every step (see `#armClock`). */
   board: ProgressBoard;
+  /** The listing the worker got with its last job (absent: none yet, send it whole). */
+  listing?: readonly TreeEntry[];
   /** Blobs read and not sent yet (see `#answerReads`). */
   replies: { request: number; result: Uint8Array | Error }[];
   timer?: NodeJS.Timeout;
@@ -149,7 +156,7 @@ export class EvaluationPool {
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
-    const { listNamespaces, mergeEvaluations, MANIFEST_FILE } = await mainThreadParts();
+    const { listNamespaces, listingSplice, mergeEvaluations, MANIFEST_FILE } = await mainThreadParts();
     const validatorCache = options.validatorCache ?? this.#validatorCache;
     // Split over every namespace name, also those only an override or a migration names (their issues).
     const referenced = listNamespaces(source.entries, { referenced: true });
@@ -161,7 +168,6 @@ export class EvaluationPool {
       () => [],
     );
     for (const ns of wanted) groups[bucketOf(ns, groups.length)]!.push(ns);
-    const entries = [...source.entries];
     const parts = await Promise.all(
       groups.map(
         (namespaces) =>
@@ -170,6 +176,8 @@ export class EvaluationPool {
             this.#queue.push({
               id,
               source,
+              entries: source.entries,
+              listingSplice,
               manifestFile: MANIFEST_FILE,
               resolve,
               reject,
@@ -180,7 +188,6 @@ export class EvaluationPool {
                 type: 'job',
                 job: id,
                 channel: options.channel ?? 'default',
-                entries,
                 namespaces,
                 ...(options.limits ? { limits: options.limits } : {}),
                 ...(this.#caps ? { caps: this.#caps } : {}),
@@ -226,8 +233,25 @@ export class EvaluationPool {
       slot.worker.ref();
       slot.board.clear();
       if (slot.ready) this.#startClock(i, slot);
-      slot.worker.postMessage(job.message);
+      slot.worker.postMessage({ ...job.message, listing: this.#listingFor(slot, job) });
     }
+  }
+
+  /**
+   * The job's listing for this worker: a patch of the one it got last when they differ in a small stretch (a
+   * sync of one file), else whole. Copying a 10,000-entry listing to the worker cost more than the evaluation.
+   */
+  #listingFor(slot: Slot, job: Job): Extract<ToWorker, { type: 'job' }>['listing'] {
+    const last = slot.listing;
+    slot.listing = job.entries;
+    if (last) {
+      const { start, beforeEnd, afterEnd } = job.listingSplice(last, job.entries);
+      if (beforeEnd - start + (afterEnd - start) < job.entries.length / 4) {
+        const insert = job.entries.slice(start, afterEnd);
+        return { patch: { baseLength: last.length, start, deleteCount: beforeEnd - start, insert } };
+      }
+    }
+    return { entries: job.entries };
   }
 
   #startClock(index: number, slot: Slot): void {

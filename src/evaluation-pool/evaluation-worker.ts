@@ -1,10 +1,10 @@
 /** Worker thread: evaluates part of a repository, reading blobs from the main thread over its port. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EngineCache, SecretScopes, evaluateRepo } from '../engine/index.js';
-import type { SecretScopeEntry } from '../engine/index.js';
+import type { SecretScopeEntry, TreeEntry } from '../engine/index.js';
 import type { RepoSource } from '../engine/index.js';
 import { DiskValidatorStore } from '../validator-store/index.js';
-import { ProgressBoard } from './protocol.js';
+import { ProgressBoard, applyListing } from './protocol.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
@@ -12,6 +12,8 @@ if (!port) throw new Error('evaluation-worker must run in a worker thread');
 const board = new ProgressBoard((workerData as { progress: SharedArrayBuffer }).progress);
 
 const caches = new Map<string, EngineCache>();
+/** The listing of the last job: the next one may come as a patch of it (entries kept stay the same objects). */
+let listing: readonly TreeEntry[] | undefined;
 const pendingReads = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
 let nextRequest = 0;
 const send = (message: FromWorker) => port.postMessage(message);
@@ -34,6 +36,14 @@ send({ type: 'ready' });
 
 async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
   const { job, channel } = message;
+  let entries: readonly TreeEntry[];
+  try {
+    entries = listing = applyListing(listing, message.listing);
+  } catch (err) {
+    listing = undefined;
+    send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
   let cache = caches.get(channel);
   if (!cache) caches.set(channel, (cache = new EngineCache({ keepGenerations: 4 })));
   // Reads asked for in one turn of the event loop go out as one message (a message costs more than a read).
@@ -43,7 +53,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
     reads = [];
   };
   const source: RepoSource = {
-    entries: message.entries,
+    entries,
     readBlob: (oid, path) =>
       new Promise<Uint8Array>((resolve, reject) => {
         const request = nextRequest++;

@@ -5,6 +5,31 @@ import type { Evaluation, EvaluationProgress, Limits, SecretScopeEntry, TreeEntr
 export type BlobReply =
   { request: number; offset: number; length: number } | { request: number; error: string };
 
+/**
+ * A listing as a change of the worker's last one: `deleteCount` entries at `start` replaced by `insert`. A
+ * one-file sync of a 10,000-file tree sends one entry instead of copying every entry to the worker again.
+ */
+export interface ListingPatch {
+  /** Length of the listing the patch applies to (a check that both sides agree on it). */
+  baseLength: number;
+  start: number;
+  deleteCount: number;
+  insert: readonly TreeEntry[];
+}
+
+/** The listing a job describes, given the worker's last one. */
+export function applyListing(
+  last: readonly TreeEntry[] | undefined,
+  listing: { entries: readonly TreeEntry[] } | { patch: ListingPatch },
+): readonly TreeEntry[] {
+  if ('entries' in listing) return listing.entries;
+  const { baseLength, start, deleteCount, insert } = listing.patch;
+  if (last?.length !== baseLength) {
+    throw new Error(`listing patch for ${baseLength} entries, the worker holds ${last?.length ?? 'none'}`);
+  }
+  return last.slice(0, start).concat(insert, last.slice(start + deleteCount));
+}
+
 /** Main thread -> worker. */
 export type ToWorker =
   | {
@@ -12,7 +37,8 @@ export type ToWorker =
       job: number;
       /** Which of the worker's engine caches to use (one per caller, so their generations do not mix). */
       channel: string;
-      entries: readonly TreeEntry[];
+      /** The tree's listing, whole or as a patch of the listing this worker got with its last job. */
+      listing: { entries: readonly TreeEntry[] } | { patch: ListingPatch };
       namespaces: readonly string[];
       limits?: Partial<Limits>;
       caps?: Partial<Limits>;
