@@ -123,7 +123,10 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       store: new HistoryIndexFile(dataDir),
       onSaveError: (error) => logger.warn({ error: String(error) }, 'history index not saved'),
       // A first build diffs the whole history in a child process whose memory goes back to the system.
-      bulkDiff: diffCommitsInChildProcess,
+      bulkDiff: (repository, commits, options) => {
+        logger.info({ commits: commits.length }, 'history index: diffing the history in a child process');
+        return diffCommitsInChildProcess(repository, commits, options);
+      },
       onBulkDiffError: (error, progress) =>
         logger.warn(
           { error: redactCredentials(String(error)), ...progress },
