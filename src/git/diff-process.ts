@@ -150,7 +150,8 @@ export function diffCommitsInChildProcess(
       if (child.pid === undefined) settle(error.message); // never started: no exit event follows
     });
     child.on('spawn', () => child.send(request));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': its last messages may still be in the channel when the process has exited.
+    child.on('close', (code, signal) => {
       // The line that says what happened (a crash ends with a native stack). Nothing the child has is a
       // credential; scrubbed all the same, as every message that reaches a log.
       const lines = stderr.trim().split('\n');
