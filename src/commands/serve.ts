@@ -5,8 +5,14 @@ import { claimDataDir, describeIdentity } from '../data-dir/index.js';
 import { EngineCache } from '../engine/index.js';
 import { EvaluationPool } from '../evaluation-pool/index.js';
 import { validatorCacheIn } from './validate.js';
-import { NotFoundError, UsageError, redactUrl, stripUrlCredentials } from '../errors/index.js';
-import { openLocalRepository, openMirror } from '../git/index.js';
+import {
+  NotFoundError,
+  UsageError,
+  redactCredentials,
+  redactUrl,
+  stripUrlCredentials,
+} from '../errors/index.js';
+import { diffCommitsInChildProcess, openLocalRepository, openMirror } from '../git/index.js';
 import type { LocalRepository } from '../git/index.js';
 import { HistoryIndex, HistoryIndexFile, HistoryService } from '../history/index.js';
 import { createLogger } from '../log/index.js';
@@ -116,6 +122,16 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
       branch,
       store: new HistoryIndexFile(dataDir),
       onSaveError: (error) => logger.warn({ error: String(error) }, 'history index not saved'),
+      // A first build diffs the whole history in a child process whose memory goes back to the system.
+      bulkDiff: (repository, commits, options) => {
+        logger.info({ commits: commits.length }, 'history index: diffing the history in a child process');
+        return diffCommitsInChildProcess(repository, commits, options);
+      },
+      onBulkDiffError: (error, progress) =>
+        logger.warn(
+          { error: redactCredentials(String(error)), ...progress },
+          'history index: the diff process failed; diffing the rest in process',
+        ),
     }),
     repository: async () => origin.repository,
     subdir,
@@ -135,8 +151,7 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     evaluate: pool.evaluator('sync', { retireAfterParses: 256 }),
     evaluateAt: pool.evaluator('sync'),
     rejections,
-    // A first build of the index reads every tree of the history through short-lived scratch readers, so the
-    // serving repository's object cache never holds them (see HistoryIndex).
+    // The index follows every fetch; its first build is diffed in a child process (see the history index above).
     history,
     logger,
     metrics,

@@ -30,6 +30,8 @@ export type { FetchOutcome, MirrorOptions } from './mirror.js';
 export { blobOid, stagedSource, subtreeSource, workingTreeSource } from './sources.js';
 export type { StagedSourceOptions, WorkingTreeSourceOptions } from './sources.js';
 export { commitChanges, moveBranch } from './commit-changes.js';
+export { diffCommitsInChildProcess } from './diff-process.js';
+export type { ChildDiffOptions, CommitPair } from './diff-process.js';
 export { initRepository, readConfigValue, updateWorkTree } from './native-git.js';
 export type { GitEnv } from './native-git.js';
 export type { CommitChangesOptions, FileChange } from './commit-changes.js';

@@ -5,7 +5,7 @@
  * (force-push) truncates the index at the last common commit and re-indexes from there.
  */
 import { createYielder } from '../engine/index.js';
-import type { GitRepository, TreeChange } from '../git/index.js';
+import type { CommitPair, GitRepository, TreeChange } from '../git/index.js';
 import type { BlobRef, HistoryIndexData, HistoryIndexStore } from './index-file.js';
 
 /** One changed path of an indexed commit. */
@@ -72,7 +72,21 @@ export interface HistoryIndexStats {
   loadProblem?: string;
   /** Saves that failed (the index stays usable in memory). */
   saveFailures: number;
+  /** Commits diffed by `bulkDiff` (elsewhere), counted in `diffed` too. */
+  bulkDiffed: number;
+  /** Times `bulkDiff` failed and the rest of its commits were diffed in process. */
+  bulkFailures: number;
 }
+
+/**
+ * Diffs many commits elsewhere (e.g. `diffCommitsInChildProcess`), handing the changes over in order:
+ * `changes[i]` belongs to `commits[start + i]`. May fail part-way; the batches handed over stand.
+ */
+export type BulkDiff = (
+  repository: GitRepository,
+  commits: readonly CommitPair[],
+  options: { onBatch(start: number, changes: TreeChange[][]): void },
+) => Promise<void>;
 
 /** A consistent, read-only view of the index at one moment (later extensions do not move its positions). */
 export interface HistoryView {
@@ -105,6 +119,13 @@ export interface HistoryIndexOptions {
    */
   scratchAbove?: number;
   scratchBatch?: number;
+  /**
+   * Diffs of more than `scratchAbove` commits (a first build) are made here instead, off this process's heap;
+   * whatever it does not deliver is then diffed in process as above.
+   */
+  bulkDiff?: BulkDiff;
+  /** Told when `bulkDiff` failed, with how many commits it had delivered (the rest are diffed in process). */
+  onBulkDiffError?: (error: unknown, progress: { delivered: number; remaining: number }) => void;
 }
 
 /** The commit -> changed paths index of one branch. */
@@ -119,6 +140,8 @@ export class HistoryIndex {
   private readonly onSaveError: (error: unknown) => void;
   private readonly scratchAbove: number;
   private readonly scratchBatch: number;
+  private readonly bulkDiff: BulkDiff | undefined;
+  private readonly onBulkDiffError: NonNullable<HistoryIndexOptions['onBulkDiffError']>;
   private queue: Promise<unknown> = Promise.resolve();
   private loading: Promise<void> | null = null;
   private readonly counters: HistoryIndexStats = {
@@ -127,6 +150,8 @@ export class HistoryIndex {
     rewrites: 0,
     loaded: 'not-loaded',
     saveFailures: 0,
+    bulkDiffed: 0,
+    bulkFailures: 0,
   };
 
   constructor(options: HistoryIndexOptions) {
@@ -136,6 +161,8 @@ export class HistoryIndex {
     this.onSaveError = options.onSaveError ?? (() => {});
     this.scratchAbove = Math.max(0, options.scratchAbove ?? 64);
     this.scratchBatch = Math.max(1, options.scratchBatch ?? 50);
+    this.bulkDiff = options.bulkDiff;
+    this.onBulkDiffError = options.onBulkDiffError ?? (() => {});
   }
 
   /** Newest indexed commit, or null when empty. */
@@ -284,8 +311,8 @@ export class HistoryIndex {
   private async walkBack(
     repository: GitRepository,
     head: string,
-  ): Promise<{ fresh: { oid: string; parent: string | null }[]; fork: string | null }> {
-    const fresh: { oid: string; parent: string | null }[] = [];
+  ): Promise<{ fresh: CommitPair[]; fork: string | null }> {
+    const fresh: CommitPair[] = [];
     let oid: string | null = head;
     while (oid !== null && !this.positions.has(oid)) {
       const commit = await repository.readCommit(oid);
@@ -297,20 +324,37 @@ export class HistoryIndex {
   }
 
   /**
-   * Changed paths of each commit against its first parent (`concurrency` diffs at a time). Many commits (a
-   * first build) are diffed in batches, each on a scratch reader with its own object cache: the decompressed
-   * trees of a long history would otherwise stay in the serving repository's cache (~250 MB for 2,000 commits
-   * of a 10k-file repository). A few commits (a sync) use the repository itself, whose cache is warm.
+   * Changed paths of each commit against its first parent. Many commits (a first build) go to `bulkDiff` when
+   * set; what it does not deliver, or all of them without it, is diffed here, `concurrency` diffs at a time, in
+   * batches, each on a scratch reader with its own object cache: the decompressed trees of a long history would
+   * otherwise stay in the serving repository's cache (~250 MB for 2,000 commits of a 10k-file repository). A
+   * few commits (a sync) use the repository itself, whose cache is warm.
    */
-  private async diffAll(
-    repository: GitRepository,
-    fresh: readonly { oid: string; parent: string | null }[],
-  ): Promise<TreeChange[][]> {
+  private async diffAll(repository: GitRepository, fresh: readonly CommitPair[]): Promise<TreeChange[][]> {
     const changed = new Array<TreeChange[]>(fresh.length);
+    let done = 0;
+    if (this.bulkDiff && fresh.length > this.scratchAbove) {
+      try {
+        await this.bulkDiff(repository, fresh, {
+          onBatch: (start, changes) => {
+            if (start !== done || done + changes.length > fresh.length)
+              throw new RangeError('batch out of order');
+            for (const list of changes) changed[done++] = list;
+            this.counters.diffed += changes.length;
+            this.counters.bulkDiffed += changes.length;
+          },
+        });
+        if (done < fresh.length) throw new RangeError(`${fresh.length - done} commits not delivered`);
+      } catch (error) {
+        this.counters.bulkFailures++;
+        this.onBulkDiffError(error, { delivered: done, remaining: fresh.length - done });
+      }
+    }
     const pause = createYielder();
-    const scratch = fresh.length > this.scratchAbove ? repository.scratch?.bind(repository) : undefined;
-    const batch = scratch ? this.scratchBatch : fresh.length;
-    for (let start = 0; start < fresh.length; start += batch) {
+    const left = fresh.length - done;
+    const scratch = left > this.scratchAbove ? repository.scratch?.bind(repository) : undefined;
+    const batch = scratch ? this.scratchBatch : left;
+    for (let start = done; start < fresh.length; start += batch) {
       const reader = scratch ? scratch() : repository;
       const end = Math.min(fresh.length, start + batch);
       let next = start;
@@ -339,7 +383,7 @@ export class HistoryIndex {
   private async apply(
     repository: GitRepository,
     head: string,
-    fresh: readonly { oid: string; parent: string | null }[],
+    fresh: readonly CommitPair[],
     fork: string | null,
   ): Promise<ExtendResult> {
     const result: ExtendResult = { head, added: 0, dropped: 0 };

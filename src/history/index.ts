@@ -4,6 +4,7 @@
  */
 export { HistoryIndex } from './history-index.js';
 export type {
+  BulkDiff,
   ExtendResult,
   HistoryIndexOptions,
   HistoryIndexStats,

@@ -12,7 +12,7 @@
  *   c8 staging noop   staging sets retry.max: 3, which it already inherits (no effect)
  */
 import { underSubdir } from '../helpers/config-repo.js';
-import { commitFiles, createTempRepo } from '../helpers/git-repo.js';
+import { commitFiles, createTempRepo, run, runGit } from '../helpers/git-repo.js';
 
 export const APP_SCHEMA = {
   type: 'object',
@@ -110,4 +110,32 @@ export async function createSeriesRepo(prefix = ''): Promise<{ dir: string; comm
     'staging: pin retry.max',
   );
   return { dir, commits: { c1, c2, c3, c4, c5, c6, c7, c8 } };
+}
+
+/**
+ * Appends `count` commits to `main` in one `git fast-import` (the work tree is left behind: read the objects
+ * only). Each rewrites `defaults/other.yaml`; in turn they also add a nested file, make it executable, add a
+ * symlink, and replace the directory by a file (deletes, mode changes, a file where a tree was and back).
+ */
+export async function appendCommits(dir: string, count: number): Promise<string> {
+  const parent = await run(dir, 'rev-parse', 'main');
+  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  const step: ((i: number) => string)[] = [
+    (i) => `M 100644 inline extra/deep/f.yaml\n${data(`n: ${i}\n`)}`,
+    (i) => `M 100755 inline extra/deep/f.yaml\n${data(`n: ${i}\n`)}`,
+    () => `M 120000 inline extra/link\n${data('deep/f.yaml')}`,
+    (i) => `D extra/deep\nD extra/link\nM 100644 inline extra/deep\n${data(`file ${i}\n`)}`,
+  ];
+  let stream = '';
+  for (let i = 0; i < count; i++) {
+    stream +=
+      `commit refs/heads/main\ncommitter Bulk <bulk@example.com> ${1_700_000_000 + i} +0000\n` +
+      data(`bulk ${i}`) +
+      (i === 0 ? `from ${parent}\n` : '') +
+      `M 100644 inline defaults/other.yaml\n${data(`size: ${i + 10}\n`)}` +
+      step[i % step.length]!(i) +
+      '\n';
+  }
+  await runGit({ cwd: dir, args: ['fast-import', '--quiet'], input: stream });
+  return run(dir, 'rev-parse', 'main');
 }

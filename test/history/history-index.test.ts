@@ -2,12 +2,13 @@
 import * as assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
-import { openLocalRepository } from '../../src/git/index.js';
+import { GitOperationError } from '../../src/errors/index.js';
+import { diffCommitsInChildProcess, openLocalRepository } from '../../src/git/index.js';
 import type { GitRepository, LocalRepository } from '../../src/git/index.js';
 import { HistoryIndex, HistoryIndexFile } from '../../src/history/index.js';
 import type { HistoryView } from '../../src/history/index.js';
 import { cleanupTempDirs, commitFiles, run, tempDir } from '../helpers/git-repo.js';
-import { createSeriesRepo } from './history-fixture.js';
+import { appendCommits, createSeriesRepo } from './history-fixture.js';
 
 function pathsOf(view: HistoryView, commit: string): string[] {
   const position = view.positionOf(commit);
@@ -211,5 +212,74 @@ describe('history index', () => {
     await repo.refresh();
     await index.extend(observed, next);
     assert.deepEqual(calls, { serving: 1, scratch: 8, readers: 3 });
+  });
+
+  it('diffs a first build in a child process into the same index, and a sync in process', async () => {
+    const { dir } = await createSeriesRepo();
+    const head = await appendCommits(dir, 12);
+    const repo = await openLocalRepository(dir);
+    const failures: unknown[] = [];
+    const index = new HistoryIndex({
+      branch: 'main',
+      scratchAbove: 4,
+      bulkDiff: (r, commits, o) => diffCommitsInChildProcess(r, commits, { ...o, batch: 5 }),
+      onBulkDiffError: (error) => failures.push(error),
+    });
+    assert.equal((await index.extend(repo, head)).added, 20);
+    assert.deepEqual(failures, []);
+    assert.equal(index.stats().bulkDiffed, 20);
+    assert.equal(index.stats().diffed, 20);
+    const plain = new HistoryIndex({ branch: 'main' });
+    await plain.extend(repo, head);
+    assert.deepEqual(index.toData(), plain.toData());
+
+    const next = await appendCommits(dir, 2);
+    await repo.refresh();
+    await index.extend(repo, next);
+    assert.equal(index.stats().bulkDiffed, 20, 'two new commits are diffed in process');
+    assert.equal(index.stats().diffed, 22);
+    await plain.extend(repo, next);
+    assert.deepEqual(index.toData(), plain.toData());
+  });
+
+  it('keeps what a diff process delivered before it was killed and diffs the rest in process', async () => {
+    const { dir } = await createSeriesRepo();
+    const head = await appendCommits(dir, 12);
+    const repo = await openLocalRepository(dir);
+    const failures: { error: unknown; progress: { delivered: number; remaining: number } }[] = [];
+    let batches = 0;
+    const index = new HistoryIndex({
+      branch: 'main',
+      scratchAbove: 4,
+      bulkDiff: (r, commits, o) =>
+        diffCommitsInChildProcess(r, commits, {
+          batch: 5,
+          onBatch: (start, changes) => {
+            o.onBatch(start, changes);
+            if (++batches === 2) throw new Error('no more, thanks'); // the child is killed here
+          },
+        }),
+      onBulkDiffError: (error, progress) => failures.push({ error, progress }),
+    });
+    await index.extend(repo, head);
+    assert.equal(failures.length, 1);
+    assert.deepEqual(failures[0]!.progress, { delivered: 10, remaining: 10 });
+    assert.ok(failures[0]!.error instanceof GitOperationError);
+    assert.match(String(failures[0]!.error), /no more, thanks/);
+    assert.deepEqual(
+      { ...index.stats(), loaded: undefined },
+      {
+        diffed: 20,
+        bulkDiffed: 10,
+        bulkFailures: 1,
+        builds: 1,
+        rewrites: 0,
+        saveFailures: 0,
+        loaded: undefined,
+      },
+    );
+    const plain = new HistoryIndex({ branch: 'main' });
+    await plain.extend(repo, head);
+    assert.deepEqual(index.toData(), plain.toData());
   });
 });

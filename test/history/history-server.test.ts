@@ -22,7 +22,7 @@ import type { ServedRepo } from '../helpers/config-repo.js';
 import { cleanupTempDirs, commitFiles, run, tempDir } from '../helpers/git-repo.js';
 import { startTestApp } from '../helpers/test-server.js';
 import { LogSink, waitFor, waitForServed } from '../server/server-fixture.js';
-import { createSeriesRepo } from './history-fixture.js';
+import { appendCommits, createSeriesRepo } from './history-fixture.js';
 import type { SeriesCommits } from './history-fixture.js';
 
 interface Stack {
@@ -262,25 +262,40 @@ describe('gitcfg serve wiring', () => {
 
   it('keeps the history index in the data dir and answers the audit endpoints', async () => {
     const { dir, commits } = await createSeriesRepo();
+    // A history longer than a sync's: the first build diffs it in a child process.
+    const head = await appendCommits(dir, 70);
     const dataDir = await tempDir();
+    const logs = new LogSink();
     const handle = await serveCommand({
       cwd: dir,
       env: { GITCFG_REPO: '.', GITCFG_POLL: 'off' },
       port: 0,
       dataDir,
-      logDestination: new LogSink(),
+      logDestination: logs,
       print: () => {},
     });
     try {
-      await waitForServed(handle.url, commits.c8);
+      await waitForServed(handle.url, head);
+      // Usually asked while the index is still being built: the answer waits for it.
       const history = await get<PairHistory>(`${handle.url}/v1/history/app/production`);
       assert.deepEqual(
         history.commits.map((c) => c.commit),
         [commits.c7, commits.c3, commits.c2, commits.c1],
       );
+      const other = await get<PairHistory>(`${handle.url}/v1/history/other/production?limit=2`);
+      assert.deepEqual(
+        other.commits.map((c) => c.message),
+        ['bulk 69', 'bulk 68'],
+      );
       const explained = await get<Explanation>(`${handle.url}/v1/config/app/production?explain=1`);
       assert.equal(explained.values.find((v) => v.path === '/retry/delay_ms')!.commit?.commit, commits.c2);
       assert.ok((await readdir(dataDir)).includes('history-index.json'));
+      const messages = logs.records().map((r) => String(r.msg));
+      assert.ok(
+        messages.includes('history index: diffing the history in a child process'),
+        messages.join('\n'),
+      );
+      assert.ok(!messages.some((m) => m.includes('diff process failed')), messages.join('\n'));
     } finally {
       await handle.close();
     }
