@@ -1,6 +1,7 @@
 /** Public surface of the validation engine (pure: it only reads through a `RepoSource`). */
 export { evaluateRepo, listNamespaces, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
 export { changedNamespaces } from './layout.js';
+export { countOverrides, withoutOrigins } from './resolve-pair.js';
 export type { EvaluateOptions, EvaluationProgress, RepoEvaluator } from './evaluate.js';
 export { EngineCache } from './engine-cache.js';
 export { DEFAULT_YIELD_SLICE_MS, createYielder } from './event-loop-yield.js';

@@ -131,6 +131,7 @@ export class EvaluationPool {
       limits?: Partial<Limits>;
       namespaces?: readonly string[];
       secretScopes?: SecretScopes;
+      origins?: boolean;
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
@@ -168,6 +169,7 @@ export class EvaluationPool {
                 ...(this.#caps ? { caps: this.#caps } : {}),
                 ...(this.#validatorCache ? { validatorCache: this.#validatorCache } : {}),
                 ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
+                ...(options.origins === false ? { origins: false as const } : {}),
               },
             });
             this.#dispatch();

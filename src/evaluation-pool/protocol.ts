@@ -16,6 +16,8 @@ export type ToWorker =
       secretScopes?: readonly SecretScopeEntry[];
       /** Folder of compiled validators (and the salt their files must carry), when the caller keeps one. */
       validatorCache?: { dir: string; salt: string };
+      /** false: send the pairs back without their origins (see `EvaluateOptions.origins`). */
+      origins?: false;
     }
   | { type: 'blob'; job: number; request: number; bytes: Uint8Array }
   | { type: 'blob-error'; job: number; request: number; message: string };

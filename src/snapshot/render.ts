@@ -32,8 +32,9 @@ export function renderDocument(value: JsonObject): RenderedDocument {
 }
 
 /**
- * Renders JSON now and YAML on first use. For bundles: YAML rendering of a large bundle dominates a sync of a
- * big repository (~160 ms for 1,667 namespaces) and bundles are rarely asked for as YAML.
+ * Renders JSON now and YAML on first use, for every document of a snapshot: YAML rendering of a large bundle
+ * dominated a sync of a big repository (~160 ms for 1,667 namespaces), and rendering it for every pair was
+ * most of the garbage of a cold build, while few documents are ever asked for as YAML.
  */
 export function renderDocumentLazyYaml(value: JsonObject): RenderedDocument {
   let yaml: RenderedBody | undefined;
