@@ -37,14 +37,23 @@ export function renderDocument(value: JsonObject): RenderedDocument {
  * most of the garbage of a cold build, while few documents are ever asked for as YAML.
  */
 export function renderDocumentLazyYaml(value: JsonObject): RenderedDocument {
-  let yaml: RenderedBody | undefined;
-  return {
-    value,
-    json: renderJson(value),
-    get yaml(): RenderedBody {
-      return (yaml ??= renderYaml(value));
-    },
-  };
+  return new LazyYamlDocument(value);
+}
+
+/** A class rather than a literal with a getter: thousands of pairs share one compact shape, no closures. */
+class LazyYamlDocument implements RenderedDocument {
+  readonly value: JsonObject;
+  readonly json: RenderedBody;
+  #yaml: RenderedBody | undefined;
+
+  constructor(value: JsonObject) {
+    this.value = value;
+    this.json = renderJson(value);
+  }
+
+  get yaml(): RenderedBody {
+    return (this.#yaml ??= renderYaml(this.value));
+  }
 }
 
 /** The `?path=` part of a document: the path syntax the client SDK uses too (`valueAtPath`). */
