@@ -1,13 +1,13 @@
 /** Per-file preparation (version check, migration) and per-pair merge + validation. */
 import { checkFlagDocument } from '../flags/index.js';
 import { migrateUp } from '../migrate/index.js';
+import { valueAtPointer } from '../values/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
 import { envReferences, plaintextSecrets } from './secret-fields.js';
 import type { SecretScopes } from './secret-scopes.js';
 import { mapSchemaErrors, nearestOrigin } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
-import { valueAtPointer } from '../values/index.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
 import type {
@@ -248,7 +248,10 @@ export function outOfScopeSecrets(config: ResolvedConfig, schema: JsonObject, sc
     });
 }
 
-/** How many values (leaves, and empty objects or arrays) the environment's own override file sets. */
+/**
+ * How many values (leaves, and empty objects or arrays) the environment's own override file sets: counted from
+ * the origins, or the count kept when they were left out.
+ */
 export function countOverrides(config: ResolvedConfig): number {
   if (config.overrides !== undefined) return config.overrides;
   const own = `environments/${config.environment}/${config.namespace}.yaml`;
