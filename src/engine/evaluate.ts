@@ -27,7 +27,7 @@ export const SCHEMA_VERSION_KEY = '$schemaVersion';
  */
 export type RepoEvaluator = (
   source: RepoSource,
-  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces' | 'secretScopes'>,
+  options?: Pick<EvaluateOptions, 'cache' | 'limits' | 'namespaces' | 'secretScopes' | 'origins'>,
 ) => Promise<Evaluation>;
 
 /**

@@ -55,6 +55,11 @@ export interface EvaluateOptions {
   secretScopes?: SecretScopes;
   /** Compiled validators kept between processes (the hook's git dir, the server's data dir). */
   validatorCode?: ValidatorCodeStore;
+  /**
+   * false: the caller reads no pair's `origins` (it serves values), so an isolated evaluator leaves them out
+   * of what it sends back and sets `overrides` instead. In process they are kept: the cache shares them.
+   */
+  origins?: boolean;
 }
 
 /** What an evaluation is working on. */

@@ -2,6 +2,7 @@
 export { evaluateRepo, listNamespaces, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
 export { changedNamespaces, listingSplice } from './layout.js';
 export type { ListingSplice } from './layout.js';
+export { countOverrides, withoutOrigins } from './resolve-pair.js';
 export type { EvaluateOptions, EvaluationProgress, RepoEvaluator } from './evaluate.js';
 export { EngineCache } from './engine-cache.js';
 export { DEFAULT_YIELD_SLICE_MS, createYielder } from './event-loop-yield.js';

@@ -1,6 +1,7 @@
 /** Per-file preparation (version check, migration) and per-pair merge + validation. */
 import { checkFlagDocument } from '../flags/index.js';
 import { migrateUp } from '../migrate/index.js';
+import { valueAtPointer } from '../values/index.js';
 import type { PairResult } from './engine-cache.js';
 import { mergeLayers } from './merge.js';
 import { envReferences, plaintextSecrets } from './secret-fields.js';
@@ -9,7 +10,15 @@ import { mapSchemaErrors, nearestOrigin } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import { deepFreeze, originsFor } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
-import type { Issue, JsonObject, NamespaceVersions, Origin, ResolvedConfig, TreeEntry } from './types.js';
+import type {
+  Evaluation,
+  Issue,
+  JsonObject,
+  NamespaceVersions,
+  Origin,
+  ResolvedConfig,
+  TreeEntry,
+} from './types.js';
 
 /** A configuration document ready to merge: version checked, migrated, `$schemaVersion` stripped. */
 export interface PreparedDoc {
@@ -237,4 +246,33 @@ export function outOfScopeSecrets(config: ResolvedConfig, schema: JsonObject, sc
         message: `\${env:${ref.name}} is not in the secret scopes of ${namespace}/${environment} (GITCFG_SECRET_ENV): it never resolves here`,
       };
     });
+}
+
+/**
+ * How many values (leaves, and empty objects or arrays) the environment's own override file sets: counted from
+ * the origins, or the count kept when they were left out.
+ */
+export function countOverrides(config: ResolvedConfig): number {
+  if (config.overrides !== undefined) return config.overrides;
+  const own = `environments/${config.environment}/${config.namespace}.yaml`;
+  let count = 0;
+  for (const [pointer, origin] of config.origins) {
+    if (origin.file !== own || pointer === '') continue;
+    const value = valueAtPointer(config.value, pointer);
+    const container = typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+    if (!container) count++;
+  }
+  return count;
+}
+
+/**
+ * `evaluation` with its pairs' origins left out and their override counts kept (`overrides`): what crosses a
+ * thread boundary for a caller that only serves values, where origins were most of the copy.
+ */
+export function withoutOrigins(evaluation: Evaluation): Evaluation {
+  const configs = new Map<string, ResolvedConfig>();
+  for (const [key, config] of evaluation.configs) {
+    configs.set(key, { ...config, origins: new Map(), overrides: countOverrides(config) });
+  }
+  return { ...evaluation, configs };
 }

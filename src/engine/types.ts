@@ -69,8 +69,13 @@ export interface ResolvedConfig {
   environment: string;
   /** Merged and validated document, `$schemaVersion` stripped. Frozen: never mutate it. */
   value: JsonObject;
-  /** JSON pointer of every leaf (and of every container, where its key was written) -> where it was written. */
+  /**
+   * JSON pointer of every leaf (and of every container, where its key was written) -> where it was written.
+   * Empty when the evaluation was asked for without origins (`EvaluateOptions.origins`) and left them out.
+   */
   origins: Map<string, Origin>;
+  /** Values the environment's own override file sets; present when `origins` were left out. */
+  overrides?: number;
   /** Changes iff any input (schema, layer blobs, migrations, extends chain, limits) changes. */
   inputKey: string;
   /** Layer files, lowest precedence first. */

@@ -153,6 +153,7 @@ export class EvaluationPool {
       secretScopes?: SecretScopes;
       /** Overrides the pool's `validatorCache` for this call (a caller that learns its folder late). */
       validatorCache?: { dir: string; salt: string };
+      origins?: boolean;
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
@@ -193,6 +194,7 @@ export class EvaluationPool {
                 ...(this.#caps ? { caps: this.#caps } : {}),
                 ...(validatorCache ? { validatorCache } : {}),
                 ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
+                ...(options.origins === false ? { origins: false as const } : {}),
               },
             });
             this.#dispatch();

@@ -1,6 +1,6 @@
 /** Worker thread: evaluates part of a repository, reading blobs from the main thread over its port. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EngineCache, SecretScopes, evaluateRepo } from '../engine/index.js';
+import { EngineCache, SecretScopes, evaluateRepo, withoutOrigins } from '../engine/index.js';
 import type { SecretScopeEntry, TreeEntry } from '../engine/index.js';
 import type { RepoSource } from '../engine/index.js';
 import { DiskValidatorStore } from '../validator-store/index.js';
@@ -75,7 +75,13 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       yieldEveryMs: 0,
       onProgress: (at) => board.step(at),
     });
-    send({ type: 'done', job, evaluation, parses: cache.stats().parses - parsedBefore });
+    send({
+      type: 'done',
+      job,
+      // Origins were most of what a whole tree's evaluation copied to the main thread.
+      evaluation: message.origins === false ? withoutOrigins(evaluation) : evaluation,
+      parses: cache.stats().parses - parsedBefore,
+    });
   } catch (err) {
     send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });
   }

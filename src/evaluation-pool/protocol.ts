@@ -46,6 +46,8 @@ export type ToWorker =
       secretScopes?: readonly SecretScopeEntry[];
       /** Folder of compiled validators (and the salt their files must carry), when the caller keeps one. */
       validatorCache?: { dir: string; salt: string };
+      /** false: send the pairs back without their origins (see `EvaluateOptions.origins`). */
+      origins?: false;
     }
   /** The answers to one `read` (all its blobs in one transferred buffer). */
   | { type: 'blobs'; job: number; blobs: BlobReply[]; buffer: ArrayBuffer };

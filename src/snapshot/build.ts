@@ -1,5 +1,5 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
-import { changedNamespaces, createYielder, evaluateRepo, valueAtPointer } from '../engine/index.js';
+import { changedNamespaces, countOverrides, createYielder, evaluateRepo } from '../engine/index.js';
 import type {
   EngineCache,
   Evaluation,
@@ -7,11 +7,10 @@ import type {
   JsonObject,
   RepoEvaluator,
   RepoSource,
-  ResolvedConfig,
   SecretScopes,
   TreeEntry,
 } from '../engine/index.js';
-import { bundleOf, renderBundle, renderDocument } from './render.js';
+import { bundleOf, renderBundle, renderDocumentLazyYaml } from './render.js';
 import type {
   ManifestInfo,
   NamespaceVersions,
@@ -48,7 +47,10 @@ export interface SnapshotData {
   versions: Readonly<Record<string, NamespaceVersions>>;
 }
 
-/** Result of `buildSnapshot`: a snapshot, or every issue that makes the commit unservable. */
+/**
+ * Result of `buildSnapshot`: a snapshot, or every issue that makes the commit unservable. The evaluation was
+ * asked for without origins (`EvaluateOptions.origins`): an isolated evaluator leaves them out.
+ */
 export type BuildResult =
   | { ok: true; snapshot: Snapshot; evaluation: Evaluation }
   | { ok: false; issues: Issue[]; evaluation: Evaluation };
@@ -81,6 +83,8 @@ export async function buildSnapshot(input: {
     ...(input.cache ? { cache: input.cache } : {}),
     ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
     ...(reach ? { namespaces: reach } : {}),
+    // A snapshot serves values: of the origins it needs only the override counts (`overrides`).
+    origins: false,
   });
   if (!evaluation.ok || evaluation.issues.length > 0)
     return { ok: false, issues: evaluation.issues, evaluation };
@@ -107,19 +111,6 @@ const builtFrom = new WeakMap<Snapshot, { entries: readonly TreeEntry[]; secretS
 /** `{ [key]: value }`, or nothing when the value is absent (optional properties stay absent). */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
-}
-
-/** How many values (leaves, and empty objects or arrays) the environment's own override file sets. */
-function countOverrides(config: ResolvedConfig): number {
-  const own = `environments/${config.environment}/${config.namespace}.yaml`;
-  let count = 0;
-  for (const [pointer, origin] of config.origins) {
-    if (origin.file !== own || pointer === '') continue;
-    const value = valueAtPointer(config.value, pointer);
-    const container = typeof value === 'object' && value !== null && Object.keys(value).length > 0;
-    if (!container) count++;
-  }
-  return count;
 }
 
 /** Adds to `data` (evaluated for `reach` only) the configs, schemas and versions of `previous` outside it. */
@@ -204,14 +195,17 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
       continue;
     }
     yield;
-    configs.set(key, {
-      namespace: config.namespace,
-      environment: config.environment,
-      inputKey: config.inputKey,
-      files: [...config.files],
-      ...optional('overrides', config.overrides),
-      ...renderDocument(config.value),
-    });
+    // YAML on first use: rendering it for every pair was most of a cold build's garbage on the main thread.
+    configs.set(
+      key,
+      Object.assign(renderDocumentLazyYaml(config.value), {
+        namespace: config.namespace,
+        environment: config.environment,
+        inputKey: config.inputKey,
+        files: [...config.files],
+        ...optional('overrides', config.overrides),
+      }),
+    );
   }
   const bundles = new Map<string, RenderedBundle>();
   for (const environment of data.environments) {
@@ -235,7 +229,7 @@ function* renderSnapshot(data: SnapshotData, previous: Snapshot | null): Generat
       namespace,
       old && (old.value === schema || JSON.stringify(old.value) === JSON.stringify(schema))
         ? old
-        : renderDocument(schema),
+        : renderDocumentLazyYaml(schema),
     );
   }
   return {

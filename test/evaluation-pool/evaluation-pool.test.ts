@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evaluateRepo, formatIssue, memorySource } from '../../src/engine/index.js';
+import { countOverrides, evaluateRepo, formatIssue, memorySource } from '../../src/engine/index.js';
 import type { Evaluation, RepoSource } from '../../src/engine/index.js';
 import { EvaluationPool } from '../../src/evaluation-pool/index.js';
 import { MANIFEST, RETRY_DEFAULTS, RETRY_SCHEMA, baseRepo } from '../engine/engine-fixtures.js';
@@ -52,6 +52,14 @@ test('the pool evaluates like evaluateRepo, namespaces split across workers', as
     assert.equal(inProcess.configs.size, inProcess.namespaces.length * inProcess.environments.length);
     assert.deepEqual(plain(pooled), plain(inProcess));
     assert.ok(Object.isFrozen(pooled.configs.values().next().value!.value));
+    // A caller that serves values only gets the pairs without their origins, the override counts kept.
+    const lean = await pool.evaluate(memorySource(files), { origins: false });
+    const counted = (ev: Evaluation) =>
+      [...ev.configs].map(([k, c]) => [k, c.value, c.inputKey, countOverrides(c)]).sort();
+    assert.deepEqual(counted(lean), counted(inProcess));
+    assert.ok([...lean.configs.values()].every((c) => c.origins.size === 0 && c.overrides !== undefined));
+    assert.ok([...lean.configs.values()].some((c) => c.overrides! > 0));
+    assert.deepEqual(plain(lean).issues, plain(inProcess).issues);
     // Broken repositories too: layout and manifest issues are reported once.
     const broken = { ...files, 'gitcfg.yaml': 'version: 2\n', 'stray.txt': 'x' };
     // Namespaces only an override or a migration names: their issues must not get lost in the split.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { EngineCache, memorySource } from '../../src/engine/index.js';
+import { EvaluationPool } from '../../src/evaluation-pool/index.js';
 import {
   SnapshotFile,
   SnapshotStore,
@@ -53,6 +54,8 @@ describe('buildSnapshot', () => {
     const config = snap.configs.get('app/staging')!;
     assert.deepEqual(JSON.parse(config.json.body.toString()), config.value);
     assert.deepEqual(parseYaml(config.yaml.body.toString()), config.value);
+    // Rendered on first use, then kept.
+    assert.equal(config.yaml, config.yaml);
     assert.notEqual(config.json.etag, config.yaml.etag);
     assert.notEqual(config.json.etag, snap.configs.get('app/production')!.json.etag);
     // Equal documents in different pairs share an ETag (it depends on the bytes only).
@@ -64,6 +67,29 @@ describe('buildSnapshot', () => {
     // A bundle's JSON is joined from its members' bodies: the same bytes as serialising the whole value.
     for (const bundle of snap.bundles.values()) {
       assert.equal(bundle.json.body.toString(), `${JSON.stringify(bundle.value)}\n`);
+    }
+  });
+
+  it('builds the same snapshot through worker threads, which send the pairs back without origins', async () => {
+    const pool = new EvaluationPool({ size: 1 });
+    try {
+      const commit = 'f'.repeat(40);
+      const pooled = await buildSnapshot({
+        commit,
+        source: memorySource(CONFIG_FILES),
+        evaluate: pool.evaluator('sync'),
+      });
+      assert.ok(pooled.ok);
+      assert.ok([...pooled.evaluation.configs.values()].every((c) => c.origins.size === 0));
+      const inProcess = await build(CONFIG_FILES, null, new EngineCache(), commit);
+      const plain = (snap: Snapshot) =>
+        [...snap.configs].map(([key, c]) => [key, c.overrides, c.json.etag, c.yaml.etag, c.files]);
+      assert.deepEqual(plain(pooled.snapshot), plain(inProcess));
+      // The override counts came from the worker: a pair with an override file counts its values.
+      assert.equal(pooled.snapshot.configs.get('app/staging')!.overrides, 1);
+      assert.equal(pooled.snapshot.configs.get('app/production')!.overrides, 0);
+    } finally {
+      await pool.close();
     }
   });
 
