@@ -27,7 +27,7 @@ export interface OldCommitsOptions {
   branch: string;
   /** A namespace the repository has (its production config is read, plain and at old commits). */
   namespace: string;
-  /** Distinct old commits to read (newest first; fewer if the history is shorter). */
+  /** Distinct old commits to read (all when the history is not longer; else spread over it, newest first). */
   reads: number;
   /** `1k`... (the growth-table column) and `10003 files / 2000 commits` (the figures' label). */
   size: string;
@@ -52,6 +52,15 @@ async function plainReads(url: string, until: Promise<unknown>, min = 0): Promis
   return latencies;
 }
 
+/**
+ * `count` of `commits` (newest first), evenly spaced over the whole history: a shorter run then samples the
+ * same mix of near and far commits as reading them all (distance from the served head is what a read costs).
+ */
+function spread<T>(commits: readonly T[], count: number): T[] {
+  if (count >= commits.length) return [...commits];
+  return Array.from({ length: count }, (_, i) => commits[Math.floor((i * commits.length) / count)]!);
+}
+
 /** Runs the fault case; resolves to its figures and the details of the run. */
 export async function readOldCommits(
   opts: OldCommitsOptions,
@@ -59,10 +68,10 @@ export async function readOldCommits(
   const plainUrl = `${opts.url}/v1/config/${opts.namespace}/production`;
   const before = await plainReads(plainUrl, Promise.resolve(), STEADY_READS);
   const steadyRss = rssOf(opts.pid);
-  const commits = (await runGit({ cwd: opts.gitDir, args: ['rev-list', opts.branch] }))
-    .trim()
-    .split('\n')
-    .slice(1, 1 + opts.reads);
+  const commits = spread(
+    (await runGit({ cwd: opts.gitDir, args: ['rev-list', opts.branch] })).trim().split('\n').slice(1),
+    opts.reads,
+  );
   let peakRss = steadyRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(opts.pid))), 100);
   const statuses: Record<number, number> = {};
