@@ -216,6 +216,17 @@ async function servedRepo(size: SyncSize, log: (line: string) => void): Promise<
   }
 }
 
+/** Long-polls `/v1/watch` until a commit other than `since` is served (a sync may outlast one 60 s poll; 30 at most). */
+async function watchPast(serverUrl: string, since: string): Promise<string> {
+  for (let poll = 0; poll < 30; poll++) {
+    const res = await fetch(`${serverUrl}/v1/watch/production?since=${since}&timeout=60`);
+    if (res.status === 304) continue;
+    if (res.status !== 200) throw new Error(`watch answered ${res.status}`);
+    return ((await res.json()) as { commit: string }).commit;
+  }
+  throw new Error(`nothing newer than ${since} served within 30 minutes`);
+}
+
 /**
  * Webhook -> served and native fetch times of `iterations` one-file commits after one warm-up, and the server's
  * CPU per counted sync (the warm-up after a restart parses what the restart did not load: left out).
@@ -235,12 +246,12 @@ async function oneFileSyncs(
     const previous = repo.gen.head;
     const head = await addCommits(repo.gen, 1, 1);
     const t0 = performance.now();
-    const watch = fetch(`${serverUrl}/v1/watch/production?since=${previous}&timeout=60`);
+    const watch = watchPast(serverUrl, previous);
     const res = await postGenericWebhook(serverUrl, SECRET);
     if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-    const event = (await (await watch).json()) as { commit: string };
+    const commit = await watch;
     const ms = performance.now() - t0;
-    if (event.commit !== head) throw new Error(`watch returned ${event.commit}, expected ${head}`);
+    if (commit !== head) throw new Error(`watch returned ${commit}, expected ${head}`);
     const [, nativeMs] = await timed(() =>
       git(native, ['fetch', '--quiet', repo.url, '+refs/heads/main:refs/heads/main']),
     );
