@@ -61,7 +61,7 @@ export const SYNC_SIZES: Record<string, SyncSize> = {
     oldCommitReads: 2000,
     hookRuns: 3,
   },
-  '50k': { name: '50k', files: 50_000, commits: 1000, syncTarget: false, oldCommitReads: 0, hookRuns: 1 },
+  '50k': { name: '50k', files: 50_000, commits: 500, syncTarget: false, oldCommitReads: 0, hookRuns: 1 },
 };
 
 /** The one-file sync target of issue 16 (target 3), for 1k and 10k alike. */
