@@ -42,7 +42,7 @@ const { values } = parseArgs({
     render: { type: 'string' },
     /** Sync sizes to run, e.g. `1k,10k,50k` (default `1k,10k`; `--quick`: 1k). */
     sizes: { type: 'string' },
-    /** Distinct old commits each size reads through `?ref=` (default per size: 1k 500, 10k 2000; 0: none). */
+    /** Distinct old commits each size reads through `?ref=` (default per size: 1k 500, 10k 400; 0: none). */
     'old-commits': { type: 'string' },
     /** Sync section: only the first start and the restart (memory), no webhooks and no history queries. */
     'first-start': { type: 'boolean', default: false },
