@@ -454,15 +454,22 @@ export async function benchSync(
 
       if (size.hookRuns > 0) {
         await git(root, ['clone', '--quiet', gen.dir, 'checkout']);
-        hook.figures.push(
-          ...hookOnCheckout({
-            dir: join(root, 'checkout'),
-            size: size.name,
-            label,
-            runs: size.hookRuns,
-            log: opts.log,
-          }),
-        );
+        try {
+          hook.figures.push(
+            ...hookOnCheckout({
+              dir: join(root, 'checkout'),
+              size: size.name,
+              label,
+              runs: size.hookRuns,
+              log: opts.log,
+            }),
+          );
+        } catch (error) {
+          // A size the hook cannot validate (50k hits the worker's heap bound) is a result, not the end of the run.
+          const message = error instanceof Error ? error.message : String(error);
+          opts.log(`  hook ${label}: failed: ${message.slice(0, 400)}`);
+          hook.details[label] = { failed: message.slice(0, 2000) };
+        }
       }
     } finally {
       await server?.kill('SIGKILL');
@@ -479,7 +486,9 @@ export async function benchSync(
     );
   }
   return {
-    sections: [sync, memory, history, oldCommits, hook].filter((s) => s.figures.length > 0),
+    sections: [sync, memory, history, oldCommits, hook].filter(
+      (s) => s.figures.length > 0 || Object.keys(s.details).length > 0,
+    ),
     growth,
   };
 }
