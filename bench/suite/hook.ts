@@ -1,11 +1,18 @@
 /**
  * Hook section: whole-process `gitcfg validate --staged` on generated repositories, measured by
  * bench/validate.ts (run as a child; its table is parsed), against a bare `node -e ''` start in the same run.
+ * `hookOnCheckout` measures the same two cases on a checkout of a sync size's repository (the growth table).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from '../lib/child.js';
+import { compileSources } from '../lib/compile.js';
+import { timeProcess } from '../lib/cpu.js';
+import type { ProcessSample } from '../lib/cpu.js';
 import { figure } from '../lib/result.js';
-import type { SectionResult } from '../lib/result.js';
+import type { Figure, SectionResult } from '../lib/result.js';
+import { median } from '../lib/stats.js';
 
 /** Targets as ratios to the same run's node start: `--no-cache` with compiled validators warm, and a fresh clone. */
 const TARGET_RATIO: Record<number, number> = { 100: 8, 1000: 25 };
@@ -103,4 +110,62 @@ export async function benchHook(opts: HookOptions): Promise<SectionResult> {
     }
   }
   return { section: 'hook', figures, details };
+}
+
+/** Medians of `runs` runs after one uncounted run; `before` runs untimed before each, the uncounted one too. */
+function medianRuns(runs: number, run: () => ProcessSample, before?: (run: number) => void): ProcessSample {
+  before?.(-1);
+  run();
+  const samples = Array.from({ length: runs }, (_, i) => {
+    before?.(i);
+    return run();
+  });
+  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
+/** Options of `hookOnCheckout`. */
+export interface CheckoutHookOptions {
+  /** A checkout (work tree) of a generated repository. */
+  dir: string;
+  /** Growth-table column (`10k`) and the figures' label. */
+  size: string;
+  label: string;
+  runs: number;
+  log: (line: string) => void;
+}
+
+/**
+ * The hook's two cases on a checkout, with the compiled CLI, against `node -e ''` measured just before: every
+ * namespace checked (`--staged --no-cache`, compiled validators stored by the uncounted first run), and one
+ * staged override changed with the validation cache warm (filled by the uncounted first run).
+ */
+export function hookOnCheckout(opts: CheckoutHookOptions): Figure[] {
+  const cli = compileSources(opts.log);
+  const nodeStart = medianRuns(opts.runs, () => timeProcess(process.execPath, ['-e', ''], opts.dir));
+  const validate = (args: string[]) => () =>
+    timeProcess(process.execPath, [cli, 'validate', '--staged', ...args], opts.dir);
+  const cold = medianRuns(opts.runs, validate(['--no-cache']));
+  const production = join('environments', 'production');
+  const override = join(production, readdirSync(join(opts.dir, production)).sort()[0]!);
+  const original = readFileSync(join(opts.dir, override), 'utf8');
+  const warm = medianRuns(opts.runs, validate([]), (run) => {
+    writeFileSync(join(opts.dir, override), `${original}# bench run ${run}\n`);
+    spawnSync('git', ['add', override], { cwd: opts.dir });
+  });
+  opts.log(
+    `  hook ${opts.label}: --no-cache ${cold.wall.toFixed(0)} ms (CPU ${cold.cpu.toFixed(0)}), one file changed ${warm.wall.toFixed(0)} ms (CPU ${warm.cpu.toFixed(0)}); node start ${nodeStart.wall.toFixed(0)} ms`,
+  );
+  const baseline = { name: "node -e '' (process start)", value: nodeStart.wall };
+  return (
+    [
+      ['hook-cold', 'every namespace checked (--no-cache, compiled validators warm)', cold],
+      ['hook-warm', 'one file changed (validation cache warm)', warm],
+    ] as const
+  ).map(([row, what, sample]) =>
+    figure(`gitcfg validate --staged on a checkout of ${opts.label}, ${what}`, 'ms', sample.wall, baseline, {
+      ratioMeaning: 'gitcfg / baseline',
+      cpuMs: sample.cpu,
+      growth: { row, size: opts.size },
+    }),
+  );
 }
