@@ -39,6 +39,11 @@ export interface EvaluationPoolOptions {
   timeoutMs?: number;
   /** Old-generation heap bound of one worker in MB (default 512). */
   maxHeapMb?: number;
+  /**
+   * Most namespaces one job evaluates (default 500): bigger evaluations are split into several jobs, so a
+   * worker's heap holds a bounded part of the tree however big it grows.
+   */
+  maxNamespacesPerJob?: number;
   /** Ceilings on what a manifest may raise (default: the engine's `LIMIT_CAPS`). */
   caps?: Partial<Limits>;
   /**
@@ -105,6 +110,16 @@ function workerEntry(): { script: URL | string; eval: boolean } {
   return { script, eval: true };
 }
 
+export const DEFAULT_NAMESPACES_PER_JOB = 500;
+
+/** `items` in consecutive pieces of at most `size` (one empty piece for no items: a job still checks the layout). */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  if (items.length === 0) return [[]];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Stable assignment of a namespace to a worker, so each worker's cache keeps seeing the same namespaces. */
 function bucketOf(namespace: string, buckets: number): number {
   let h = 2166136261;
@@ -117,6 +132,7 @@ export class EvaluationPool {
   readonly size: number;
   readonly timeoutMs: number;
   readonly maxHeapMb: number;
+  readonly maxNamespacesPerJob: number;
   readonly #caps: Partial<Limits> | undefined;
   readonly #validatorCache: { dir: string; salt: string } | undefined;
   readonly #slots: (Slot | null)[];
@@ -125,11 +141,14 @@ export class EvaluationPool {
   #closed = false;
   /** Workers retired after a cold job (see `EvaluatorOptions.retireAfterParses`), for tests and metrics. */
   retired = 0;
+  /** Jobs sent to workers (an evaluation is one job per worker and per `maxNamespacesPerJob`), for tests. */
+  jobsSent = 0;
 
   constructor(options: EvaluationPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? Math.min(2, availableParallelism()));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_POOL_TIMEOUT_MS;
     this.maxHeapMb = options.maxHeapMb ?? DEFAULT_POOL_HEAP_MB;
+    this.maxNamespacesPerJob = Math.max(1, options.maxNamespacesPerJob ?? DEFAULT_NAMESPACES_PER_JOB);
     this.#caps = options.caps;
     this.#validatorCache = options.validatorCache;
     this.#slots = Array.from({ length: this.size }, () => null);
@@ -161,14 +180,16 @@ export class EvaluationPool {
     const validatorCache = options.validatorCache ?? this.#validatorCache;
     // Split over every namespace name, also those only an override or a migration names (their issues).
     const referenced = listNamespaces(source.entries, { referenced: true });
-    const wanted = options.namespaces
-      ? referenced.filter((ns) => options.namespaces!.includes(ns))
-      : referenced;
-    const groups: string[][] = Array.from(
+    const asked = options.namespaces ? new Set(options.namespaces) : undefined;
+    const wanted = asked ? referenced.filter((ns) => asked.has(ns)) : referenced;
+    const buckets: string[][] = Array.from(
       { length: Math.min(this.size, Math.max(1, wanted.length)) },
       () => [],
     );
-    for (const ns of wanted) groups[bucketOf(ns, groups.length)]!.push(ns);
+    for (const ns of wanted) buckets[bucketOf(ns, buckets.length)]!.push(ns);
+    // A job holds what its namespaces parse and compile until it ends: a whole big tree in one job went past
+    // the worker's heap bound (8,333 namespaces in 512 MB), so jobs take at most `maxNamespacesPerJob`.
+    const groups = buckets.flatMap((bucket) => chunks(bucket, this.maxNamespacesPerJob));
     const parts = await Promise.all(
       groups.map(
         (namespaces) =>
@@ -236,6 +257,7 @@ export class EvaluationPool {
       slot.board.clear();
       if (slot.ready) this.#startClock(i, slot);
       slot.worker.postMessage({ ...job.message, listing: this.#listingFor(slot, job) });
+      this.jobsSent++;
     }
   }
 

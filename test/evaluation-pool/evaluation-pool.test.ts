@@ -93,6 +93,29 @@ test('the pool evaluates like evaluateRepo, namespaces split across workers', as
   }
 });
 
+test('an evaluation of more namespaces than a job takes is split into jobs and merged like one', async () => {
+  const files = await exampleFiles();
+  // A layout issue every job reports (it is listed once), and an override only one job sees.
+  const broken = {
+    ...files,
+    'schemas/Bad.schema.json': '{}',
+    'environments/production/ghost.yaml': 'a: 1\n',
+  };
+  const pool = new EvaluationPool({ size: 1, maxNamespacesPerJob: 2 });
+  try {
+    for (const repo of [files, broken]) {
+      const inProcess = await evaluateRepo(memorySource(repo));
+      const sent = pool.jobsSent;
+      assert.deepEqual(plain(await pool.evaluate(memorySource(repo))), plain(inProcess));
+      const referenced = inProcess.namespaces.length + (repo === broken ? 1 : 0);
+      assert.equal(pool.jobsSent - sent, Math.ceil(referenced / 2));
+    }
+    assert.equal(plain(await evaluateRepo(memorySource(broken))).issues.length, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a job over the time bound is an issue on the file being checked, and the pool recovers', async () => {
   const pool = new EvaluationPool({ size: 1, timeoutMs: 5000 });
   try {
