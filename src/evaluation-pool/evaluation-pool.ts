@@ -69,6 +69,8 @@ export interface EvaluatorOptions {
 
 interface Job {
   id: number;
+  /** The `evaluate` call the job is part of. */
+  evaluation: number;
   /** The job's message but its listing, which depends on the worker it goes to (see `#listingFor`). */
   message: Omit<Extract<ToWorker, { type: 'job' }>, 'listing'>;
   entries: readonly TreeEntry[];
@@ -83,6 +85,9 @@ interface Job {
 }
 
 interface Slot {
+  /** The evaluation of the slot's last job, and the files its jobs on this worker parsed. */
+  evaluation?: number;
+  parses: number;
   worker: Worker;
   job: Job | null;
   /** The worker loaded its modules: a job's clock runs from then (start-up is not the content's cost). */
@@ -138,6 +143,7 @@ export class EvaluationPool {
   readonly #slots: (Slot | null)[];
   readonly #queue: Job[] = [];
   #nextJob = 0;
+  #nextEvaluation = 0;
   #closed = false;
   /** Workers retired after a cold job (see `EvaluatorOptions.retireAfterParses`), for tests and metrics. */
   retired = 0;
@@ -190,6 +196,7 @@ export class EvaluationPool {
     // A job holds what its namespaces parse and compile until it ends: a whole big tree in one job went past
     // the worker's heap bound (8,333 namespaces in 512 MB), so jobs take at most `maxNamespacesPerJob`.
     const groups = buckets.flatMap((bucket) => chunks(bucket, this.maxNamespacesPerJob));
+    const evaluation = this.#nextEvaluation++;
     const parts = await Promise.all(
       groups.map(
         (namespaces) =>
@@ -197,6 +204,7 @@ export class EvaluationPool {
             const id = this.#nextJob++;
             this.#queue.push({
               id,
+              evaluation,
               source,
               entries: source.entries,
               listingSplice,
@@ -303,7 +311,7 @@ export class EvaluationPool {
       workerData: { progress: board.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
-    const slot: Slot = { worker, job: null, ready: false, board, replies: [] };
+    const slot: Slot = { worker, job: null, ready: false, board, replies: [], parses: 0 };
     this.#slots[index] = slot;
     worker.on('message', (message: FromWorker) => {
       if (message.type !== 'ready') return this.#onMessage(slot, message);
@@ -331,11 +339,17 @@ export class EvaluationPool {
       case 'read':
         void this.#answerReads(slot, job, message.reads);
         return;
-      case 'done':
-        if (job.retireAfterParses !== undefined && message.parses > job.retireAfterParses) this.#retire(slot);
-        else this.#finish(slot);
+      case 'done': {
+        // Parses count per evaluation: one split into several jobs retires the worker once, after its last job.
+        slot.parses = (slot.evaluation === job.evaluation ? slot.parses : 0) + message.parses;
+        slot.evaluation = job.evaluation;
+        const more = this.#queue.some((queued) => queued.evaluation === job.evaluation);
+        if (job.retireAfterParses !== undefined && slot.parses > job.retireAfterParses && !more) {
+          this.#retire(slot);
+        } else this.#finish(slot);
         job.resolve(message.evaluation);
         return;
+      }
       case 'failed':
         this.#finish(slot);
         job.reject(job.ioError instanceof Error ? job.ioError : new Error(message.message));

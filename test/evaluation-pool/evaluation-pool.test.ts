@@ -184,4 +184,15 @@ test('a worker that parsed more than its evaluator allows is retired after the j
   } finally {
     await pool.close();
   }
+  // An evaluation split into several jobs retires its worker once, after the last of them.
+  const split = new EvaluationPool({ size: 1, maxNamespacesPerJob: 2 });
+  try {
+    const retiring = split.evaluator('cold', { retireAfterParses: 1 });
+    const sent = split.jobsSent;
+    await retiring(memorySource(files));
+    assert.ok(split.jobsSent - sent > 1);
+    assert.equal(split.retired, 1);
+  } finally {
+    await split.close();
+  }
 });
