@@ -50,22 +50,22 @@ const { values } = parseArgs({
 });
 
 /** Writes a run's .md (the table, then the growth table) beside its .json, and the docs with --update-docs. */
-function writeTables(report: BenchReport, jsonFile: string): string {
+async function writeTables(report: BenchReport, jsonFile: string): Promise<string> {
   const table = renderMarkdown(report);
   const growth = renderGrowth(report);
   const text = growth ? `${table}\n\n${growth}` : table;
   writeFileSync(jsonFile.replace(/\.json$/, '.md'), `${text}\n`);
   if (values['update-docs']) {
-    updatePerformanceDoc(table);
-    if (growth) updatePerformanceDoc(growth, DOC_BLOCKS.growth);
+    await updatePerformanceDoc(table);
+    if (growth) await updatePerformanceDoc(growth, DOC_BLOCKS.growth);
     console.log('updated docs/performance.md');
   }
   return text;
 }
 
 /** `--render <results.json>`: only re-renders a stored run (its .md, and the docs with --update-docs). */
-function renderStored(file: string): void {
-  console.log(writeTables(JSON.parse(readFileSync(file, 'utf8')) as BenchReport, file));
+async function renderStored(file: string): Promise<void> {
+  console.log(await writeTables(JSON.parse(readFileSync(file, 'utf8')) as BenchReport, file));
 }
 
 /** Runs the selected sections and writes the results. */
@@ -167,10 +167,10 @@ async function runSuite(): Promise<void> {
   const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '-')}${quick ? '-quick' : ''}`;
   const json = join(dir, `${stamp}.json`);
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  log(`\n${writeTables(report, json)}\n\nwritten bench/results/${stamp}.json and .md`);
+  log(`\n${await writeTables(report, json)}\n\nwritten bench/results/${stamp}.json and .md`);
   const missed = results.flatMap((s) => s.figures).filter((f) => f.met === false);
   if (missed.length) log(`targets missed: ${missed.map((f) => f.metric).join('; ')}`);
 }
 
-if (values.render) renderStored(values.render);
+if (values.render) await renderStored(values.render);
 else await runSuite();
