@@ -178,6 +178,7 @@ export class EvaluationPool {
       secretScopes?: SecretScopes;
       /** Overrides the pool's `validatorCache` for this call (a caller that learns its folder late). */
       validatorCache?: { dir: string; salt: string };
+      /** `false`: pairs come back without origins (the worker counts their overrides first). */
       origins?: boolean;
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
@@ -351,6 +352,8 @@ export class EvaluationPool {
         return;
       }
       case 'failed':
+        // The worker may not hold the listing it was sent (a refused patch): the next job sends it whole.
+        slot.listing = undefined;
         this.#finish(slot);
         job.reject(job.ioError instanceof Error ? job.ioError : new Error(message.message));
         return;
