@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileSources } from './lib/compile.js';
+import { childrenCpuMs } from './lib/cpu.js';
 import { generateRepo } from './lib/generate-repo.js';
 import { median } from './lib/stats.js';
 
@@ -52,17 +53,6 @@ const hasTime = existsSync(TIME);
 
 const mainJs = values.dist ? join(root, 'dist', 'src', 'cli', 'main.js') : compileSources();
 if (!existsSync(mainJs)) throw new Error(`${mainJs} missing: build first (npm run build)`);
-
-/** CPU time (user + system, ms) of the waited-for children so far; Linux only (NaN elsewhere). */
-function childrenCpuMs(): number {
-  try {
-    // Fields 16 and 17 of /proc/self/stat (after the `(comm)` field): cutime and cstime in clock ticks.
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 interface Sample {
   wall: number;

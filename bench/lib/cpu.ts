@@ -27,6 +27,11 @@ export function processCpuMs(pid: number): number {
   return toMs(own + children);
 }
 
+/** CPU milliseconds of this process's waited-for children so far. */
+export function childrenCpuMs(): number {
+  return toMs(statTicks('self').children);
+}
+
 /** Wall and CPU milliseconds of one run of a process. */
 export interface ProcessSample {
   wall: number;
@@ -38,7 +43,7 @@ export interface ProcessSample {
  * children it waited for is this one's) and measures it; throws, with its output, when it does not exit 0.
  */
 export function timeProcess(command: string, args: string[], cwd: string): ProcessSample {
-  const cpuBefore = statTicks('self').children;
+  const cpuBefore = childrenCpuMs();
   const start = performance.now();
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const wall = performance.now() - start;
@@ -47,5 +52,5 @@ export function timeProcess(command: string, args: string[], cwd: string): Proce
       `${command} ${args.join(' ')} exited ${result.status ?? result.signal}: ${result.stdout.slice(-2000)}${result.stderr.slice(-2000)}`,
     );
   }
-  return { wall, cpu: toMs(statTicks('self').children - cpuBefore) };
+  return { wall, cpu: childrenCpuMs() - cpuBefore };
 }

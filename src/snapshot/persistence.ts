@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { readCheckedFile, writeCheckedPayload } from '../data-file/index.js';
 import { snapshotFromData, snapshotToData } from './build.js';
+import { jsonBytesOf } from './render.js';
 import type { SnapshotData } from './build.js';
 import type { Snapshot } from './types.js';
 
@@ -32,9 +33,7 @@ export function snapshotPayload(snapshot: Snapshot, promotedAt: string | null): 
     const { value: _value, ...meta } = config;
     const json = JSON.stringify(meta);
     parts.push(Buffer.from(`${i === 0 ? '' : ','}${json.slice(0, -1)},"value":`));
-    // The rendered body is the value's JSON and a newline.
-    const body = rendered[i]!.json.body;
-    parts.push(body.subarray(0, body.length - 1), Buffer.from('}'));
+    parts.push(jsonBytesOf(rendered[i]!.json), Buffer.from('}'));
   }
   parts.push(Buffer.from(']}'));
   return Buffer.concat(parts);

@@ -38,42 +38,57 @@ export function renderDocument(value: JsonObject): RenderedDocument {
  * a sync of a big repository (~160 ms for 1,667 namespaces) and bundles are rarely asked for as YAML.
  */
 export function renderBundle(environment: string, members: readonly RenderedConfig[]): RenderedBundle {
-  let value: JsonObject | undefined;
-  let yaml: RenderedBody | undefined;
-  const bundle: RenderedBundle = {
-    environment,
-    json: joinJsonMembers(members),
-    get value(): JsonObject {
-      if (!value) {
-        value = {};
-        for (const member of members) value[member.namespace] = member.value;
-      }
-      return value;
-    },
-    get yaml(): RenderedBody {
-      return (yaml ??= renderYaml(bundle.value));
-    },
-  };
-  bundleMembers.set(bundle, members);
-  return bundle;
+  return new LazyBundle(environment, members);
 }
 
-/** The members each bundle was rendered from (a bundle is reused when its members all are). */
-const bundleMembers = new WeakMap<RenderedBundle, readonly RenderedConfig[]>();
-
-/** Whether `bundle` was rendered from exactly these members, in this order. */
+/** Whether `bundle` was rendered from exactly these members, in this order (then it is reused as is). */
 export function bundleOf(bundle: RenderedBundle, members: readonly RenderedConfig[]): boolean {
-  const rendered = bundleMembers.get(bundle);
-  return rendered?.length === members.length && members.every((member, i) => rendered[i] === member);
+  return bundle instanceof LazyBundle && bundle.hasMembers(members);
+}
+
+class LazyBundle implements RenderedBundle {
+  readonly environment: string;
+  readonly json: RenderedBody;
+  readonly #members: readonly RenderedConfig[];
+  #value: JsonObject | undefined;
+  #yaml: RenderedBody | undefined;
+
+  constructor(environment: string, members: readonly RenderedConfig[]) {
+    this.environment = environment;
+    this.#members = members;
+    this.json = joinJsonMembers(members);
+  }
+
+  get value(): JsonObject {
+    if (!this.#value) {
+      this.#value = {};
+      for (const member of this.#members) this.#value[member.namespace] = member.value;
+    }
+    return this.#value;
+  }
+
+  get yaml(): RenderedBody {
+    return (this.#yaml ??= renderYaml(this.value));
+  }
+
+  hasMembers(members: readonly RenderedConfig[]): boolean {
+    return this.#members.length === members.length && members.every((m, i) => this.#members[i] === m);
+  }
+}
+
+/** The JSON bytes of a `renderJson` body, without the newline it ends with (to join bodies into a larger JSON). */
+export function jsonBytesOf(rendered: RenderedBody): Buffer {
+  return rendered.body.subarray(0, rendered.body.length - 1);
 }
 
 /** `renderJson` of `{ [namespace]: value }` from the members' bodies (names are never integer-like, so key order is member order). */
 function joinJsonMembers(members: readonly RenderedConfig[]): RenderedBody {
   const parts: Uint8Array[] = [Buffer.from('{')];
   for (const [i, member] of members.entries()) {
-    parts.push(Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(member.namespace)}:`));
-    // Each body ends with the newline renderJson adds.
-    parts.push(member.json.body.subarray(0, member.json.body.length - 1));
+    parts.push(
+      Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(member.namespace)}:`),
+      jsonBytesOf(member.json),
+    );
   }
   parts.push(Buffer.from('}\n'));
   const body = Buffer.concat(parts);
