@@ -129,6 +129,7 @@ async function runSuite(): Promise<void> {
       ...size,
       // --quick: a taste of each part (old-commit reads and hook runs), not the figures to publish.
       oldCommitReads: oldCommits ?? (quick ? Math.min(100, size.oldCommitReads) : size.oldCommitReads),
+      shuffledReads: Math.min(oldCommits ?? size.shuffledReads, quick ? 50 : size.shuffledReads),
       hookRuns: quick ? Math.min(1, size.hookRuns) : size.hookRuns,
     };
   });

@@ -1,9 +1,9 @@
 /**
  * Fault case of the sync section: reads of many distinct old commits (`?ref=`, as a client or an attacker may
  * send) must not grow the server's memory without bound, and plain reads must stay fast meanwhile. Reads every
- * chosen commit once through `GET /v1/config/:ns/production?ref=<commit>` (2 at a time) while a third client
- * keeps reading the served config; compares the peak RSS with the steady RSS of the same server before the
- * reads, and the p99 of the plain reads during them with their p99 before.
+ * chosen commit once through `GET /v1/config/:ns/production?ref=<commit>` (2 at a time), newest first or
+ * shuffled, while a third client keeps reading the served config; compares the peak RSS with the steady RSS of
+ * the same server before any such reads, and the p99 of the plain reads during them with their p99 before.
  */
 import { runGit } from '../../test/helpers/git-repo.js';
 import { rssOf } from '../../test/faults/serve-process.js';
@@ -27,8 +27,15 @@ export interface OldCommitsOptions {
   branch: string;
   /** A namespace the repository has (its production config is read, plain and at old commits). */
   namespace: string;
-  /** Distinct old commits to read (all when the history is not longer; else spread over it, newest first). */
+  /** Distinct old commits to read (all when the history is not longer; else spread over it). */
   reads: number;
+  /**
+   * `newest-first`: a client walking back through history; `shuffled`: an attacker's order (fixed seed), where
+   * no commit read before is near the next one.
+   */
+  order: 'newest-first' | 'shuffled';
+  /** The steady RSS to compare with, when an earlier case measured it on the same server (default: now). */
+  steadyRss?: number;
   /** `1k`... (the growth-table column) and `10003 files / 2000 commits` (the figures' label). */
   size: string;
   label: string;
@@ -61,17 +68,26 @@ function spread<T>(commits: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, i) => commits[Math.floor((i * commits.length) / count)]!);
 }
 
+/** Fisher-Yates with a fixed seed (a linear congruential generator): the same order in every run. */
+function shuffle<T>(items: T[]): void {
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
 /** Runs the fault case; resolves to its figures and the details of the run. */
 export async function readOldCommits(
   opts: OldCommitsOptions,
-): Promise<{ figures: Figure[]; details: Record<string, unknown> }> {
+): Promise<{ figures: Figure[]; details: Record<string, unknown>; steadyRss: number }> {
   const plainUrl = `${opts.url}/v1/config/${opts.namespace}/production`;
   const before = await plainReads(plainUrl, Promise.resolve(), STEADY_READS);
-  const steadyRss = rssOf(opts.pid);
-  const commits = spread(
-    (await runGit({ cwd: opts.gitDir, args: ['rev-list', opts.branch] })).trim().split('\n').slice(1),
-    opts.reads,
-  );
+  const steadyRss = opts.steadyRss ?? rssOf(opts.pid);
+  const history = (await runGit({ cwd: opts.gitDir, args: ['rev-list', opts.branch] })).trim().split('\n');
+  const commits = spread(history.slice(1), opts.reads);
+  if (opts.order === 'shuffled') shuffle(commits);
   let peakRss = steadyRss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(opts.pid))), 100);
   const statuses: Record<number, number> = {};
@@ -105,14 +121,14 @@ export async function readOldCommits(
   const p99During = percentile(during, 99);
   const perRead = ms / commits.length;
   opts.log(
-    `  old commits ${opts.label}: ${commits.length} read in ${(ms / 1000).toFixed(1)} s (server CPU ${(cpuMs / 1000).toFixed(1)} s), RSS steady ${(steadyRss / MB).toFixed(0)} MB, peak ${(peakRss / MB).toFixed(0)} MB, after ${(endRss / MB).toFixed(0)} MB; plain-read p99 ${p99Before.toFixed(1)} ms before, ${p99During.toFixed(1)} ms during`,
+    `  old commits ${opts.label}: ${commits.length} read ${opts.order} in ${(ms / 1000).toFixed(1)} s (server CPU ${(cpuMs / 1000).toFixed(1)} s), RSS steady ${(steadyRss / MB).toFixed(0)} MB, peak ${(peakRss / MB).toFixed(0)} MB, after ${(endRss / MB).toFixed(0)} MB; plain-read p99 ${p99Before.toFixed(1)} ms before, ${p99During.toFixed(1)} ms during`,
   );
-  const growth = (row: 'old-commits-rss' | 'old-commits-p99' | 'old-commits-time') => ({
-    row,
-    size: opts.size,
-  });
-  const what = `${commits.length} old commits read (?ref=), ${opts.label}`;
+  // The growth table shows the newest-first case; the shuffled one is in the table of figures.
+  const growth = (row: 'old-commits-rss' | 'old-commits-p99' | 'old-commits-time') =>
+    opts.order === 'newest-first' ? { growth: { row, size: opts.size } } : {};
+  const what = `${commits.length} old commits read (?ref=, ${opts.order}), ${opts.label}`;
   return {
+    steadyRss,
     figures: [
       figure(
         `peak server RSS while ${what}`,
@@ -123,7 +139,7 @@ export async function readOldCommits(
           ratioMeaning: 'gitcfg / baseline',
           target: '< 2x steady RSS',
           met: peakRss < 2 * steadyRss,
-          growth: growth('old-commits-rss'),
+          ...growth('old-commits-rss'),
         },
       ),
       figure(
@@ -131,7 +147,7 @@ export async function readOldCommits(
         'ms',
         p99During,
         { name: `p99 of ${before.length} plain reads before`, value: p99Before },
-        { ratioMeaning: 'gitcfg / baseline (lower is better)', growth: growth('old-commits-p99') },
+        { ratioMeaning: 'gitcfg / baseline (lower is better)', ...growth('old-commits-p99') },
       ),
       figure(
         `time per old-commit read while ${what}, ${CONCURRENCY} at a time`,
@@ -141,12 +157,13 @@ export async function readOldCommits(
         {
           ratioMeaning: 'gitcfg / baseline (lower is better)',
           cpuMs: cpuMs / commits.length,
-          growth: growth('old-commits-time'),
+          ...growth('old-commits-time'),
         },
       ),
     ],
     details: {
       oldCommitsRead: commits.length,
+      order: opts.order,
       concurrency: CONCURRENCY,
       statuses,
       seconds: round(ms / 1000),

@@ -69,6 +69,11 @@ export class BoundedCache<V> {
     this.#evict();
   }
 
+  /** The values held, least recently used first, without counting hits or changing their order. */
+  *values(): IterableIterator<V> {
+    for (const slot of this.#map.values()) yield slot.value;
+  }
+
   delete(key: string): boolean {
     const slot = this.#map.get(key);
     if (!slot) return false;

@@ -115,6 +115,12 @@ export async function serveCommand(opts: ServeOptions): Promise<ServeHandle> {
     timeoutMs: settings.validation.timeoutMs,
     maxHeapMb: settings.validation.heapMb,
     validatorCache: validatorCacheIn(join(dataDir, 'validators')),
+    onCacheCounts: (channel, counts) => {
+      const cache = `evaluation-${channel}`;
+      metrics.cacheEvents.inc({ cache, event: 'hit' }, counts.hits);
+      metrics.cacheEvents.inc({ cache, event: 'miss' }, counts.misses);
+      metrics.cacheEvents.inc({ cache, event: 'eviction' }, counts.evictions);
+    },
   });
   // Audit trail: the history index lives next to the snapshot in the data dir and follows every fetch.
   const history = new HistoryService({

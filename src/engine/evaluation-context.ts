@@ -1,4 +1,5 @@
 /** The state one `evaluateRepo` call shares between its steps (`evaluation-steps.ts`), and its file loaders. */
+import { COMPILED_SCHEMA_PER_BYTE, PARSED_YAML_PER_BYTE, heapEstimate } from './engine-cache.js';
 import type { EngineCache } from './engine-cache.js';
 import { createYielder } from './event-loop-yield.js';
 import type { Yielder } from './event-loop-yield.js';
@@ -185,21 +186,28 @@ async function readBytes(ctx: EvaluationContext, entry: TreeEntry): Promise<Uint
 /** A YAML file parsed under `limits`, from the cache when its blob was parsed before. */
 export function yamlOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits): Promise<ParsedYaml> {
   const { cache, options } = ctx;
-  return cache.getOrLoad<ParsedYaml>('yaml', `${entry.oid}|${limitsKeyOf(limits)}`, async () => {
+  let size = 0;
+  const load = async () => {
     const bytes = await readBytes(ctx, entry);
+    size = bytes.byteLength;
     cache.count('parses');
     options.onProgress?.({ file: entry.path });
     const parsed = parseYamlBytes(bytes, limits);
     deepFreeze(parsed.value);
     return parsed;
-  });
+  };
+  return cache.getOrLoad('yaml', `${entry.oid}|${limitsKeyOf(limits)}`, load, () =>
+    heapEstimate(size, PARSED_YAML_PER_BYTE),
+  );
 }
 
 /** A JSON Schema file compiled (or its compiled code loaded from `validatorCode`), from the cache when it can. */
 export function schemaOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits): Promise<CompiledSchema> {
   const { cache, options } = ctx;
-  return cache.getOrLoad<CompiledSchema>('schema', `${entry.oid}|${limits.maxFileBytes}`, async () => {
+  let size = 0;
+  const load = async (): Promise<CompiledSchema> => {
     const bytes = await readBytes(ctx, entry);
+    size = bytes.byteLength;
     cache.count('parses');
     options.onProgress?.({ file: entry.path });
     const parsed = parseJsonBytes(bytes, limits);
@@ -220,5 +228,8 @@ export function schemaOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limit
     if (key !== undefined && result.code !== undefined) await store!.put(key, result.code).catch(() => {});
     const { code: _code, loaded: _loaded, ...compiledSchema } = result;
     return compiledSchema;
-  });
+  };
+  return cache.getOrLoad('schema', `${entry.oid}|${limits.maxFileBytes}`, load, () =>
+    heapEstimate(size, COMPILED_SCHEMA_PER_BYTE),
+  );
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { checkChain, parseMigration } from '../migrate/index.js';
 import type { MigrationStep } from '../migrate/index.js';
+import { originsEstimate } from './engine-cache.js';
 import type { PairResult } from './engine-cache.js';
 import type { Yielder } from './event-loop-yield.js';
 import type { EvaluationContext } from './evaluation-context.js';
@@ -272,11 +273,9 @@ function prepare(ctx: EvaluationContext, entry: TreeEntry, ns: string, isDefault
   const key = `${entry.oid}|${entry.path}|${ctx.limitsKey}|${current}|${migKey}|${info ? 1 : 0}`;
   const hit = ctx.cache.get<PreparedDoc>('prepared', key);
   if (hit) return hit;
-  return ctx.cache.set(
-    'prepared',
-    key,
-    prepareDoc(entry, ns, isDefaults, ctx.parsedYaml.get(entry.path)!, info, ctx.versions.get(ns)),
-  );
+  const doc = prepareDoc(entry, ns, isDefaults, ctx.parsedYaml.get(entry.path)!, info, ctx.versions.get(ns));
+  const origins = doc.origins.size + doc.deleteOrigins.size;
+  return ctx.cache.set('prepared', key, doc, originsEstimate(origins, doc.issues.length));
 }
 
 /**
@@ -357,16 +356,14 @@ function resolvePairOnce(
   cache.count('merges');
   // The data is where runaway validation (uniqueItems over huge arrays) comes from: name the top layer.
   options.onProgress?.({ file: layerEntries.at(-1)!.path, namespace: ns, environment: env });
-  return cache.set(
-    'pair',
+  const result = resolvePair(
+    ns,
+    env,
     inputKey,
-    resolvePair(
-      ns,
-      env,
-      inputKey,
-      info,
-      layerEntries.map((e) => [e.path, prepared.get(e.path)!]),
-      isFlags,
-    ),
+    info,
+    layerEntries.map((e) => [e.path, prepared.get(e.path)!]),
+    isFlags,
   );
+  const origins = result.config?.origins.size ?? 0;
+  return cache.set('pair', inputKey, result, originsEstimate(origins, result.issues.length));
 }

@@ -1,6 +1,6 @@
 /** Public surface of the validation engine (pure: it only reads through a `RepoSource`). */
 export { evaluateRepo, listNamespaces, ENGINE_VERSION, SCHEMA_VERSION_KEY } from './evaluate.js';
-export { changedNamespaces, listingSplice } from './layout.js';
+export { changedNamespaces, listingDistance, listingSplice } from './layout.js';
 export type { ListingSplice } from './layout.js';
 export { countOverrides, withoutOrigins } from './resolve-pair.js';
 export type { EvaluateOptions, EvaluationProgress, RepoEvaluator } from './evaluate.js';

@@ -236,6 +236,37 @@ export function changedNamespaces(
 }
 
 /**
+ * How many entries differ between two sorted listings (changed, added or removed), counting no further than
+ * `atMost`: what choosing the nearest of several built trees as the base of a new build compares.
+ */
+export function listingDistance(
+  before: readonly TreeEntry[],
+  after: readonly TreeEntry[],
+  atMost = Number.POSITIVE_INFINITY,
+): number {
+  const { start, beforeEnd, afterEnd } = listingSplice(before, after);
+  let i = start;
+  let j = start;
+  let distance = 0;
+  while ((i < beforeEnd || j < afterEnd) && distance <= atMost) {
+    const a = before[i];
+    const b = after[j];
+    if (a && b && a.path === b.path) {
+      if (a.oid !== b.oid || a.mode !== b.mode || a.type !== b.type) distance++;
+      i++;
+      j++;
+    } else if (!b || (a && a.path < b.path)) {
+      distance++;
+      i++;
+    } else {
+      distance++;
+      j++;
+    }
+  }
+  return distance;
+}
+
+/**
  * Where two listings differ: `after` is `before` with `before[start, beforeEnd)` replaced by
  * `after[start, afterEnd)`. Found by skipping the common head and tail, so a one-file change to a sorted
  * listing costs a comparison per entry, never a map of every path.

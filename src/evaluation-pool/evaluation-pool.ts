@@ -17,7 +17,7 @@ import type {
   TreeEntry,
 } from '../engine/index.js';
 import { ProgressBoard } from './protocol.js';
-import type { BlobReply, FromWorker, ToWorker } from './protocol.js';
+import type { BlobReply, CacheCounts, FromWorker, ToWorker } from './protocol.js';
 
 /**
  * The engine parts this thread needs, loaded on the first job rather than with this module: the workers load
@@ -44,6 +44,14 @@ export interface EvaluationPoolOptions {
    * worker's heap holds a bounded part of the tree however big it grows.
    */
   maxNamespacesPerJob?: number;
+  /**
+   * Estimated heap bytes each worker's cache of one channel may hold (default 64 MiB): parsed files, compiled
+   * schemas and merged pairs, least recently used dropped first. Reads of many old commits would otherwise
+   * keep whole trees of parsed documents in every worker.
+   */
+  cacheMaxBytes?: number;
+  /** Told what each job's cache did (hits, misses, evictions), for metrics. */
+  onCacheCounts?: (channel: string, counts: CacheCounts) => void;
   /** Ceilings on what a manifest may raise (default: the engine's `LIMIT_CAPS`). */
   caps?: Partial<Limits>;
   /**
@@ -55,6 +63,7 @@ export interface EvaluationPoolOptions {
 
 export const DEFAULT_POOL_TIMEOUT_MS = 20_000;
 export const DEFAULT_POOL_HEAP_MB = 512;
+export const DEFAULT_POOL_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Options of one evaluator of the pool (see `EvaluationPool.evaluator`). */
 export interface EvaluatorOptions {
@@ -138,6 +147,8 @@ export class EvaluationPool {
   readonly timeoutMs: number;
   readonly maxHeapMb: number;
   readonly maxNamespacesPerJob: number;
+  readonly cacheMaxBytes: number;
+  readonly #onCacheCounts: EvaluationPoolOptions['onCacheCounts'];
   readonly #caps: Partial<Limits> | undefined;
   readonly #validatorCache: { dir: string; salt: string } | undefined;
   readonly #slots: (Slot | null)[];
@@ -155,6 +166,8 @@ export class EvaluationPool {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_POOL_TIMEOUT_MS;
     this.maxHeapMb = options.maxHeapMb ?? DEFAULT_POOL_HEAP_MB;
     this.maxNamespacesPerJob = Math.max(1, options.maxNamespacesPerJob ?? DEFAULT_NAMESPACES_PER_JOB);
+    this.cacheMaxBytes = Math.max(0, options.cacheMaxBytes ?? DEFAULT_POOL_CACHE_BYTES);
+    this.#onCacheCounts = options.onCacheCounts;
     this.#caps = options.caps;
     this.#validatorCache = options.validatorCache;
     this.#slots = Array.from({ length: this.size }, () => null);
@@ -309,7 +322,7 @@ export class EvaluationPool {
     const board = new ProgressBoard();
     const worker = new Worker(entry.script, {
       eval: entry.eval,
-      workerData: { progress: board.buffer },
+      workerData: { progress: board.buffer, cacheMaxBytes: this.cacheMaxBytes },
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
     const slot: Slot = { worker, job: null, ready: false, board, replies: [], parses: 0 };
@@ -344,6 +357,7 @@ export class EvaluationPool {
         // Parses count per evaluation: one split into several jobs retires the worker once, after its last job.
         slot.parses = (slot.evaluation === job.evaluation ? slot.parses : 0) + message.parses;
         slot.evaluation = job.evaluation;
+        this.#onCacheCounts?.(job.message.channel, message.cache);
         const more = this.#queue.some((queued) => queued.evaluation === job.evaluation);
         if (job.retireAfterParses !== undefined && slot.parses > job.retireAfterParses && !more) {
           this.#retire(slot);

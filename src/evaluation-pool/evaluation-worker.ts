@@ -9,7 +9,8 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('evaluation-worker must run in a worker thread');
-const board = new ProgressBoard((workerData as { progress: SharedArrayBuffer }).progress);
+const data = workerData as { progress: SharedArrayBuffer; cacheMaxBytes: number };
+const board = new ProgressBoard(data.progress);
 
 const caches = new Map<string, EngineCache>();
 /** The listing of the last job: the next one may come as a patch of it (entries kept stay the same objects). */
@@ -45,7 +46,8 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
     return;
   }
   let cache = caches.get(channel);
-  if (!cache) caches.set(channel, (cache = new EngineCache({ keepGenerations: 4 })));
+  if (!cache)
+    caches.set(channel, (cache = new EngineCache({ keepGenerations: 4, maxBytes: data.cacheMaxBytes })));
   // Reads asked for in one turn of the event loop go out as one message (a message costs more than a read).
   let reads: Extract<FromWorker, { type: 'read' }>['reads'] = [];
   const flush = () => {
@@ -62,7 +64,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
         reads.push({ request, oid, path });
       }),
   };
-  const parsedBefore = cache.stats().parses;
+  const before = cache.stats();
   try {
     const evaluation = await evaluateRepo(source, {
       cache,
@@ -75,12 +77,18 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       yieldEveryMs: 0,
       onProgress: (at) => board.step(at),
     });
+    const after = cache.stats();
     send({
       type: 'done',
       job,
       // Origins were most of what a whole tree's evaluation copied to the main thread.
       evaluation: message.origins === false ? withoutOrigins(evaluation) : evaluation,
-      parses: cache.stats().parses - parsedBefore,
+      parses: after.parses - before.parses,
+      cache: {
+        hits: after.hits - before.hits,
+        misses: after.misses - before.misses,
+        evictions: after.evictions - before.evictions,
+      },
     });
   } catch (err) {
     send({ type: 'failed', job, message: err instanceof Error ? err.message : String(err) });

@@ -57,9 +57,16 @@ export type FromWorker =
   | { type: 'ready' }
   /** Every blob the job asked for in one turn of its event loop. */
   | { type: 'read'; job: number; reads: { request: number; oid: string; path: string }[] }
-  /** `parses`: files the job parsed (not found in the worker's cache). */
-  | { type: 'done'; job: number; evaluation: Evaluation; parses: number }
+  /** `parses`: files the job parsed (not found in the worker's cache); `cache`: what the channel's cache did. */
+  | { type: 'done'; job: number; evaluation: Evaluation; parses: number; cache: CacheCounts }
   | { type: 'failed'; job: number; message: string };
+
+/** Lookups and evictions of a worker's cache during one job. */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+  evictions: number;
+}
 
 const TEXT_BYTES = 8192;
 const STEP = 1;

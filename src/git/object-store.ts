@@ -21,13 +21,14 @@ export interface ObjectStoreOptions {
   gitdir: string;
   /**
    * Bytes of objects read (blobs, and trees at ~100 bytes an entry) after which the object cache is replaced
-   * (default 64 MiB): isomorphic-git keeps every decompressed delta base it met, so reads of many different
-   * old commits would otherwise grow it without bound.
+   * (default 16 MiB): isomorphic-git keeps every decompressed delta base it met, so reads of many different
+   * old commits would otherwise grow it without bound. 64 MiB held ~80 MB more at the peak of reads of old
+   * commits of a 10k-file repository for 4% less CPU per read.
    */
   cacheBudgetBytes?: number;
 }
 
-export const DEFAULT_OBJECT_CACHE_BUDGET = 64 * 1024 * 1024;
+export const DEFAULT_OBJECT_CACHE_BUDGET = 16 * 1024 * 1024;
 
 /** Code-unit order, so listings and diffs are deterministic. */
 export function comparePaths(a: string, b: string): number {

@@ -1,5 +1,11 @@
 /** Building snapshots from an engine evaluation, reusing renderings whose inputs did not change. */
-import { changedNamespaces, countOverrides, createYielder, evaluateRepo } from '../engine/index.js';
+import {
+  changedNamespaces,
+  countOverrides,
+  createYielder,
+  evaluateRepo,
+  listingDistance,
+} from '../engine/index.js';
 import type {
   EngineCache,
   Evaluation,
@@ -103,6 +109,31 @@ export async function buildSnapshot(input: {
     ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
   });
   return { ok: true, snapshot: step.value, evaluation };
+}
+
+/**
+ * Of `candidates`, the snapshot built in this process (with the same secret scopes) from the tree nearest to
+ * `entries`, or null: the base that leaves `buildSnapshot` the fewest namespaces to evaluate. A read of an old
+ * commit next to one read before then costs the files between them, not the distance to the branch head.
+ */
+export function nearestSnapshot(
+  entries: readonly TreeEntry[],
+  candidates: Iterable<Snapshot | null | undefined>,
+  secretScopes?: SecretScopes,
+): Snapshot | null {
+  let best: Snapshot | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const built = candidate ? builtFrom.get(candidate) : undefined;
+    if (!built || built.secretScopes !== secretScopes) continue;
+    const distance = listingDistance(built.entries, entries, bestDistance - 1);
+    if (distance < bestDistance) {
+      best = candidate!;
+      bestDistance = distance;
+      if (distance === 0) break;
+    }
+  }
+  return best;
 }
 
 /** The tree listing (and settings) each snapshot built in this process came from. */

@@ -12,6 +12,7 @@ export type {
 export { etagOf, renderBody, renderDocument, renderJson, renderYaml, subtree } from './render.js';
 export {
   buildSnapshot,
+  nearestSnapshot,
   snapshotBytes,
   diffSnapshots,
   snapshotDataFromEvaluation,

@@ -5,14 +5,14 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { formatIssue } from '../engine/index.js';
-import type { EngineCache, RepoEvaluator, RepoSource, SecretScopes } from '../engine/index.js';
+import type { EngineCache, RepoEvaluator, SecretScopes } from '../engine/index.js';
 import { CommitNotServedError, InvalidConfigError, NotFoundError, UsageError } from '../errors/index.js';
 import { subtreeSource } from '../git/index.js';
 import type { GitRepository } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import type { ServerMetrics } from '../metrics/index.js';
 import { BoundedCache, approximateBytes } from '../bounded-cache/index.js';
-import { buildSnapshot, snapshotBytes } from '../snapshot/index.js';
+import { buildSnapshot, nearestSnapshot, snapshotBytes } from '../snapshot/index.js';
 import type { Snapshot, SnapshotFile, SnapshotStore } from '../snapshot/index.js';
 import type { RejectedCommitsFile } from './rejected-commits.js';
 import { SyncRecorder, statusError } from './sync-status.js';
@@ -70,6 +70,12 @@ export interface SyncServiceOptions {
   fleet?: { announce(commit: string): void };
 }
 
+/** A `?ref=` snapshot being built, and once it is, the snapshot (a base for the next ones). */
+interface RefEntry {
+  building: Promise<Snapshot>;
+  built?: Snapshot;
+}
+
 /** How many commits `awaitCommit` walks back from the served one looking for the asked commit. */
 const ANCESTRY_LIMIT = 2000;
 const DEFAULT_REF_CACHE_BYTES = 64 * 1024 * 1024;
@@ -82,8 +88,10 @@ export class SyncService {
   private readonly triggers: TriggerCoalescer<SyncOutcome>;
   private readonly recorder: SyncRecorder;
   private task: ScheduledTask | null = null;
-  private readonly refCache: BoundedCache<Promise<Snapshot>>;
+  private readonly refCache: BoundedCache<RefEntry>;
   private historyWork: Promise<unknown> = Promise.resolve();
+  /** The last `?ref=` build asked for (they run one after the other). */
+  private refBuilds: Promise<unknown> = Promise.resolve();
   /** `${served}:${asked}` -> whether `asked` is `served` or an ancestor of it (both immutable). */
   private readonly ancestry = new Map<string, boolean>();
 
@@ -278,15 +286,27 @@ export class SyncService {
     const current = this.options.store.current;
     if (current?.commit === commit) return current;
     const cached = this.refCache.get(commit);
-    if (cached) return cached;
-    const building = this.build(commit, this.options.evaluateAt ?? this.options.evaluate).then((result) => {
-      if (!result.ok) throw new InvalidConfigError(result.issues, `commit ${commit}`);
-      return result.snapshot;
-    });
+    if (cached) return cached.building;
+    // One build at a time: two at once held two builds' garbage in every thread, and the second waits for the
+    // first, a nearer base.
+    const evaluate = this.options.evaluateAt ?? this.options.evaluate;
+    const entry: RefEntry = {
+      building: this.refBuilds
+        .then(() => this.build(commit, evaluate, 'nearest'))
+        .then((result) => {
+          if (!result.ok) throw new InvalidConfigError(result.issues, `commit ${commit}`);
+          return result.snapshot;
+        }),
+    };
+    this.refBuilds = entry.building.catch(() => {});
+    const { building } = entry;
     // Counted at the size of the served snapshot until its own size is known.
-    this.refCache.set(commit, building, current ? snapshotBytes(current) : 0);
+    this.refCache.set(commit, entry, current ? snapshotBytes(current) : 0);
     building.then(
-      (snapshot) => this.refCache.resize(commit, snapshotBytes(snapshot)),
+      (snapshot) => {
+        entry.built = snapshot;
+        this.refCache.resize(commit, snapshotBytes(snapshot));
+      },
       // Transient failures (git errors) are not cached; invalid commits are (they stay invalid).
       (error: unknown) => {
         if (error instanceof InvalidConfigError) this.refCache.resize(commit, approximateBytes(error.issues));
@@ -296,12 +316,29 @@ export class SyncService {
     return building;
   }
 
-  private async build(commit: string, evaluate = this.options.evaluate) {
-    const source: RepoSource = await this.repository.source(commit);
+  /**
+   * Builds `commit` on the served snapshot, or with `base: 'nearest'` on whichever of it and the built `?ref=`
+   * snapshots has the tree nearest to the commit's.
+   */
+  private async build(
+    commit: string,
+    evaluate = this.options.evaluate,
+    base: 'served' | 'nearest' = 'served',
+  ) {
+    const source = subtreeSource(await this.repository.source(commit), this.subdir);
+    const served = this.options.store.current;
+    const previous =
+      base === 'nearest'
+        ? (nearestSnapshot(
+            source.entries,
+            [served, ...Array.from(this.refCache.values(), (entry) => entry.built)],
+            this.options.secretScopes,
+          ) ?? served)
+        : served;
     return buildSnapshot({
       commit,
-      source: subtreeSource(source, this.subdir),
-      previous: this.options.store.current,
+      source,
+      previous,
       cache: this.options.cache,
       ...(evaluate ? { evaluate } : {}),
       now: this.now,

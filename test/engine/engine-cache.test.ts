@@ -176,3 +176,36 @@ test('a renamed file (same blob, new path) is not read again; its origins name t
   );
   assert.equal((ev.configs.get('retry/development')!.value.http as { max_retries: number }).max_retries, 3);
 });
+
+test('with maxBytes, entries of earlier evaluations go least recently used first; hits, misses and evictions are counted', async () => {
+  const unbounded = new EngineCache();
+  await evaluateRepo(memorySource(repo()), { cache: unbounded });
+  const whole = unbounded.stats();
+  assert.ok(whole.bytes > 0 && whole.evictions === 0 && whole.hits === 0, JSON.stringify(whole));
+  assert.equal(whole.misses, whole.entries);
+
+  // Room for about half a tree: one evaluation keeps all it uses until it ends, then sheds down to the bound.
+  const cache = new EngineCache({ keepGenerations: 4, maxBytes: Math.floor(whole.bytes / 2) });
+  await evaluateRepo(memorySource(repo()), { cache });
+  const after = cache.stats();
+  assert.ok(after.bytes <= whole.bytes / 2, `${after.bytes} > ${whole.bytes / 2}`);
+  assert.ok(after.evictions > 0 && after.entries < whole.entries, JSON.stringify(after));
+
+  // A second evaluation of the same tree finds what was used last (merged pairs) and makes the rest again.
+  await evaluateRepo(memorySource(repo()), { cache });
+  const again = cache.stats();
+  assert.ok(again.hits > 0 && again.reused > 0, JSON.stringify(again));
+  assert.ok(again.merges - after.merges < whole.merges, JSON.stringify(again));
+  assert.ok(again.bytes <= whole.bytes / 2);
+
+  // Without room, nothing outlives its evaluation, and evaluations still complete with the same result.
+  const none = new EngineCache({ maxBytes: 0 });
+  const ev = await evaluateRepo(memorySource(repo()), { cache: none });
+  assert.deepEqual([none.stats().entries, none.stats().bytes], [0, 0]);
+  const reference = await evaluateRepo(memorySource(repo()), { cache: unbounded });
+  assert.deepEqual([...ev.configs.keys()].sort(), [...reference.configs.keys()].sort());
+  assert.deepEqual(
+    ev.configs.get('retry/production')?.value,
+    reference.configs.get('retry/production')?.value,
+  );
+});

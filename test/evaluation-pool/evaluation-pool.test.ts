@@ -116,6 +116,39 @@ test('an evaluation of more namespaces than a job takes is split into jobs and m
   }
 });
 
+test("each worker's cache is bounded in bytes per channel and reports its hits, misses and evictions", async () => {
+  const files = await exampleFiles();
+  const runs = async (cacheMaxBytes: number) => {
+    const counts: { channel: string; hits: number; misses: number; evictions: number }[] = [];
+    const pool = new EvaluationPool({
+      size: 1,
+      cacheMaxBytes,
+      onCacheCounts: (channel, c) => counts.push({ channel, ...c }),
+    });
+    try {
+      const expected = plain(await evaluateRepo(memorySource(files)));
+      const sync = pool.evaluator('sync');
+      for (let i = 0; i < 2; i++) assert.deepEqual(plain(await sync(memorySource(files))), expected);
+      return counts;
+    } finally {
+      await pool.close();
+    }
+  };
+  const roomy = await runs(64 * 1024 * 1024);
+  assert.deepEqual(
+    roomy.map((c) => c.channel),
+    ['sync', 'sync'],
+  );
+  assert.ok(roomy[0]!.misses > 0 && roomy[0]!.evictions === 0, JSON.stringify(roomy));
+  // The second job finds the whole tree: every lookup of its first step hits.
+  assert.ok(roomy[1]!.hits > 0 && roomy[1]!.misses === 0, JSON.stringify(roomy));
+  // No room: each job drops all it made, and the next makes it again (same result, checked above).
+  const none = await runs(0);
+  assert.ok(none[0]!.evictions > 0, JSON.stringify(none));
+  assert.equal(none[1]!.hits, 0, JSON.stringify(none));
+  assert.equal(none[1]!.misses, none[0]!.misses);
+});
+
 test('a job over the time bound is an issue on the file being checked, and the pool recovers', async () => {
   const pool = new EvaluationPool({ size: 1, timeoutMs: 5000 });
   try {

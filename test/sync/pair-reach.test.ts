@@ -1,7 +1,13 @@
 /** A commit re-evaluates only the namespaces its files reach; the snapshot equals a full build. */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { changedNamespaces, evaluateRepo, listingSplice, memorySource } from '../../src/engine/index.js';
+import {
+  changedNamespaces,
+  evaluateRepo,
+  listingDistance,
+  listingSplice,
+  memorySource,
+} from '../../src/engine/index.js';
 import type { RepoEvaluator } from '../../src/engine/index.js';
 import { buildSnapshot, snapshotToData } from '../../src/snapshot/index.js';
 import type { Snapshot } from '../../src/snapshot/index.js';
@@ -59,6 +65,29 @@ describe('listingSplice', () => {
     assert.deepEqual(listingSplice(before, []), { start: 0, beforeEnd: 4, afterEnd: 0 });
     // A repeated entry at the edge is counted once (head and tail never overlap).
     assert.deepEqual(listingSplice(listing('a', 'a'), listing('a')), { start: 1, beforeEnd: 2, afterEnd: 1 });
+  });
+});
+
+describe('listingDistance', () => {
+  const listing = (...names: string[]) =>
+    names.map((n) => ({ path: n, oid: `${n}-oid`, mode: '100644', type: 'blob' as const }));
+
+  it('counts entries changed, added and removed, up to a bound', () => {
+    const before = listing('a', 'b', 'c', 'd', 'e');
+    assert.equal(listingDistance(before, listing('a', 'b', 'c', 'd', 'e')), 0);
+    const changed = listing('a', 'b', 'c', 'd', 'e');
+    changed[1] = { ...changed[1]!, oid: 'other' };
+    changed[3] = { ...changed[3]!, mode: '100755' };
+    assert.equal(listingDistance(before, changed), 2);
+    // b removed, bb and f added, e changed.
+    const after = listing('a', 'bb', 'c', 'd', 'e', 'f');
+    after[4] = { ...after[4]!, oid: 'other' };
+    assert.equal(listingDistance(before, after), 4);
+    assert.equal(listingDistance(after, before), 4);
+    assert.equal(listingDistance([], before), 5);
+    assert.equal(listingDistance(before, []), 5);
+    // Stops counting past the bound (what choosing the nearest of several trees needs).
+    assert.equal(listingDistance([], before, 1), 2);
   });
 });
 

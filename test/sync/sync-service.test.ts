@@ -4,7 +4,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EngineCache, memorySource } from '../../src/engine/index.js';
+import { EngineCache, evaluateRepo, memorySource } from '../../src/engine/index.js';
+import type { RepoEvaluator } from '../../src/engine/index.js';
 import { NotFoundError, RemoteUnreachableError } from '../../src/errors/index.js';
 import type { CommitSource, GitRepository } from '../../src/git/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -17,11 +18,16 @@ import { CONFIG_FILES } from '../server/server-fixture.js';
 const GOOD = 'a'.repeat(40);
 const BAD = 'b'.repeat(40);
 const NEXT = 'c'.repeat(40);
+const OLD = 'e'.repeat(40);
+const OLDER = 'f'.repeat(40);
 
 const COMMITS: Record<string, Record<string, string>> = {
   [GOOD]: CONFIG_FILES,
   [BAD]: { ...CONFIG_FILES, 'defaults/app.yaml': 'greeting: 1\n' },
   [NEXT]: { ...CONFIG_FILES, 'environments/staging/app.yaml': 'greeting: next\n' },
+  // Both namespaces differ from GOOD; OLDER differs from OLD in `db` only.
+  [OLD]: { ...CONFIG_FILES, 'defaults/app.yaml': 'greeting: old\n', 'defaults/db.yaml': 'host: old\n' },
+  [OLDER]: { ...CONFIG_FILES, 'defaults/app.yaml': 'greeting: old\n', 'defaults/db.yaml': 'host: older\n' },
 };
 
 /** A repository of the commits above; counts the sources built. */
@@ -78,10 +84,11 @@ function fakeOrigin() {
   return { origin, repository, next };
 }
 
-function service(origin: SyncOrigin) {
+function service(origin: SyncOrigin, evaluateAt?: RepoEvaluator) {
   const store = new SnapshotStore();
   const sync = new SyncService({
     origin,
+    ...(evaluateAt ? { evaluateAt } : {}),
     branch: 'main',
     store,
     file: null,
@@ -221,5 +228,40 @@ describe('SyncService with a fake origin', () => {
     assert.equal((await sync.snapshotAt(GOOD)).commit, GOOD);
     assert.equal(origin.updates, 1, 'once cloned, reads do not sync');
     await sync.close();
+  });
+
+  it('builds an old commit on the nearest snapshot built before, one build at a time, with the same result', async () => {
+    const { origin, next } = fakeOrigin();
+    const asked: (readonly string[] | undefined)[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const counting: RepoEvaluator = async (source, options) => {
+      asked.push(options?.namespaces);
+      mostAtOnce = Math.max(mostAtOnce, ++running);
+      try {
+        await new Promise((resolve) => setImmediate(resolve));
+        return await evaluateRepo(source, options);
+      } finally {
+        running--;
+      }
+    };
+    const { sync } = service(origin, counting);
+    const started = sync.trigger('startup');
+    (await next()).resolve(GOOD);
+    assert.equal(await started, 'promoted');
+    const [old, older] = await Promise.all([sync.snapshotAt(OLD), sync.snapshotAt(OLDER)]);
+    assert.equal(mostAtOnce, 1, 'two old commits were built at once');
+    // OLD on the served snapshot (both namespaces changed); OLDER on OLD, one file away.
+    assert.deepEqual(asked, [['app', 'db'], ['db']]);
+    // The same snapshot as built on the served one only.
+    const fresh = service(fakeOrigin().origin).sync;
+    const alone = await fresh.snapshotAt(OLDER);
+    const bodies = (snapshot: typeof alone) =>
+      [...snapshot.configs].map(([key, config]) => [key, config.json.etag, config.inputKey]);
+    assert.deepEqual(bodies(older), bodies(alone));
+    assert.deepEqual(bodies(old).length, bodies(alone).length);
+    assert.equal(older.configs.get('db/production')?.value.host, 'older');
+    assert.equal(older.configs.get('app/production')?.value.greeting, 'old');
+    await Promise.all([sync.close(), fresh.close()]);
   });
 });
