@@ -4,7 +4,7 @@ import type { TreeEntry } from '../engine/index.js';
 import { GitOperationError, NotFoundError, UsageError } from '../errors/index.js';
 import { ObjectFs } from './object-fs.js';
 import type { CommitInfo, CommitSource, FsPort, GitRepository, TreeChange } from './types.js';
-import { createObjectCache } from './object-cache.js';
+import { createObjectCache, dropDecompressedObjects } from './object-cache.js';
 
 const FULL_OID = /^[0-9a-f]{40}$/;
 const SHORT_OID = /^[0-9a-f]{4,40}$/;
@@ -20,10 +20,10 @@ export interface ObjectStoreOptions {
   /** Directory holding `objects/` and `refs/` (the `.git` dir, or the repository itself when bare). */
   gitdir: string;
   /**
-   * Bytes of objects read (blobs, and trees at ~100 bytes an entry) after which the object cache is replaced
-   * (default 16 MiB): isomorphic-git keeps every decompressed delta base it met, so reads of many different
-   * old commits would otherwise grow it without bound. 64 MiB held ~80 MB more at the peak of reads of old
-   * commits of a 10k-file repository for 4% less CPU per read.
+   * Bytes of objects read (blobs, and trees at ~100 bytes an entry) after which the object cache drops the
+   * objects it keeps decompressed (default 16 MiB): isomorphic-git keeps every object it read, so reads of many
+   * different old commits would otherwise grow it without bound. 64 MiB held ~80 MB more at the peak of reads
+   * of old commits of a 10k-file repository for 4% less CPU per read.
    */
   cacheBudgetBytes?: number;
 }
@@ -96,7 +96,7 @@ export class ObjectStore implements GitRepository {
   private lastListing: { commit: string; list: readonly TreeEntry[] } | null = null;
   private readonly cacheBudgetBytes: number;
   private readSinceReplace = 0;
-  /** Times the cache was replaced because its read budget was spent (for tests and metrics). */
+  /** Times the read budget was spent and the decompressed objects dropped (for tests and metrics). */
   budgetReplacements = 0;
 
   constructor(opts: ObjectStoreOptions) {
@@ -113,12 +113,16 @@ export class ObjectStore implements GitRepository {
     this.readSinceReplace = 0;
   }
 
-  /** Counts bytes read through the cache; past the budget, the next reads start from a fresh cache. */
+  /**
+   * Counts bytes read through the cache; past the budget, the cache drops its decompressed objects (or, with an
+   * isomorphic-git that keeps them elsewhere, the next reads start from a fresh cache).
+   */
   private spend(bytes: number): void {
     this.readSinceReplace += bytes;
     if (this.readSinceReplace <= this.cacheBudgetBytes) return;
     this.budgetReplacements++;
-    this.replaceCache();
+    if (dropDecompressedObjects(this.cache)) this.readSinceReplace = 0;
+    else this.replaceCache();
   }
 
   /** A reader of the same gitdir with a fresh cache of its own (see `GitRepository.scratch`). */
