@@ -61,7 +61,7 @@ async function plainReads(url: string, until: Promise<unknown>, min = 0): Promis
 
 /**
  * `count` of `commits` (newest first), evenly spaced over the whole history: a shorter run then samples the
- * same mix of near and far commits as reading them all (distance from the served head is what a read costs).
+ * same mix of near and far commits as reading them all.
  */
 function spread<T>(commits: readonly T[], count: number): T[] {
   if (count >= commits.length) return [...commits];

@@ -69,6 +69,11 @@ export class BoundedCache<V> {
     this.#evict();
   }
 
+  /** The value of `key`, without counting a hit or a miss or making it the most recently used. */
+  peek(key: string): V | undefined {
+    return this.#map.get(key)?.value;
+  }
+
   /** The values held, least recently used first, without counting hits or changing their order. */
   *values(): IterableIterator<V> {
     for (const slot of this.#map.values()) yield slot.value;

@@ -357,12 +357,13 @@ export class EvaluationPool {
         // Parses count per evaluation: one split into several jobs retires the worker once, after its last job.
         slot.parses = (slot.evaluation === job.evaluation ? slot.parses : 0) + message.parses;
         slot.evaluation = job.evaluation;
-        this.#onCacheCounts?.(job.message.channel, message.cache);
         const more = this.#queue.some((queued) => queued.evaluation === job.evaluation);
         if (job.retireAfterParses !== undefined && slot.parses > job.retireAfterParses && !more) {
           this.#retire(slot);
         } else this.#finish(slot);
         job.resolve(message.evaluation);
+        // Last: the slot and the caller are settled whatever the metrics callback does.
+        this.#onCacheCounts?.(job.message.channel, message.cache);
         return;
       }
       case 'failed':

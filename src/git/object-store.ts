@@ -90,7 +90,10 @@ export class ObjectStore implements GitRepository {
   readonly gitdir: string;
   /** What isomorphic-git gets as `fs`: memoises its repeated probes (see ObjectFs). */
   readonly objectFs: ObjectFs;
-  /** Passed to every isomorphic-git call; replace it via `replaceCache`, never mutate it. */
+  /**
+   * Passed to every isomorphic-git call; replace it via `replaceCache`. Only `spend` changes what it holds (drops
+   * the decompressed objects, see `dropDecompressedObjects`).
+   */
   cache: object = createObjectCache();
   /** The last listing handed out (sorted by `comparePaths`, frozen), the base of the next one. */
   private lastListing: { commit: string; list: readonly TreeEntry[] } | null = null;

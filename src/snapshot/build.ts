@@ -5,6 +5,7 @@ import {
   createYielder,
   evaluateRepo,
   listingDistance,
+  MANIFEST_FILE,
 } from '../engine/index.js';
 import type {
   EngineCache,
@@ -106,6 +107,7 @@ export async function buildSnapshot(input: {
   }
   builtFrom.set(step.value, {
     entries: input.source.entries,
+    manifest: manifestOf(input.source.entries),
     ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
   });
   return { ok: true, snapshot: step.value, evaluation };
@@ -113,7 +115,8 @@ export async function buildSnapshot(input: {
 
 /**
  * Of `candidates`, the snapshot built in this process (with the same secret scopes) from the tree nearest to
- * `entries`, or null: the base that leaves `buildSnapshot` the fewest namespaces to evaluate. A read of an old
+ * `entries` (fewest entries differ; another manifest counts as everything), or null: the base that leaves
+ * `buildSnapshot` the fewest files to evaluate. A read of an old
  * commit next to one read before then costs the files between them, not the distance to the branch head.
  */
 export function nearestSnapshot(
@@ -123,10 +126,15 @@ export function nearestSnapshot(
 ): Snapshot | null {
   let best: Snapshot | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;
+  const manifest = manifestOf(entries);
   for (const candidate of candidates) {
     const built = candidate ? builtFrom.get(candidate) : undefined;
     if (!built || built.secretScopes !== secretScopes) continue;
-    const distance = listingDistance(built.entries, entries, bestDistance - 1);
+    // A base with another manifest leaves every namespace to evaluate (`changedNamespaces`): farthest of all.
+    const distance =
+      built.manifest !== manifest
+        ? entries.length + built.entries.length
+        : listingDistance(built.entries, entries, bestDistance - 1);
     if (distance < bestDistance) {
       best = candidate!;
       bestDistance = distance;
@@ -136,8 +144,16 @@ export function nearestSnapshot(
   return best;
 }
 
+/** The manifest's blob in a listing. */
+function manifestOf(entries: readonly TreeEntry[]): string | undefined {
+  return entries.find((e) => e.path === MANIFEST_FILE)?.oid;
+}
+
 /** The tree listing (and settings) each snapshot built in this process came from. */
-const builtFrom = new WeakMap<Snapshot, { entries: readonly TreeEntry[]; secretScopes?: SecretScopes }>();
+const builtFrom = new WeakMap<
+  Snapshot,
+  { entries: readonly TreeEntry[]; manifest: string | undefined; secretScopes?: SecretScopes }
+>();
 
 /** `{ [key]: value }`, or nothing when the value is absent (optional properties stay absent). */
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

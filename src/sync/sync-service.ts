@@ -302,13 +302,16 @@ export class SyncService {
     const { building } = entry;
     // Counted at the size of the served snapshot until its own size is known.
     this.refCache.set(commit, entry, current ? snapshotBytes(current) : 0);
+    // Only while this entry is the cached one: evicted while queued, the commit may be cached again since.
+    const ours = () => this.refCache.peek(commit) === entry;
     building.then(
       (snapshot) => {
         entry.built = snapshot;
-        this.refCache.resize(commit, snapshotBytes(snapshot));
+        if (ours()) this.refCache.resize(commit, snapshotBytes(snapshot));
       },
       // Transient failures (git errors) are not cached; invalid commits are (they stay invalid).
       (error: unknown) => {
+        if (!ours()) return;
         if (error instanceof InvalidConfigError) this.refCache.resize(commit, approximateBytes(error.issues));
         else this.refCache.delete(commit);
       },

@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  SecretScopes,
   changedNamespaces,
   evaluateRepo,
   listingDistance,
@@ -9,7 +10,7 @@ import {
   memorySource,
 } from '../../src/engine/index.js';
 import type { RepoEvaluator } from '../../src/engine/index.js';
-import { buildSnapshot, snapshotToData } from '../../src/snapshot/index.js';
+import { buildSnapshot, nearestSnapshot, snapshotToData } from '../../src/snapshot/index.js';
 import type { Snapshot } from '../../src/snapshot/index.js';
 import { CONFIG_FILES } from '../server/server-fixture.js';
 
@@ -154,5 +155,27 @@ describe('buildSnapshot after a previous build', () => {
     const gone = (await build(withoutDb, next, evaluate)) as Snapshot;
     assert.deepEqual(gone.namespaces, ['app']);
     assert.deepEqual([...gone.configs.keys()].sort(), ['app/production', 'app/staging']);
+  });
+
+  it('builds on the nearest snapshot, where another manifest counts as farthest and other scopes not at all', async () => {
+    const base = (await build(CONFIG_FILES, null)) as Snapshot;
+    const changed = {
+      ...CONFIG_FILES,
+      'defaults/app.yaml': 'greeting: changed\n',
+      'defaults/db.yaml': 'host: changed\n',
+    };
+    // One entry away from the asked tree (its manifest), against two for `base`; but a manifest change
+    // re-evaluates everything, so `base` is the nearer base.
+    const otherManifest = (await build(
+      { ...changed, 'gitcfg.yaml': `${CONFIG_FILES['gitcfg.yaml']}# edited\n` },
+      null,
+    )) as Snapshot;
+    const asked = memorySource(changed).entries;
+    assert.equal(nearestSnapshot(asked, [otherManifest, base]), base);
+    assert.equal(nearestSnapshot(asked, [otherManifest]), otherManifest, 'still better than none');
+    const sameTree = (await build(changed, null)) as Snapshot;
+    assert.equal(nearestSnapshot(asked, [base, otherManifest, sameTree, null]), sameTree);
+    // Built without secret scopes: no base for a build with them (its reach would be wrong).
+    assert.equal(nearestSnapshot(asked, [base, sameTree], SecretScopes.none()), null);
   });
 });

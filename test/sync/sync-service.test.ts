@@ -264,4 +264,17 @@ describe('SyncService with a fake origin', () => {
     assert.equal(older.configs.get('app/production')?.value.greeting, 'old');
     await Promise.all([sync.close(), fresh.close()]);
   });
+
+  it('an invalid old commit fails its own read only: the builds after it run, and its result is kept', async () => {
+    const { origin, repository } = fakeOrigin();
+    const { sync } = service(origin);
+    const [bad, old] = await Promise.allSettled([sync.snapshotAt(BAD), sync.snapshotAt(OLD)]);
+    assert.equal(bad.status, 'rejected');
+    assert.equal((bad as PromiseRejectedResult).reason.code, 'E_INVALID_CONFIG');
+    assert.equal(old.status === 'fulfilled' && old.value.commit, OLD);
+    // Asked again, the invalid commit is answered from the cache, not built again.
+    await assert.rejects(sync.snapshotAt(BAD), { code: 'E_INVALID_CONFIG' });
+    assert.equal(repository.built.filter((c) => c === BAD).length, 1);
+    await sync.close();
+  });
 });
