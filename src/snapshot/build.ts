@@ -107,7 +107,6 @@ export async function buildSnapshot(input: {
   }
   builtFrom.set(step.value, {
     entries: input.source.entries,
-    manifest: manifestOf(input.source.entries),
     ...(input.secretScopes ? { secretScopes: input.secretScopes } : {}),
   });
   return { ok: true, snapshot: step.value, evaluation };
@@ -116,8 +115,8 @@ export async function buildSnapshot(input: {
 /**
  * Of `candidates`, the snapshot built in this process (with the same secret scopes) from the tree nearest to
  * `entries` (fewest entries differ; another manifest counts as everything), or null: the base that leaves
- * `buildSnapshot` the fewest files to evaluate. A read of an old
- * commit next to one read before then costs the files between them, not the distance to the branch head.
+ * `buildSnapshot` the fewest files to evaluate. A read of an old commit next to one read before then costs the
+ * files between them, not the distance to the branch head.
  */
 export function nearestSnapshot(
   entries: readonly TreeEntry[],
@@ -132,7 +131,7 @@ export function nearestSnapshot(
     if (!built || built.secretScopes !== secretScopes) continue;
     // A base with another manifest leaves every namespace to evaluate (`changedNamespaces`): farthest of all.
     const distance =
-      built.manifest !== manifest
+      (built.manifest ??= manifestOf(built.entries)) !== manifest
         ? entries.length + built.entries.length
         : listingDistance(built.entries, entries, bestDistance - 1);
     if (distance < bestDistance) {
@@ -144,15 +143,16 @@ export function nearestSnapshot(
   return best;
 }
 
-/** The manifest's blob in a listing. */
-function manifestOf(entries: readonly TreeEntry[]): string | undefined {
-  return entries.find((e) => e.path === MANIFEST_FILE)?.oid;
+/** The manifest's blob in a listing ('' without one). */
+function manifestOf(entries: readonly TreeEntry[]): string {
+  return entries.find((e) => e.path === MANIFEST_FILE)?.oid ?? '';
 }
 
 /** The tree listing (and settings) each snapshot built in this process came from. */
 const builtFrom = new WeakMap<
   Snapshot,
-  { entries: readonly TreeEntry[]; manifest: string | undefined; secretScopes?: SecretScopes }
+  // `manifest`: found when the snapshot is first a candidate base, not on every build.
+  { entries: readonly TreeEntry[]; manifest?: string; secretScopes?: SecretScopes }
 >();
 
 /** `{ [key]: value }`, or nothing when the value is absent (optional properties stay absent). */
