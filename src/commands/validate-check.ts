@@ -57,8 +57,8 @@ export async function checkAndReport(
   const reused = remembered && toCheck ? remembered.keys.size - toCheck.length : 0;
   const evaluation = await pool.evaluate(opened.source, {
     ...(reused > 0 ? { namespaces: toCheck } : {}),
-    // Only issues are reported (located in the worker): the pairs need not carry their origins back.
-    origins: false,
+    // Only issues are reported (located in the worker): the pairs, schemas and versions stay there.
+    issuesOnly: true,
     // Compiled validators outlive `--no-cache`: they depend on the schema's bytes only, never on a verdict.
     ...(gitDir ? { validatorCache: validatorCacheIn(join(gitDir, 'gitcfg', 'validators')) } : {}),
   });

@@ -8,9 +8,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Result of reading a checked file: its parsed payload, nothing yet, or why it cannot be used. */
+/**
+ * Result of reading a checked file: its parsed payload (and the raw bytes written after it, for a file of
+ * `writeCheckedFileWithBytes`), nothing yet, or why it cannot be used.
+ */
 export type CheckedFileRead =
-  { status: 'loaded'; data: unknown } | { status: 'missing' } | { status: 'corrupt'; reason: string };
+  | { status: 'loaded'; data: unknown; bytes?: Uint8Array }
+  | { status: 'missing' }
+  | { status: 'corrupt'; reason: string };
 
 /** Options of an atomic write. */
 export interface WriteOptions {
@@ -73,6 +78,22 @@ export async function writeCheckedFile(
 }
 
 /**
+ * `writeCheckedFile` with raw `bytes` after the JSON (one newline between; JSON.stringify writes none), under
+ * the same checksum: for binary data that base64 in JSON would make a third bigger and slower to read.
+ */
+export async function writeCheckedFileWithBytes(
+  path: string,
+  kind: string,
+  format: number,
+  data: unknown,
+  bytes: Uint8Array,
+  options: WriteOptions & { mode?: number } = {},
+): Promise<void> {
+  const payload = Buffer.concat([Buffer.from(`${JSON.stringify(data)}\n`, 'utf8'), bytes]);
+  await writeCheckedPayload(path, kind, format, payload, options);
+}
+
+/**
  * `writeCheckedFile` of a payload that is already JSON bytes: for callers that join it from parts they keep
  * rendered anyway, rather than serialising every value again.
  */
@@ -103,14 +124,19 @@ export async function readCheckedFile(path: string, kind: string, format: number
  * `readCheckedFile` without the event loop, for a thread that has nothing else to do while it reads many small
  * files (an evaluation worker loading its validators): a promise per file costs more than the read.
  */
-export function readCheckedFileSync(path: string, kind: string, format: number): CheckedFileRead {
+export function readCheckedFileSync(
+  path: string,
+  kind: string,
+  format: number,
+  options: { withBytes?: boolean } = {},
+): CheckedFileRead {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (error) {
     return unreadable(error);
   }
-  return checkedPayload(bytes, kind, format);
+  return checkedPayload(bytes, kind, format, options.withBytes);
 }
 
 function unreadable(error: unknown): CheckedFileRead {
@@ -119,7 +145,7 @@ function unreadable(error: unknown): CheckedFileRead {
   return { status: 'corrupt', reason: `cannot read: ${code ?? 'error'}` };
 }
 
-function checkedPayload(bytes: Buffer, kind: string, format: number): CheckedFileRead {
+function checkedPayload(bytes: Buffer, kind: string, format: number, withBytes = false): CheckedFileRead {
   const newline = bytes.indexOf(0x0a);
   if (newline < 0) return { status: 'corrupt', reason: 'no header line' };
   const header = /^gitcfg-([a-z-]+) (\d+) sha256=([0-9a-f]{64}) bytes=(\d+)$/.exec(
@@ -132,8 +158,13 @@ function checkedPayload(bytes: Buffer, kind: string, format: number): CheckedFil
   if (createHash('sha256').update(payload).digest('hex') !== header[3]) {
     return { status: 'corrupt', reason: 'checksum mismatch' };
   }
+  // A file of `writeCheckedFileWithBytes`: its JSON ends at the first newline, raw bytes follow.
+  const end = withBytes ? payload.indexOf(0x0a) : -1;
+  if (withBytes && end < 0) return { status: 'corrupt', reason: 'no bytes after the JSON' };
   try {
-    return { status: 'loaded', data: JSON.parse(payload.toString('utf8')) as unknown };
+    if (!withBytes) return { status: 'loaded', data: JSON.parse(payload.toString('utf8')) as unknown };
+    const data = JSON.parse(payload.subarray(0, end).toString('utf8')) as unknown;
+    return { status: 'loaded', data, bytes: payload.subarray(end + 1) };
   } catch {
     return { status: 'corrupt', reason: 'invalid JSON' };
   }

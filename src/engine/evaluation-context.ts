@@ -5,16 +5,18 @@ import { createYielder } from './event-loop-yield.js';
 import type { Yielder } from './event-loop-yield.js';
 import { classifyEntries } from './layout.js';
 import type { Layout } from './layout.js';
-import { DEFAULT_LIMITS } from './manifest.js';
+import { DEFAULT_LIMITS, MANIFEST_SCHEMA } from './manifest.js';
 import { compileSchema, validatorCodeKey } from './schema-validator.js';
 import type { CompiledSchema } from './schema-validator.js';
 import type { SchemaInfo } from './resolve-pair.js';
 import type { SecretScopes } from './secret-scopes.js';
 import { deepFreeze, parseJsonBytes, parseYamlBytes } from './yaml-document.js';
 import type { ParsedYaml } from './yaml-document.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type {
   Issue,
   JsonObject,
+  JsonValue,
   Limits,
   Manifest,
   NamespaceVersions,
@@ -201,6 +203,48 @@ export function yamlOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits)
   );
 }
 
+/**
+ * A schema compiled, or its validator loaded from the `validatorCode` store by the key of its `bytes`. A fresh
+ * compile stores its code; a load that had no usable V8 code cache stores the one it made.
+ */
+async function compileStored(
+  ctx: EvaluationContext,
+  value: JsonValue,
+  bytes: Uint8Array,
+): Promise<{ compiled: CompiledSchema; loaded: boolean }> {
+  const store = ctx.options.validatorCode;
+  const key = store ? validatorCodeKey(bytes) : undefined;
+  const stored = key !== undefined ? await store!.get(key).catch(() => undefined) : undefined;
+  const result = compileSchema(() => ctx.cache.ajv(), value, new TextDecoder().decode(bytes), {
+    ...(stored !== undefined ? { code: stored } : {}),
+    emitCode: store !== undefined,
+  });
+  const toStore =
+    result.code !== undefined
+      ? { code: result.code }
+      : stored && result.codeCache
+        ? { code: stored.code, codeCache: result.codeCache }
+        : undefined;
+  if (key !== undefined && toStore) await store!.put(key, toStore).catch(() => {});
+  const { code: _code, codeCache: _codeCache, loaded, ...compiled } = result;
+  return { compiled, loaded: loaded === true };
+}
+
+const MANIFEST_SCHEMA_BYTES = new TextEncoder().encode(JSON.stringify(MANIFEST_SCHEMA));
+
+/**
+ * The validator of `gitcfg.yaml`, kept in the cache like a schema file's, and loaded from the `validatorCode`
+ * store like one: a worker whose validators all load from the store then never loads Ajv's compiler.
+ */
+export async function manifestValidatorOf(ctx: EvaluationContext): Promise<ValidateFunction> {
+  const load = async () => (await compileStored(ctx, MANIFEST_SCHEMA, MANIFEST_SCHEMA_BYTES)).compiled;
+  const compiled = await ctx.cache.getOrLoad('schema', 'gitcfg.yaml schema', load, () =>
+    heapEstimate(MANIFEST_SCHEMA_BYTES.byteLength, COMPILED_SCHEMA_PER_BYTE),
+  );
+  if (!compiled.validate) throw new Error(`the manifest schema does not compile: ${compiled.error?.message}`);
+  return compiled.validate;
+}
+
 /** A JSON Schema file compiled (or its compiled code loaded from `validatorCode`), from the cache when it can. */
 export function schemaOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limits): Promise<CompiledSchema> {
   const { cache, options } = ctx;
@@ -217,17 +261,9 @@ export function schemaOf(ctx: EvaluationContext, entry: TreeEntry, limits: Limit
       return { version: 1, error: { message, ...pos, ...(code !== 'schema-invalid' ? { code } : {}) } };
     }
     deepFreeze(parsed.value);
-    const store = options.validatorCode;
-    const key = store ? validatorCodeKey(bytes) : undefined;
-    const code = key !== undefined ? await store!.get(key).catch(() => undefined) : undefined;
-    const result = compileSchema(cache.ajv(), parsed.value, new TextDecoder().decode(bytes), {
-      ...(code !== undefined ? { code } : {}),
-      emitCode: store !== undefined,
-    });
-    cache.count(result.loaded ? 'codeLoads' : 'compiles');
-    if (key !== undefined && result.code !== undefined) await store!.put(key, result.code).catch(() => {});
-    const { code: _code, loaded: _loaded, ...compiledSchema } = result;
-    return compiledSchema;
+    const { compiled, loaded } = await compileStored(ctx, parsed.value, bytes);
+    cache.count(loaded ? 'codeLoads' : 'compiles');
+    return compiled;
   };
   return cache.getOrLoad('schema', `${entry.oid}|${limits.maxFileBytes}`, load, () =>
     heapEstimate(size, COMPILED_SCHEMA_PER_BYTE),

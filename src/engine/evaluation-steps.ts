@@ -9,7 +9,7 @@ import { originsEstimate } from './engine-cache.js';
 import type { PairResult } from './engine-cache.js';
 import type { Yielder } from './event-loop-yield.js';
 import type { EvaluationContext } from './evaluation-context.js';
-import { limitsKeyOf, schemaOf, yamlOf } from './evaluation-context.js';
+import { limitsKeyOf, manifestValidatorOf, schemaOf, yamlOf } from './evaluation-context.js';
 import type { Layout } from './layout.js';
 import { DEFAULT_LIMITS, LIMIT_CAPS, MANIFEST_FILE, readManifest, resolveChains } from './manifest.js';
 import type { CompiledSchema } from './schema-validator.js';
@@ -50,7 +50,7 @@ export async function readManifestStep(ctx: EvaluationContext): Promise<void> {
   } else {
     // Parsed under the limits before the manifest's own options.
     const parsed = await yamlOf(ctx, layout.manifest, ctx.limits);
-    const read = readManifest(parsed);
+    const read = readManifest(parsed, await manifestValidatorOf(ctx));
     issues.push(...read.issues);
     ctx.manifest = read.manifest;
     if (ctx.manifest) {

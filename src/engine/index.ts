@@ -46,6 +46,7 @@ export type {
   RepoSource,
   ResolvedConfig,
   TreeEntry,
+  StoredValidator,
   ValidatorCodeStore,
 } from './types.js';
 export { editorSchema } from './editor-schema.js';

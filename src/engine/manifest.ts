@@ -1,6 +1,6 @@
 /** The manifest `gitcfg.yaml`: its JSON Schema, validation, and the `extends` chains of environments. */
 import type { ValidateFunction } from 'ajv/dist/2020.js';
-import { createAjv, mapSchemaErrors } from './schema-validator.js';
+import { mapSchemaErrors } from './schema-validator.js';
 import type { ParsedYaml } from './yaml-document.js';
 import { originsFor } from './yaml-document.js';
 import { didYouMean } from './suggest.js';
@@ -131,11 +131,11 @@ export const MANIFEST_SCHEMA: JsonObject = {
   },
 };
 
-let manifestValidator: ValidateFunction | undefined;
-
-/** Validates a parsed manifest; returns the manifest when valid, and every issue. */
-export function readManifest(parsed: ParsedYaml): { manifest?: Manifest; issues: Issue[] } {
-  manifestValidator ??= createAjv().compile(MANIFEST_SCHEMA);
+/** Validates a parsed manifest with the compiled `MANIFEST_SCHEMA`; returns the manifest when valid, and every issue. */
+export function readManifest(
+  parsed: ParsedYaml,
+  manifestValidator: ValidateFunction,
+): { manifest?: Manifest; issues: Issue[] } {
   const origins = originsFor(parsed.positions, MANIFEST_FILE);
   const issues: Issue[] = parsed.issues.map((i) => ({ ...i, file: MANIFEST_FILE }));
   for (const [p, pos] of parsed.deletePositions) {

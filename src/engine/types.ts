@@ -138,6 +138,13 @@ export interface ConfigDiff {
  * store that misses or fails costs a compile. It must return only what it was given for that key (checked).
  */
 export interface ValidatorCodeStore {
-  get(key: string): Promise<string | undefined>;
-  put(key: string, code: string): Promise<void>;
+  get(key: string): Promise<StoredValidator | undefined>;
+  put(key: string, stored: StoredValidator): Promise<void>;
+}
+
+/** A validator's standalone code, and V8's code cache of it once one was made (`loadValidatorCode`). */
+export interface StoredValidator {
+  code: string;
+  /** Made by the V8 that reads it back; V8 rejects a cache of another version, and the code is compiled. */
+  codeCache?: Uint8Array;
 }

@@ -193,6 +193,11 @@ export class EvaluationPool {
       validatorCache?: { dir: string; salt: string };
       /** `false`: pairs come back without origins (the worker counts their overrides first). */
       origins?: boolean;
+      /**
+       * Only the issues, namespaces and environments come back; `configs`, `schemas` and `versions` are empty.
+       * For a caller that only reports (`gitcfg validate`): copying 4,000 pairs cost a cold run a tenth of its time.
+       */
+      issuesOnly?: boolean;
     } & EvaluatorOptions = {},
   ): Promise<Evaluation> {
     if (this.#closed) throw new Error('evaluation pool is closed');
@@ -238,6 +243,7 @@ export class EvaluationPool {
                 ...(validatorCache ? { validatorCache } : {}),
                 ...(options.secretScopes ? { secretScopes: options.secretScopes.entries } : {}),
                 ...(options.origins === false ? { origins: false as const } : {}),
+                ...(options.issuesOnly ? { issuesOnly: true as const } : {}),
               },
             });
             this.#dispatch();

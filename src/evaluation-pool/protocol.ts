@@ -48,6 +48,8 @@ export type ToWorker =
       validatorCache?: { dir: string; salt: string };
       /** false: send the pairs back without their origins (see `EvaluateOptions.origins`). */
       origins?: false;
+      /** Send back the issues, namespaces and environments only (no pairs, schemas or versions). */
+      issuesOnly?: true;
     }
   /** The answers to one `read` (all its blobs in one transferred buffer). */
   | { type: 'blobs'; job: number; blobs: BlobReply[]; buffer: ArrayBuffer };

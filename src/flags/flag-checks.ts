@@ -3,10 +3,8 @@
  * variant is a variant, all variants of a flag have one type, `$ref`s name a declared `$evaluator`, fractional
  * weights are numbers, and the targeting compiles. Pure: problems carry a JSON pointer; the caller locates them.
  */
-import { FlagdCore } from '@openfeature/flagd-core';
-import { ErrorCode } from '@openfeature/core';
 import { formatPointer } from '../values/index.js';
-import { SILENT_LOGGER } from './silent-logger.js';
+import { newFlagdCore } from './flagd.js';
 
 /** One problem of a flag document; `path` is a JSON pointer into the merged document. */
 export interface FlagProblem {
@@ -131,7 +129,7 @@ function checkLogic(
 
 /** Compiles the document with flagd itself: what it still refuses (e.g. an unknown operator) is a problem. */
 function compileProblems(doc: JsonMap): FlagProblem[] {
-  const core = new FlagdCore(undefined, SILENT_LOGGER);
+  const core = newFlagdCore();
   try {
     core.setConfigurations(JSON.stringify(doc));
   } catch (err) {
@@ -142,7 +140,7 @@ function compileProblems(doc: JsonMap): FlagProblem[] {
   const problems: FlagProblem[] = [];
   for (const [key, flag] of core.getFlags()) {
     const r = flag.evaluate({ targetingKey: 'gitcfg-validation' });
-    if (r.reason === 'ERROR' && r.errorCode === ErrorCode.PARSE_ERROR) {
+    if (r.reason === 'ERROR' && String(r.errorCode) === 'PARSE_ERROR') {
       problems.push({
         path: formatPointer(['flags', key, 'targeting']),
         message: `targeting of "${key}" does not compile (unknown operator or malformed JsonLogic)`,

@@ -2,7 +2,6 @@
  * A compiled flag set: the merged flag document of one environment, compiled once by `@openfeature/flagd-core`
  * and evaluated many times. Immutable: a new snapshot compiles a new set, so readers never see a half-updated one.
  */
-import { FlagdCore } from '@openfeature/flagd-core';
 import type { EvaluationContext, FlagValue } from '@openfeature/core';
 import {
   FlagContextInvalidError,
@@ -11,6 +10,7 @@ import {
   FlagTargetingKeyMissingError,
 } from '../errors/index.js';
 import type { FlagEvaluationError } from '../errors/index.js';
+import { newFlagdCore } from './flagd.js';
 import { SILENT_LOGGER } from './silent-logger.js';
 
 /** Flag metadata: strings, numbers and booleans, as flagd allows. */
@@ -65,7 +65,7 @@ export function evaluationContextOf(context: unknown, key?: string): EvaluationC
 }
 
 export class FlagSet {
-  private readonly core = new FlagdCore(undefined, SILENT_LOGGER);
+  private readonly core = newFlagdCore();
   private readonly needsTargetingKey = new Set<string>();
 
   /** Compiles a validated flag document (`{flags, $evaluators?, metadata?}`); throws if flagd refuses it. */

@@ -1,5 +1,10 @@
 /** Unified-diff hunks of a rewrite (the `diff` package), to show what a rewrite changes. */
-import { structuredPatch } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Diff from 'diff';
+
+const requireHere = createRequire(import.meta.url);
+/** Loaded on first use: only `gitcfg migrate` shows diffs, and every evaluation loads this module. */
+let diff: typeof Diff | undefined;
 
 /** Above this many edits the middle of the file is shown replaced whole (bounds time and memory). */
 const MAX_EDIT_LENGTH = 1000;
@@ -15,7 +20,8 @@ export function unifiedDiff(
   // A missing final newline is not a change worth a "\ No newline" marker here.
   const a = withFinalNewline(before);
   const b = withFinalNewline(after);
-  const patch = structuredPatch('', '', a, b, undefined, undefined, {
+  diff ??= requireHere('diff') as typeof Diff;
+  const patch = diff.structuredPatch('', '', a, b, undefined, undefined, {
     context,
     maxEditLength: MAX_EDIT_LENGTH,
   });

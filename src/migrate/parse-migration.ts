@@ -1,5 +1,6 @@
 /** Parsing and checking of migration files and of a namespace's chain of steps. */
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type * as Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue, JsonPrimitive, JsonValue, Origin } from '../values/index.js';
 import { conversionPairs, isConversion } from './conversions.js';
@@ -16,13 +17,17 @@ export interface MigrationStep {
   operations: readonly Operation[];
 }
 
+const requireHere = createRequire(import.meta.url);
 let validator: ValidateFunction | undefined;
 
 /** The compiled migration-file schema (compiled once, on first use). */
 function migrationValidator(): ValidateFunction {
-  validator ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
-    MIGRATION_FILE_SCHEMA,
-  );
+  // Required here, not imported: a repository without migrations never loads Ajv's compiler for them.
+  validator ??= new (requireHere('ajv/dist/2020.js') as typeof Ajv2020Module).Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+  }).compile(MIGRATION_FILE_SCHEMA);
   return validator;
 }
 

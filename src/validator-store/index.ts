@@ -2,16 +2,17 @@
  * Compiled validators on disk (the hook's `<gitdir>/gitcfg/validators`, the server's `<data-dir>/validators`):
  * one checked file per schema content, so compiling a schema is paid once per content instead of once per run.
  * A file is used only when its checksum, its key and the writer's salt (gitcfg version) match; anything else
- * is a miss and the schema is compiled again and the file rewritten.
+ * is a miss and the schema is compiled again and the file rewritten. After the code, under the same checksum,
+ * a file may hold V8's code cache of it, used only by the V8 version that wrote it.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCheckedFileSync, writeCheckedFile } from '../data-file/index.js';
-import type { ValidatorCodeStore } from '../engine/index.js';
+import { readCheckedFileSync, writeCheckedFileWithBytes } from '../data-file/index.js';
+import type { StoredValidator, ValidatorCodeStore } from '../engine/index.js';
 
 const KIND = 'validator';
-const FORMAT = 1;
-/** Files kept at most (a few KB each); the oldest written go first. */
+const FORMAT = 2;
+/** Files kept at most (tens of KB each); the oldest written go first. */
 export const DEFAULT_MAX_VALIDATOR_FILES = 5_000;
 
 /** What a store did, for metrics and tests. */
@@ -42,15 +43,16 @@ export class DiskValidatorStore implements ValidatorCodeStore {
     return { ...this.#stats };
   }
 
-  async get(key: string): Promise<string | undefined> {
+  async get(key: string): Promise<StoredValidator | undefined> {
     if (!/^[0-9a-f]{64}$/.test(key)) return undefined;
     // Synchronous: a worker loads hundreds of small files in a row, and a promise per file cost more than the read.
-    const read = readCheckedFileSync(join(this.#dir, key), KIND, FORMAT);
+    const read = readCheckedFileSync(join(this.#dir, key), KIND, FORMAT, { withBytes: true });
     if (read.status === 'loaded') {
-      const data = read.data as { key?: unknown; salt?: unknown; code?: unknown } | null;
+      const data = read.data as { key?: unknown; salt?: unknown; code?: unknown; v8?: unknown } | null;
       if (data?.key === key && data.salt === this.#salt && typeof data.code === 'string') {
         this.#stats.hits++;
-        return data.code;
+        const ownCache = data.v8 === process.versions.v8 && read.bytes !== undefined && read.bytes.length > 0;
+        return { code: data.code, ...(ownCache ? { codeCache: read.bytes } : {}) };
       }
     }
     if (read.status === 'missing') this.#stats.misses++;
@@ -58,19 +60,18 @@ export class DiskValidatorStore implements ValidatorCodeStore {
     return undefined;
   }
 
-  async put(key: string, code: string): Promise<void> {
+  async put(key: string, stored: StoredValidator): Promise<void> {
     if (!/^[0-9a-f]{64}$/.test(key)) return;
+    const { code, codeCache } = stored;
     try {
       // A cache: atomic, but no fsync (a file lost in a power cut is compiled again).
-      await writeCheckedFile(
+      await writeCheckedFileWithBytes(
         join(this.#dir, key),
         KIND,
         FORMAT,
-        { key, salt: this.#salt, code },
-        {
-          sync: false,
-          mode: 0o644,
-        },
+        { key, salt: this.#salt, code, ...(codeCache ? { v8: process.versions.v8 } : {}) },
+        codeCache ?? new Uint8Array(0),
+        { sync: false, mode: 0o644 },
       );
       // Checked on the first write of a process and then every fifth of the bound.
       if (this.#stats.writes++ % Math.max(1, Math.floor(this.#maxFiles / 5)) === 0) await this.prune();
