@@ -60,6 +60,22 @@ test('the pool evaluates like evaluateRepo, namespaces split across workers', as
     assert.ok([...lean.configs.values()].every((c) => c.origins.size === 0 && c.overrides !== undefined));
     assert.ok([...lean.configs.values()].some((c) => c.overrides! > 0));
     assert.deepEqual(plain(lean).issues, plain(inProcess).issues);
+    // A caller that only reports gets the issues, namespaces and environments, and nothing else.
+    const invalid = {
+      ...files,
+      'environments/production/retry.yaml': 'operations:\n  http:\n    max_retries: -1\n',
+    };
+    const reportOnly = await pool.evaluate(memorySource(invalid), { issuesOnly: true });
+    const full = plain(await evaluateRepo(memorySource(invalid)));
+    assert.ok(
+      full.issues.some((i) => i.includes('/operations/http/max_retries')),
+      full.issues.join('\n'),
+    );
+    assert.deepEqual(
+      { issues: plain(reportOnly).issues, namespaces: reportOnly.namespaces, env: reportOnly.environments },
+      { issues: full.issues, namespaces: full.namespaces, env: full.environments },
+    );
+    assert.deepEqual([reportOnly.configs.size, reportOnly.schemas.size, reportOnly.versions.size], [0, 0, 0]);
     // Broken repositories too: layout and manifest issues are reported once.
     const broken = { ...files, 'gitcfg.yaml': 'version: 2\n', 'stray.txt': 'x' };
     // Namespaces only an override or a migration names: their issues must not get lost in the split.
