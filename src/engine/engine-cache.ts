@@ -71,7 +71,9 @@ export interface EngineCacheOptions {
   /**
    * Estimated heap bytes the entries may hold between evaluations (default: no bound but `keepGenerations`):
    * when an evaluation ends, the least recently used entries go until the rest fit. Evaluations of many
-   * different old commits would otherwise keep several whole trees of parsed documents.
+   * different old commits would otherwise keep several whole trees of parsed documents. 0 keeps nothing, not
+   * even during an evaluation: for a process that evaluates once (`gitcfg validate`), where what the cache
+   * held lived to the end and every garbage collection copied it.
    */
   maxBytes?: number;
 }
@@ -162,6 +164,7 @@ export class EngineCache {
 
   /** @internal Stores a value of about `bytes` heap bytes. */
   set<T>(table: string, key: string, value: T, bytes = 0): T {
+    if (this.#maxBytes === 0) return value;
     const id = `${table}\0${key}`;
     const old = this.#slots.get(id);
     if (old) this.#drop(id, old, false);

@@ -63,6 +63,8 @@ export interface EvaluateOptions {
    * of what it sends back and sets `overrides` instead. In process they are kept: the cache shares them.
    */
   origins?: boolean;
+  /** true: the caller reads the issues only, so `configs` stays empty (the pairs are not kept). */
+  issuesOnly?: boolean;
 }
 
 /** What an evaluation is working on. */

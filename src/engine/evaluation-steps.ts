@@ -280,7 +280,7 @@ function prepare(ctx: EvaluationContext, entry: TreeEntry, ns: string, isDefault
 
 /**
  * Per namespace: each document checked once, then per environment the chain merged and validated (memoised by
- * `inputKey`) and, with `secretScopes`, its secret references checked. Fills `configs` with the clean pairs.
+ * `inputKey`) and, with `secretScopes`, its secret references checked. Fills `configs` with the clean pairs (unless `issuesOnly`).
  */
 export async function resolvePairsStep(ctx: EvaluationContext): Promise<void> {
   const { layout, issues, options, envSet } = ctx;
@@ -318,7 +318,9 @@ export async function resolvePairsStep(ctx: EvaluationContext): Promise<void> {
           ? outOfScopeSecrets(result.config, info.compiled.schema, options.secretScopes)
           : [];
       issues.push(...outOfScope);
-      if (result.config && outOfScope.length === 0) ctx.configs.set(`${ns}/${env}`, result.config);
+      if (result.config && outOfScope.length === 0 && !options.issuesOnly) {
+        ctx.configs.set(`${ns}/${env}`, result.config);
+      }
     }
   }
 }

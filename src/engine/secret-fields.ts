@@ -86,6 +86,12 @@ function children(node: Schema, token: string): JsonValue[] {
 
 const isMarked = (s: Schema): boolean => s[SECRET_KEYWORD] === true;
 
+/**
+ * Whether a schema marks any field secret, by schema object: a matcher is made for every pair checked, and
+ * serialising its schema each time cost a cold hook about 1% of its time.
+ */
+const schemasWithSecrets = new WeakMap<Schema, boolean>();
+
 /** Decides, for JSON pointers into documents of one schema, whether they are (inside) a secret field. */
 export class SecretMatcher {
   private readonly memo = new Map<string, boolean>();
@@ -93,7 +99,12 @@ export class SecretMatcher {
   readonly hasSecrets: boolean;
 
   constructor(private readonly schema: Schema) {
-    this.hasSecrets = JSON.stringify(schema).includes(`"${SECRET_KEYWORD}":true`);
+    let has = schemasWithSecrets.get(schema);
+    if (has === undefined) {
+      has = JSON.stringify(schema).includes(`"${SECRET_KEYWORD}":true`);
+      schemasWithSecrets.set(schema, has);
+    }
+    this.hasSecrets = has;
   }
 
   /** Whether `pointer` is a secret field or lies inside one. */

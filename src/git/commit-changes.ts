@@ -1,7 +1,7 @@
 /** Creating commits without a work tree: rewrite only the touched paths' trees, then compare-and-swap the ref. */
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import * as git from 'isomorphic-git';
+import { isomorphicGit } from './isomorphic-git.js';
 import { GitOperationError, RefMovedError, UsageError } from '../errors/index.js';
 import type { ObjectStore } from './object-store.js';
 import { isGitError } from './object-store.js';
@@ -71,11 +71,11 @@ export async function commitChanges(repo: ObjectStore, opts: CommitChangesOption
       repo,
       parentTree,
       opts.changes.map((change) => ({ rest: change.path, change })),
-    )) ?? (await git.writeTree({ fs, gitdir, tree: [] }));
+    )) ?? (await isomorphicGit().writeTree({ fs, gitdir, tree: [] }));
   const now = Math.floor(Date.now() / 1000);
   const author = identity(opts.author, now);
   const message = opts.message.endsWith('\n') ? opts.message : opts.message + '\n';
-  const oid = await git.writeCommit({
+  const oid = await isomorphicGit().writeCommit({
     fs,
     gitdir,
     commit: {
@@ -108,7 +108,7 @@ async function rewriteTree(
         entries.delete(p.rest);
         continue;
       }
-      const oid = await git.writeBlob({ fs, gitdir, blob: p.change.content });
+      const oid = await isomorphicGit().writeBlob({ fs, gitdir, blob: p.change.content });
       const keep = existing && existing.type === 'blob' ? existing.mode : '100644';
       entries.set(p.rest, { mode: p.change.mode ?? keep, path: p.rest, oid, type: 'blob' });
     } else {
@@ -128,7 +128,7 @@ async function rewriteTree(
     }
   }
   if (entries.size === 0) return null;
-  return git.writeTree({ fs, gitdir, tree: [...entries.values()] });
+  return isomorphicGit().writeTree({ fs, gitdir, tree: [...entries.values()] });
 }
 
 /**
@@ -169,7 +169,7 @@ async function compareAndSwapRef(
   try {
     let current: string | null = null;
     try {
-      current = await git.resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 });
+      current = await isomorphicGit().resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 });
     } catch (err) {
       if (!isGitError(err, 'NotFoundError')) throw err;
     }
@@ -189,7 +189,9 @@ async function compareAndSwapRef(
       await handle.close();
       await fs.promises.rm(lock, { force: true });
       done = true;
-      const still = await git.resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 }).catch(() => null);
+      const still = await isomorphicGit()
+        .resolveRef({ fs: repo.objectFs.port, gitdir, ref, depth: 1 })
+        .catch(() => null);
       if (still)
         throw new GitOperationError('update-ref', `${ref} is also in packed-refs; not deleted`, { ref });
       return;

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
-import * as git from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
+import { isomorphicGit, isomorphicGitHttp } from './isomorphic-git.js';
+
 import {
   GitOperationError,
   NotFoundError,
@@ -95,7 +95,7 @@ export class GitMirror extends ObjectStore {
     this.url = opts.url;
     this.remoteUrl = redactUrl(stripUrlCredentials(opts.url));
     this.auth = opts.auth;
-    this.http = opts.http ?? (nodeHttp as unknown as HttpPort);
+    this.http = opts.http ?? (isomorphicGitHttp().default as unknown as HttpPort);
     this.cacheMaxFetches = opts.cacheMaxFetches ?? 100;
     this.tags = opts.tags ?? false;
     this.onEvent = opts.onEvent ?? (() => {});
@@ -145,7 +145,11 @@ export class GitMirror extends ObjectStore {
     if (head === null || !/^(ref: refs\/|[0-9a-f]{40})/.test(head)) return 'HEAD missing or invalid';
     if (opts.full) {
       try {
-        const configured = await git.getConfig({ fs: this.fs, gitdir: this.dir, path: 'remote.origin.url' });
+        const configured = await isomorphicGit().getConfig({
+          fs: this.fs,
+          gitdir: this.dir,
+          path: 'remote.origin.url',
+        });
         if (configured !== stripUrlCredentials(this.url)) return 'remote URL changed';
       } catch {
         return 'config missing or unreadable';
@@ -185,7 +189,11 @@ export class GitMirror extends ObjectStore {
 
   private async localHead(): Promise<string | null> {
     try {
-      return await git.resolveRef({ fs: this.fs, gitdir: this.dir, ref: `refs/heads/${this.branch}` });
+      return await isomorphicGit().resolveRef({
+        fs: this.fs,
+        gitdir: this.dir,
+        ref: `refs/heads/${this.branch}`,
+      });
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) return null;
       throw err;
@@ -280,7 +288,7 @@ export class GitMirror extends ObjectStore {
               tags: this.tags,
               headers,
             })
-          : await git.fetch({
+          : await isomorphicGit().fetch({
               fs: gitdir === this.dir ? this.objectFs.port : this.fs,
               gitdir,
               cache,
@@ -298,7 +306,7 @@ export class GitMirror extends ObjectStore {
       throw err;
     }
     if (!result.fetchHead) throw new NotFoundError('remote branch', this.branch, { url: this.remoteUrl });
-    await git.writeRef({
+    await isomorphicGit().writeRef({
       fs: this.fs,
       gitdir,
       ref: `refs/heads/${this.branch}`,
@@ -314,8 +322,14 @@ export class GitMirror extends ObjectStore {
     const tmp = `${this.dir}.tmp-${randomBytes(4).toString('hex')}`;
     try {
       if (!this.nodeTransport) {
-        await git.init({ fs: this.fs, dir: tmp, gitdir: tmp, bare: true, defaultBranch: this.branch });
-        await git.addRemote({
+        await isomorphicGit().init({
+          fs: this.fs,
+          dir: tmp,
+          gitdir: tmp,
+          bare: true,
+          defaultBranch: this.branch,
+        });
+        await isomorphicGit().addRemote({
           fs: this.fs,
           gitdir: tmp,
           remote: 'origin',
@@ -362,7 +376,11 @@ export class GitMirror extends ObjectStore {
   async remoteHead(branch = this.branch): Promise<string | null> {
     const ref = `refs/heads/${branch}`;
     try {
-      const refs = await git.listServerRefs({ ...this.remoteArgs(), prefix: ref, protocolVersion: 1 });
+      const refs = await isomorphicGit().listServerRefs({
+        ...this.remoteArgs(),
+        prefix: ref,
+        protocolVersion: 1,
+      });
       return refs.find((r) => r.ref === ref)?.oid ?? null;
     } catch (err) {
       throw remoteError('ls-remote', err, this.url, this.auth);
@@ -376,7 +394,7 @@ export class GitMirror extends ObjectStore {
       this.objectFs.invalidate(); // objects written by another instance must be visible to the push's walk
       let result: { ok: boolean; error: string | null; refs: Record<string, { ok: boolean; error: string }> };
       try {
-        result = await git.push({
+        result = await isomorphicGit().push({
           fs: this.objectFs.port,
           gitdir: this.dir,
           cache: this.cache,

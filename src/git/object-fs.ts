@@ -7,7 +7,7 @@
  * have changed behind this port (fetch by another process, gc); writes through the port keep it up to date.
  */
 import type { Stats } from 'node:fs';
-import { FileSystem } from 'isomorphic-git/models';
+import { isomorphicGitModels } from './isomorphic-git.js';
 import type { FsPort } from './types.js';
 
 const LOOSE = /\/objects\/([0-9a-f]{2})\/([0-9a-f]{38})$/;
@@ -90,7 +90,7 @@ export class ObjectFs {
         p.symlink(target as string, path as string, type as undefined),
     };
     // Wrapped once: isomorphic-git re-wraps (and re-probes) a plain fs object on every API call.
-    this.port = new FileSystem({ promises } as never) as unknown as FsPort;
+    this.port = new (isomorphicGitModels().FileSystem)({ promises } as never) as unknown as FsPort;
   }
 
   private looseNames(dir: string): Promise<Set<string>> {

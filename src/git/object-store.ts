@@ -1,5 +1,5 @@
 /** Read access to a repository's objects with isomorphic-git: refs, commits, trees, diffs, blobs, log. */
-import * as git from 'isomorphic-git';
+import { isomorphicGit } from './isomorphic-git.js';
 import type { TreeEntry } from '../engine/index.js';
 import { GitOperationError, NotFoundError, UsageError } from '../errors/index.js';
 import { ObjectFs } from './object-fs.js';
@@ -179,7 +179,7 @@ export class ObjectStore implements GitRepository {
     }
     if (UNSAFE_REF.test(base)) throw new NotFoundError('ref', ref);
     try {
-      return await git.resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: base });
+      return await isomorphicGit().resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: base });
     } catch (err) {
       if (!isGitError(err, 'NotFoundError')) throw this.wrap('resolve-ref', err);
     }
@@ -187,14 +187,14 @@ export class ObjectStore implements GitRepository {
     if (!base.startsWith('refs/')) {
       try {
         const remote = `refs/remotes/origin/${base}`;
-        return await git.resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: remote });
+        return await isomorphicGit().resolveRef({ fs: this.objectFs.port, gitdir: this.gitdir, ref: remote });
       } catch (err) {
         if (!isGitError(err, 'NotFoundError')) throw this.wrap('resolve-ref', err);
       }
     }
     if (SHORT_OID.test(base)) {
       try {
-        return await this.read(() => git.expandOid({ ...this.args, oid: base }));
+        return await this.read(() => isomorphicGit().expandOid({ ...this.args, oid: base }));
       } catch (err) {
         if (isGitError(err, 'AmbiguousError'))
           throw new UsageError(`ambiguous abbreviated oid: ${base}`, { ref });
@@ -206,7 +206,7 @@ export class ObjectStore implements GitRepository {
 
   private async hasObject(oid: string): Promise<boolean> {
     try {
-      await this.read(() => git.readObject({ ...this.args, oid, format: 'deflated' }));
+      await this.read(() => isomorphicGit().readObject({ ...this.args, oid, format: 'deflated' }));
       return true;
     } catch (err) {
       if (isGitError(err, 'NotFoundError')) return false;
@@ -219,7 +219,9 @@ export class ObjectStore implements GitRepository {
     for (let i = 0; i < 16; i++) {
       let obj: { type: string; object: unknown };
       try {
-        obj = (await this.read(() => git.readObject({ ...this.args, oid, format: 'parsed' }))) as {
+        obj = (await this.read(() =>
+          isomorphicGit().readObject({ ...this.args, oid, format: 'parsed' }),
+        )) as {
           type: string;
           object: unknown;
         };
@@ -243,7 +245,7 @@ export class ObjectStore implements GitRepository {
   async readCommit(rev: string): Promise<CommitInfo> {
     const oid = await this.toOid(rev);
     try {
-      const { commit } = await this.read(() => git.readCommit({ ...this.args, oid }));
+      const { commit } = await this.read(() => isomorphicGit().readCommit({ ...this.args, oid }));
       return {
         oid,
         tree: commit.tree,
@@ -263,7 +265,7 @@ export class ObjectStore implements GitRepository {
   /** Entries of one tree object (accepts a commit oid too: its root tree). */
   async readTreeEntries(oid: string): Promise<RawEntry[]> {
     try {
-      const { tree } = await this.read(() => git.readTree({ ...this.args, oid }));
+      const { tree } = await this.read(() => isomorphicGit().readTree({ ...this.args, oid }));
       this.spend(tree.length * 100);
       return tree as RawEntry[];
     } catch (err) {
@@ -343,7 +345,7 @@ export class ObjectStore implements GitRepository {
   /** Bytes of one blob. */
   async readBlob(oid: string): Promise<Uint8Array> {
     try {
-      const { blob } = await this.read(() => git.readBlob({ ...this.args, oid }));
+      const { blob } = await this.read(() => isomorphicGit().readBlob({ ...this.args, oid }));
       this.spend(blob.byteLength);
       return blob;
     } catch (err) {

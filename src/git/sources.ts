@@ -4,6 +4,7 @@ import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import type { RepoSource, TreeEntry } from '../engine/index.js';
 import { NotFoundError } from '../errors/index.js';
+import { CatFileBatch } from './cat-file-batch.js';
 import { parseIndexFile } from './index-file.js';
 import { locateRepository } from './local-repository.js';
 import { ObjectStore, comparePaths, typeOfMode } from './object-store.js';
@@ -54,11 +55,28 @@ export async function stagedSource(dir: string, opts: StagedSourceOptions = {}):
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     raw = new Uint8Array(0); // nothing staged yet in a fresh repository
   }
-  const store = new ObjectStore({ fs, gitdir: loc.commonDir });
+  let objects: ObjectStore | undefined;
+  const store = () => (objects ??= new ObjectStore({ fs, gitdir: loc.commonDir }));
+  // The git program reads the blobs when it can (C zlib, and the hook never loads isomorphic-git); a port
+  // other than node's own fs is only seen by isomorphic-git.
+  let native = opts.fs ? undefined : new CatFileBatch(loc.commonDir);
+  const readBlob = async (oid: string): Promise<Uint8Array> => {
+    if (native) {
+      try {
+        return await native.read(oid);
+      } catch (err) {
+        if (err instanceof NotFoundError) throw err;
+        native = undefined;
+      }
+    }
+    return store().readBlob(oid);
+  };
   const entries: TreeEntry[] = [];
   for (const e of raw.length ? parseIndexFile(raw) : []) {
     if (e.sparseDir) {
-      for (const sub of await store.listTree(e.oid).catch(() => []))
+      for (const sub of await store()
+        .listTree(e.oid)
+        .catch(() => []))
         entries.push({ ...sub, path: `${e.path}/${sub.path}` });
     } else {
       entries.push({ path: e.path, oid: e.oid, type: typeOfMode(e.mode), mode: e.mode });
@@ -74,7 +92,7 @@ export async function stagedSource(dir: string, opts: StagedSourceOptions = {}):
     entries: Object.freeze(scoped),
     readBlob: async (oid: string, p: string) => {
       try {
-        return await store.readBlob(oid);
+        return await readBlob(oid);
       } catch (err) {
         if (err instanceof NotFoundError) throw new NotFoundError('staged blob', p, { oid });
         throw err;

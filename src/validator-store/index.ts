@@ -7,7 +7,7 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCheckedFileSync, writeCheckedFileWithBytes } from '../data-file/index.js';
+import { readCheckedFileSync, writeCheckedFileWithBytesSync } from '../data-file/index.js';
 import type { StoredValidator, ValidatorCodeStore } from '../engine/index.js';
 
 const KIND = 'validator';
@@ -64,14 +64,14 @@ export class DiskValidatorStore implements ValidatorCodeStore {
     if (!/^[0-9a-f]{64}$/.test(key)) return;
     const { code, codeCache } = stored;
     try {
-      // A cache: atomic, but no fsync (a file lost in a power cut is compiled again).
-      await writeCheckedFileWithBytes(
+      // A cache: atomic, but no fsync (a file lost in a power cut is compiled again). Synchronous, like `get`.
+      writeCheckedFileWithBytesSync(
         join(this.#dir, key),
         KIND,
         FORMAT,
         { key, salt: this.#salt, code, ...(codeCache ? { v8: process.versions.v8 } : {}) },
         codeCache ?? new Uint8Array(0),
-        { sync: false, mode: 0o644 },
+        0o644,
       );
       // Checked on the first write of a process and then every fifth of the bound.
       if (this.#stats.writes++ % Math.max(1, Math.floor(this.#maxFiles / 5)) === 0) await this.prune();

@@ -209,3 +209,23 @@ test('with maxBytes, entries of earlier evaluations go least recently used first
     reference.configs.get('retry/production')?.value,
   );
 });
+
+test('maxBytes 0 keeps nothing even during an evaluation; issuesOnly reports the same issues and keeps no pair', async () => {
+  const bad = { 'environments/production/pool.yaml': 'size: "many"\n' };
+  const reference = await evaluateRepo(memorySource(repo(bad)));
+  assert.ok(reference.issues.length > 0 && reference.issues.every((i) => i.namespace === 'pool'));
+  assert.ok(reference.configs.size > 0);
+
+  const none = new EngineCache({ maxBytes: 0 });
+  let mostHeld = 0;
+  const ev = await evaluateRepo(memorySource(repo(bad)), {
+    cache: none,
+    issuesOnly: true,
+    onProgress: () => void (mostHeld = Math.max(mostHeld, none.stats().entries)),
+  });
+  assert.equal(mostHeld, 0);
+  assert.ok(none.stats().misses > 0, 'the cache was asked');
+  assert.deepEqual(ev.issues, reference.issues);
+  assert.equal(ev.configs.size, 0);
+  assert.deepEqual(ev.namespaces, reference.namespaces);
+});

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCheckedFileWithBytes } from '../../src/data-file/index.js';
+import { writeCheckedFileWithBytesSync } from '../../src/data-file/index.js';
 import { DiskValidatorStore } from '../../src/validator-store/index.js';
 
 const key = (c: string) => c.repeat(64);
@@ -60,7 +60,7 @@ test('a code cache is kept with its code, under the same checksum, for the V8 th
     await writeFile(join(dir, key('a')), bytes);
     assert.equal(await store.get(key('a')), undefined);
     // Written by another V8: the code is used, its cache is not.
-    await writeCheckedFileWithBytes(
+    writeCheckedFileWithBytesSync(
       join(dir, key('b')),
       'validator',
       2,
