@@ -1,6 +1,7 @@
 /**
- * Compiles src/ with tsconfig.build.json into bench/.work/dist, so benchmarks run the CLI as it ships (plain
- * JavaScript, no TypeScript loader) without touching the project's own dist/.
+ * Compiles src/ with tsconfig.build.json into bench/.work/dist and bundles the evaluation worker there, so
+ * benchmarks run the CLI as it ships (plain JavaScript, no TypeScript loader) without touching the project's
+ * own dist/.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -33,6 +34,16 @@ export function compileSources(log: (line: string) => void = console.log): strin
     { cwd: ROOT, stdio: 'inherit' },
   );
   if (!existsSync(COMPILED_CLI)) throw new Error(`${COMPILED_CLI} missing after compiling`);
+  // As `npm run build` does: the pool starts the bundled worker when it is there.
+  const bundled = spawnSync(
+    process.execPath,
+    [join(ROOT, 'scripts', 'bundle-worker.mjs'), join(BENCH_DIST, 'src')],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  if (bundled.status !== 0) throw new Error('bundling the evaluation worker failed');
   process.env[READY_ENV] = '1';
   return COMPILED_CLI;
 }

@@ -3,6 +3,7 @@
  * hits a bound becomes an issue on the file it was working on; the worker is replaced; the caller's thread
  * never runs the content itself.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type {
@@ -111,13 +112,16 @@ interface Slot {
 }
 
 /**
- * How to start a worker: the compiled module next to this file, or, when running from TypeScript source, a
- * small bootstrap that registers tsx in the worker first (loader flags and hooks of the parent do not carry
- * over to workers reliably on Node 20).
+ * How to start a worker: the compiled module next to this file (its one-file bundle when the build made one,
+ * `scripts/bundle-worker.mjs`), or, when running from TypeScript source, a small bootstrap that registers tsx
+ * in the worker first (loader flags and hooks of the parent do not carry over to workers reliably on Node 20).
  */
 function workerEntry(): { script: URL | string; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts'))
-    return { script: new URL('./evaluation-worker.js', import.meta.url), eval: false };
+  if (!import.meta.url.endsWith('.ts')) {
+    const bundled = new URL('./evaluation-worker.bundle.js', import.meta.url);
+    const script = existsSync(bundled) ? bundled : new URL('./evaluation-worker.js', import.meta.url);
+    return { script, eval: false };
+  }
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const worker = new URL('./evaluation-worker.ts', import.meta.url).href;
   const script = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;

@@ -35,6 +35,10 @@ describe('the packed tarball installed into an empty directory', () => {
     const files = packed!.files.map((f) => f.path);
     assert.ok(files.includes('dist/src/cli/main.js') && files.includes('dist/src/client/index.js'));
     assert.ok(files.includes('dist/console/index.html'), 'the built console is packed');
+    assert.ok(
+      files.includes('dist/src/evaluation-pool/evaluation-worker.bundle.js'),
+      'the bundled evaluation worker is packed (validate below runs it)',
+    );
     assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('src/')), 'only the build is packed');
     app = await tempDir('gitcfg-app-');
     await writeFile(path.join(app, 'package.json'), '{ "private": true, "type": "module" }\n');
