@@ -15,10 +15,12 @@ export async function validateCommand(
   if (format !== 'text' && format !== 'json') throw new UsageError(`unknown format: ${String(format)}`);
   // One bounded worker: a hostile file gives a validation-timeout/-memory issue instead of a hang. (Two workers
   // cost 3 s more CPU for 1,000 namespaces on a busy 2-core machine than they saved: measured, not kept.)
-  // It evaluates once: a cache would only keep what it evaluated alive until the end (GC copying it).
+  // It evaluates once: merged pairs kept for a next evaluation would only live until the end (GC copying them).
+  // 128 reads in flight: a cold run of 1,000 namespaces 0.92x of 16 (256 was no faster); the server keeps 16.
   const pool = new EvaluationPool({
     size: 1,
     cacheMaxBytes: 0,
+    readsInFlight: 128,
     ...numberFromEnv(options.env?.GITCFG_VALIDATION_TIMEOUT_MS, 'timeoutMs'),
     ...numberFromEnv(options.env?.GITCFG_VALIDATION_HEAP_MB, 'maxHeapMb'),
   });

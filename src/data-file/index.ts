@@ -68,6 +68,8 @@ export async function writeFileAtomic(
 }
 
 let syncWrites = 0;
+/** Random once per process: pids and thread ids repeat across containers that share a folder. */
+let processTag: string | undefined;
 
 /**
  * `writeFileAtomic` without the event loop and without fsync: temp file, rename. The folder is made only when
@@ -75,8 +77,9 @@ let syncWrites = 0;
  */
 function writeFileAtomicSync(path: string, bytes: Uint8Array, mode: number): void {
   const dir = dirname(path);
-  // Unique per process and thread without asking for randomness (1,000 writes in a row paid ~35 ms for it).
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${threadId}.${++syncWrites}.tmp`);
+  // Random bytes once, then a counter: 1,000 writes in a row paid ~35 ms for random bytes each.
+  processTag ??= `${process.pid}.${randomBytes(4).toString('hex')}`;
+  const temp = join(dir, `.${basename(path)}.${processTag}.${threadId}.${++syncWrites}.tmp`);
   try {
     try {
       writeFileSync(temp, bytes, { mode });

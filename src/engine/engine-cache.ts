@@ -64,6 +64,9 @@ export interface PairResult {
   issues: Issue[];
 }
 
+/** Tables whose entries an evaluation makes once per key: only a later evaluation can hit them. */
+const REUSED_ACROSS_EVALUATIONS_ONLY = new Set(['prepared', 'pair']);
+
 /** Options of an `EngineCache`. */
 export interface EngineCacheOptions {
   /** How many recent evaluations keep their entries alive (default 2, minimum 1). */
@@ -71,9 +74,10 @@ export interface EngineCacheOptions {
   /**
    * Estimated heap bytes the entries may hold between evaluations (default: no bound but `keepGenerations`):
    * when an evaluation ends, the least recently used entries go until the rest fit. Evaluations of many
-   * different old commits would otherwise keep several whole trees of parsed documents. 0 keeps nothing, not
-   * even during an evaluation: for a process that evaluates once (`gitcfg validate`), where what the cache
-   * held lived to the end and every garbage collection copied it.
+   * different old commits would otherwise keep several whole trees of parsed documents. 0 keeps nothing after
+   * an evaluation, and during one keeps only what it shares by blob (parsed files, compiled schemas), not the
+   * checked documents and merged pairs only a later evaluation would reuse: for a process that evaluates once
+   * (`gitcfg validate`), where those lived to the end and every garbage collection copied them.
    */
   maxBytes?: number;
 }
@@ -164,7 +168,7 @@ export class EngineCache {
 
   /** @internal Stores a value of about `bytes` heap bytes. */
   set<T>(table: string, key: string, value: T, bytes = 0): T {
-    if (this.#maxBytes === 0) return value;
+    if (this.#maxBytes === 0 && REUSED_ACROSS_EVALUATIONS_ONLY.has(table)) return value;
     const id = `${table}\0${key}`;
     const old = this.#slots.get(id);
     if (old) this.#drop(id, old, false);

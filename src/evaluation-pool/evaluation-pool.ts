@@ -3,7 +3,7 @@
  * hits a bound becomes an issue on the file it was working on; the worker is replaced; the caller's thread
  * never runs the content itself.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type {
@@ -51,6 +51,12 @@ export interface EvaluationPoolOptions {
    * keep whole trees of parsed documents in every worker.
    */
   cacheMaxBytes?: number;
+  /**
+   * Blob reads a job keeps asked for, per kind of file (YAML files and schemas are read side by side); default
+   * the engine's 16. More means fewer messages between the threads (each costs about as much as parsing a
+   * small file), and more blobs in memory at once: up to twice this many, each read whole.
+   */
+  readsInFlight?: number;
   /** Told what each job's cache did (hits, misses, evictions), for metrics. */
   onCacheCounts?: (channel: string, counts: CacheCounts) => void;
   /** Ceilings on what a manifest may raise (default: the engine's `LIMIT_CAPS`). */
@@ -118,8 +124,12 @@ interface Slot {
  */
 function workerEntry(): { script: URL | string; eval: boolean } {
   if (!import.meta.url.endsWith('.ts')) {
+    const module = new URL('./evaluation-worker.js', import.meta.url);
     const bundled = new URL('./evaluation-worker.bundle.js', import.meta.url);
-    const script = existsSync(bundled) ? bundled : new URL('./evaluation-worker.js', import.meta.url);
+    // A bundle older than the module (tsc run again without bundling) would run old code against this thread.
+    const bundleTime = statSync(bundled, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    const script =
+      bundleTime >= (statSync(module, { throwIfNoEntry: false })?.mtimeMs ?? 0) ? bundled : module;
     return { script, eval: false };
   }
   const tsxApi = import.meta.resolve('tsx/esm/api');
@@ -152,6 +162,7 @@ export class EvaluationPool {
   readonly maxHeapMb: number;
   readonly maxNamespacesPerJob: number;
   readonly cacheMaxBytes: number;
+  readonly #readsInFlight: number | undefined;
   readonly #onCacheCounts: EvaluationPoolOptions['onCacheCounts'];
   readonly #caps: Partial<Limits> | undefined;
   readonly #validatorCache: { dir: string; salt: string } | undefined;
@@ -171,6 +182,7 @@ export class EvaluationPool {
     this.maxHeapMb = options.maxHeapMb ?? DEFAULT_POOL_HEAP_MB;
     this.maxNamespacesPerJob = Math.max(1, options.maxNamespacesPerJob ?? DEFAULT_NAMESPACES_PER_JOB);
     this.cacheMaxBytes = Math.max(0, options.cacheMaxBytes ?? DEFAULT_POOL_CACHE_BYTES);
+    this.#readsInFlight = options.readsInFlight;
     this.#onCacheCounts = options.onCacheCounts;
     this.#caps = options.caps;
     this.#validatorCache = options.validatorCache;
@@ -332,7 +344,11 @@ export class EvaluationPool {
     const board = new ProgressBoard();
     const worker = new Worker(entry.script, {
       eval: entry.eval,
-      workerData: { progress: board.buffer, cacheMaxBytes: this.cacheMaxBytes },
+      workerData: {
+        progress: board.buffer,
+        cacheMaxBytes: this.cacheMaxBytes,
+        ...(this.#readsInFlight ? { readsInFlight: this.#readsInFlight } : {}),
+      },
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
     const slot: Slot = { worker, job: null, ready: false, board, replies: [], parses: 0 };

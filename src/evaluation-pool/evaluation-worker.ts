@@ -9,7 +9,7 @@ import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('evaluation-worker must run in a worker thread');
-const data = workerData as { progress: SharedArrayBuffer; cacheMaxBytes: number };
+const data = workerData as { progress: SharedArrayBuffer; cacheMaxBytes: number; readsInFlight?: number };
 const board = new ProgressBoard(data.progress);
 
 const caches = new Map<string, EngineCache>();
@@ -29,18 +29,12 @@ function sendReads(): void {
 /** Blobs received and not handed to the engine yet. */
 const received: Array<() => void> = [];
 const BLOBS_PER_TURN = 64;
-/**
- * Reads a job keeps asked for (the engine's default is 16): each message between the threads costs about as
- * much as parsing a small file, and 16 at a time made one message per few files (a cold hook of 1,000
- * namespaces 0.92x with 128; 256 was no faster). It bounds the bytes in flight to 128 blobs.
- */
-const READS_IN_FLIGHT = 128;
 let handingOut = false;
 
 /**
- * Hands received blobs to the engine `BLOBS_PER_TURN` per turn (half the reads in flight), sending the reads
- * their parsing asked for before the next ones: the main thread reads those while this thread parses, where a
- * whole batch at once left each thread idle while the other worked.
+ * Hands received blobs to the engine `BLOBS_PER_TURN` per turn, sending the reads their parsing asked for before
+ * the next ones: the main thread reads those while this thread parses, where a whole batch at once left each
+ * thread idle while the other worked.
  */
 function handOut(): void {
   sendReads();
@@ -106,7 +100,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
       ...(message.secretScopes ? { secretScopes: scopesOf(message.secretScopes) } : {}),
       ...(message.validatorCache ? { validatorCode: validatorStore(message.validatorCache) } : {}),
       ...(message.issuesOnly ? { issuesOnly: true } : {}),
-      concurrency: READS_IN_FLIGHT,
+      ...(data.readsInFlight ? { concurrency: data.readsInFlight } : {}),
       // The worker has no one else to serve: no need to give the event loop turns.
       yieldEveryMs: 0,
       onProgress: (at) => board.step(at),

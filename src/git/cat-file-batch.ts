@@ -32,8 +32,8 @@ export class CatFileBatch {
   /** Bytes received and not parsed yet. */
   #chunks: Buffer[] = [];
   #buffered = 0;
-  /** The answer being received: its bytes still to come (plus the newline after them). */
-  #body: { size: number; pending: Pending } | undefined;
+  /** The answer being received: its size (a newline follows it), and whether it is a blob at all. */
+  #body: { size: number; pending: Pending; blob: boolean } | undefined;
   #stderr = '';
   #failure: Error | undefined;
   #idle: NodeJS.Timeout | undefined;
@@ -66,6 +66,8 @@ export class CatFileBatch {
     if (this.#child) return this.#child;
     const child = spawn('git', ['--git-dir', this.#gitdir, 'cat-file', '--batch'], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      // The staged bytes themselves: not what `refs/replace` substitutes, and never a fetch of a partial clone.
+      env: { ...process.env, GIT_NO_REPLACE_OBJECTS: '1', GIT_NO_LAZY_FETCH: '1' },
     });
     this.#child = child;
     this.#stderr = '';
@@ -124,12 +126,15 @@ export class CatFileBatch {
   /** Consumes one header or one body from the buffered bytes; false when more bytes are needed. */
   #next(): boolean {
     if (this.#body) {
-      const { size, pending } = this.#body;
+      const { size, pending, blob } = this.#body;
       if (this.#buffered < size + 1) return false;
-      const bytes = this.#take(size + 1).subarray(0, size);
+      const answer = this.#take(size + 1);
+      if (answer[size] !== 10)
+        throw new Error('unexpected output from git cat-file: no newline after an object');
       this.#body = undefined;
       this.#settled();
-      pending.resolve(bytes);
+      if (blob) pending.resolve(answer.subarray(0, size));
+      else pending.reject(new NotFoundError('blob', pending.oid, { oid: pending.oid }));
       return true;
     }
     const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
@@ -146,12 +151,13 @@ export class CatFileBatch {
       throw new Error(`unexpected output from git cat-file: ${JSON.stringify(header.slice(0, 80))}`);
     }
     this.#queue.shift();
-    if (m[4] !== undefined || m[2] !== 'blob') {
+    if (m[4] !== undefined) {
       this.#settled();
       pending.reject(new NotFoundError('blob', pending.oid, { oid: pending.oid }));
       return true;
     }
-    this.#body = { size: Number(m[3]), pending };
+    // A tree, commit or tag is printed too: its bytes are read past, then the read fails as not found.
+    this.#body = { size: Number(m[3]), pending, blob: m[2] === 'blob' };
     return true;
   }
 

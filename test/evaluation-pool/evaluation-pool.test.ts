@@ -158,10 +158,9 @@ test("each worker's cache is bounded in bytes per channel and reports its hits, 
   assert.ok(roomy[0]!.misses > 0 && roomy[0]!.evictions === 0, JSON.stringify(roomy));
   // The second job finds the whole tree: every lookup of its first step hits.
   assert.ok(roomy[1]!.hits > 0 && roomy[1]!.misses === 0, JSON.stringify(roomy));
-  // No room: a job keeps nothing it made (nothing to evict), and the next makes it again (same result, checked
-  // above).
+  // No room: each job drops all it made, and the next makes it again (same result, checked above).
   const none = await runs(0);
-  assert.ok(none[0]!.misses > 0 && none[0]!.evictions === 0, JSON.stringify(none));
+  assert.ok(none[0]!.evictions > 0, JSON.stringify(none));
   assert.equal(none[1]!.hits, 0, JSON.stringify(none));
   assert.equal(none[1]!.misses, none[0]!.misses);
 });

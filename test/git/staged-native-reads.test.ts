@@ -15,21 +15,40 @@ const gitModule = pathToFileURL(fileURLToPath(new URL('../../src/git/index.ts', 
  */
 const CHILD = `
 import { createRequire } from 'node:module';
-const [gitModule, dir] = process.argv.slice(-2);
+const [gitModule, dir, probes] = process.argv.slice(-3);
 const { stagedSource } = await import(gitModule);
 const source = await stagedSource(dir);
+// Reads that must fail first (missing, not a blob, not an oid): the reads after them must still work.
+const failures = [];
+for (const oid of JSON.parse(probes)) {
+  failures.push(await source.readBlob(oid, 'probe').then(() => 'read', (err) => err.code));
+}
 const texts = {};
 await Promise.all(source.entries.map(async (e) => {
   texts[e.path] = Buffer.from(await source.readBlob(e.oid, e.path)).toString('utf8');
 }));
 const loaded = Object.keys(createRequire(import.meta.url).cache);
-console.log(JSON.stringify({ texts, isomorphicGit: loaded.some((p) => /isomorphic-git/.test(p)) }));
+console.log(JSON.stringify({ failures, texts, isomorphicGit: loaded.some((p) => /isomorphic-git/.test(p)) }));
 `;
 
-function readInChild(dir: string, path: string): { texts: Record<string, string>; isomorphicGit: boolean } {
+function readInChild(
+  dir: string,
+  path: string,
+  probes: string[] = [],
+): { failures: string[]; texts: Record<string, string>; isomorphicGit: boolean } {
   const result = spawnSync(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', CHILD, '--', gitModule, dir],
+    [
+      '--import',
+      import.meta.resolve('tsx'),
+      '--input-type=module',
+      '-e',
+      CHILD,
+      '--',
+      gitModule,
+      dir,
+      JSON.stringify(probes),
+    ],
     { encoding: 'utf8', env: { ...process.env, PATH: path } },
   );
   assert.equal(result.status, 0, result.stderr);
@@ -70,13 +89,24 @@ describe('staged blobs read by the git program', () => {
     }
   });
 
-  it('a missing blob, or an oid that is not a blob, is NotFoundError; later reads still work', async () => {
+  it('a missing blob, a tree or a commit, or no oid at all, is NotFoundError; git keeps reading after them', async () => {
     const dir = await createTempRepo({ files: { 'a.yaml': 'a: 1\n', 'd/b.yaml': 'b: 1\n' } });
+    const probes = [
+      '0'.repeat(40),
+      await run(dir, 'rev-parse', 'HEAD^{tree}'),
+      await run(dir, 'rev-parse', 'HEAD'),
+      'not an oid\nHEAD',
+    ];
+    // In a child process: had git's answers gone out of step, the reads would have fallen back to isomorphic-git.
+    const read = readInChild(dir, process.env.PATH ?? '', probes);
+    assert.deepEqual(read, {
+      failures: probes.map(() => 'E_NOT_FOUND'),
+      texts: { 'a.yaml': 'a: 1\n', 'd/b.yaml': 'b: 1\n' },
+      isomorphicGit: false,
+    });
+    // In this process too, through the same source.
     const source = await stagedSource(dir);
-    const tree = await run(dir, 'rev-parse', 'HEAD^{tree}');
-    await assert.rejects(source.readBlob('0'.repeat(40), 'ghost.yaml'), NotFoundError);
-    await assert.rejects(source.readBlob(tree, 'd'), NotFoundError);
-    await assert.rejects(source.readBlob('not an oid\nHEAD', 'x.yaml'), NotFoundError);
+    await assert.rejects(source.readBlob(probes[1]!, 'd'), NotFoundError);
     const a = source.entries.find((e) => e.path === 'a.yaml')!;
     assert.equal(Buffer.from(await source.readBlob(a.oid, a.path)).toString(), 'a: 1\n');
   });
@@ -87,8 +117,8 @@ describe('staged blobs read by the git program', () => {
     await run(dir, 'add', 'n/b.yaml');
     const expected = { 'a.yaml': 'a: 1\n', 'n/b.yaml': 'b: staged\n' };
     const native = readInChild(dir, process.env.PATH ?? '');
-    assert.deepEqual(native, { texts: expected, isomorphicGit: false });
+    assert.deepEqual(native, { failures: [], texts: expected, isomorphicGit: false });
     const withoutGit = readInChild(dir, '/nonexistent');
-    assert.deepEqual(withoutGit, { texts: expected, isomorphicGit: true });
+    assert.deepEqual(withoutGit, { failures: [], texts: expected, isomorphicGit: true });
   });
 });
