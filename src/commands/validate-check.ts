@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENGINE_VERSION, formatIssues } from '../engine/index.js';
 import type { Issue } from '../engine/index.js';
 import type { EvaluationPool } from '../evaluation-pool/index.js';
-import { gitDir as gitDirOf } from '../git/index.js';
+import { commonGitDir } from '../git/index.js';
 import type { CommandIo, CommandResult } from './command-io.js';
 import { EXIT_CODES } from './command-io.js';
 import { relocateIssues } from './config-location.js';
@@ -49,7 +49,8 @@ export async function checkAndReport(
     ...options,
     indexFile: options.indexFile ?? options.env?.GIT_INDEX_FILE,
   });
-  const gitDir = opened.gitRoot ? gitDirOf(opened.gitRoot) : undefined;
+  // Shared by linked worktrees: what is kept there is keyed by content.
+  const gitDir = opened.gitRoot ? commonGitDir(opened.gitRoot) : undefined;
   const remembered = await openValidationCache(opened, options.cache !== false ? gitDir : undefined);
   const toCheck = remembered
     ? [...remembered.keys].filter(([, key]) => !remembered.cache.has(key)).map(([ns]) => ns)

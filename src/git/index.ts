@@ -19,8 +19,8 @@ export { ObjectStore } from './object-store.js';
 export { createObjectCache } from './object-cache.js';
 export {
   LocalRepository,
+  commonGitDir,
   findRepositoryRoot,
-  gitDir,
   locateRepository,
   openLocalRepository,
 } from './local-repository.js';

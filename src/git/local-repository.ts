@@ -84,13 +84,28 @@ export function findRepositoryRoot(dir: string): string | undefined {
 }
 
 /** The git dir of a work tree root (`.git`, or the target of a `.git` file); undefined when unreadable. */
-export function gitDir(workTree: string): string | undefined {
+function gitDir(workTree: string): string | undefined {
   const dotGit = path.join(workTree, '.git');
   try {
     if (nodeFs.statSync(dotGit).isDirectory()) return dotGit;
     return gitFileTarget(workTree, nodeFs.readFileSync(dotGit, 'utf8')) ?? undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The git dir all worktrees of the repository share (a linked worktree's common dir, else its own), for what is
+ * keyed by content and so serves every worktree alike; undefined when unreadable.
+ */
+export function commonGitDir(workTree: string): string | undefined {
+  const own = gitDir(workTree);
+  if (!own) return undefined;
+  try {
+    const common = nodeFs.readFileSync(path.join(own, 'commondir'), 'utf8').trim();
+    return common ? path.resolve(own, common) : own;
+  } catch {
+    return own; // not a linked worktree
   }
 }
 

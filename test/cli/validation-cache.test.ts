@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runCliInProcess } from '../helpers/run-cli.js';
@@ -10,6 +10,7 @@ import {
   createConfigRepo,
   git,
   removeTempDirs,
+  tempDir,
   writeFiles,
 } from './cli-fixture.js';
 
@@ -46,6 +47,22 @@ describe('validate reuses namespaces found valid with the same inputs', () => {
     assert.equal(changed.code, 0);
     assert.equal(changed.report.reused, 1);
     assert.equal((await validateJson(dir, '--staged', '--no-cache')).report.reused, 0);
+  });
+
+  test('a linked worktree uses what the main worktree remembered and compiled', async () => {
+    const dir = createConfigRepo(TWO_NAMESPACES);
+    assert.equal((await validateJson(dir, '--staged')).report.reused, 0);
+    const validators = readdirSync(join(dir, '.git', 'gitcfg', 'validators'));
+    assert.ok(validators.length >= 2, 'one compiled validator per schema');
+    const linked = join(tempDir(), 'linked');
+    git(dir, 'worktree', 'add', '--quiet', '--detach', linked);
+    const inLinked = await validateJson(linked, '--staged');
+    assert.equal(inLinked.code, 0);
+    assert.equal(inLinked.report.reused, 2);
+    await validateJson(linked, '--staged', '--no-cache');
+    // Nothing kept per worktree: both runs read and wrote the repository's shared git dir.
+    assert.equal(existsSync(join(dir, '.git', 'worktrees', 'linked', 'gitcfg')), false);
+    assert.deepEqual(readdirSync(join(dir, '.git', 'gitcfg', 'validators')).sort(), validators.sort());
   });
 
   test('an invalid namespace is never remembered, and a manifest change re-checks everything', async () => {
