@@ -102,17 +102,25 @@ export function commonGitDir(workTree: string): string | undefined {
   const own = gitDir(workTree);
   if (!own) return undefined;
   try {
-    const common = nodeFs.readFileSync(path.join(own, 'commondir'), 'utf8').trim();
-    return common ? path.resolve(own, common) : own;
+    return commonDirIn(own, nodeFs.readFileSync(path.join(own, 'commondir'), 'utf8')) ?? own;
   } catch {
     return own; // not a linked worktree
   }
 }
 
+/** The common dir a linked worktree's `commondir` file (`text`, relative to its `gitdir`) names, if any. */
+function commonDirIn(gitdir: string, text: string): string | undefined {
+  const common = text.trim();
+  return common ? path.resolve(gitdir, common) : undefined;
+}
+
 async function withCommonDir(fs: FsPort, loc: RepoLocation): Promise<RepoLocation> {
   try {
-    const common = (await fs.promises.readFile(path.join(loc.gitdir, 'commondir'), 'utf8')).trim();
-    if (common) return { ...loc, commonDir: path.resolve(loc.gitdir, common) };
+    const common = commonDirIn(
+      loc.gitdir,
+      await fs.promises.readFile(path.join(loc.gitdir, 'commondir'), 'utf8'),
+    );
+    if (common) return { ...loc, commonDir: common };
   } catch {
     // not a linked worktree
   }
